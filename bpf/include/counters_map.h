@@ -1,0 +1,30 @@
+/* Per-CPU event counters, summed by user space for `service list` and metrics. */
+#ifndef SOCKLB_COUNTERS_MAP_H
+#define SOCKLB_COUNTERS_MAP_H
+
+#include <linux/types.h>
+
+enum counter_id {
+	COUNTER_TRANSLATED = 0,   /* a connect or sendmsg rewritten to a backend */
+	COUNTER_NO_BACKEND = 1,   /* a service hit with no usable endpoint: refused */
+	COUNTER_REVNAT = 2,       /* a recvmsg or getpeername rewritten back to the VIP */
+	COUNTER_SLOT_RETRY = 3,   /* a lookup that raced a backend update and read again */
+	COUNTER_MAX = 4,
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, COUNTER_MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+} slb_counters SEC(".maps");
+
+static __always_inline void counter_inc(__u32 id)
+{
+	__u64 *value = bpf_map_lookup_elem(&slb_counters, &id);
+
+	if (value)
+		*value += 1;
+}
+
+#endif

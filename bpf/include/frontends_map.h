@@ -1,0 +1,34 @@
+/* Frontends: one entry per Service VIP, port and protocol. */
+#ifndef SOCKLB_FRONTENDS_MAP_H
+#define SOCKLB_FRONTENDS_MAP_H
+
+#include "lb_common.h"
+
+#define FRONTENDS_MAX 65536
+
+struct frontend_key {
+	struct lb_address address;
+	__be16 port;
+	__u8 protocol; /* IPPROTO_TCP or IPPROTO_UDP */
+	__u8 pad;
+};
+
+/* generation names which half of slb_slots is live for this frontend. User space writes a new
+ * backend list into the other half, then replaces this value in one update, so a lookup sees
+ * either the whole old list or the whole new one, never a mix. */
+struct frontend_value {
+	__u32 service_id;
+	__u16 backend_count; /* 0: the service exists but has no usable endpoint */
+	__u8 generation;     /* 0 or 1 */
+	__u8 flags;          /* reserved for per-service behaviour (affinity, local traffic) */
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, FRONTENDS_MAX);
+	__type(key, struct frontend_key);
+	__type(value, struct frontend_value);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+} slb_frontends SEC(".maps");
+
+#endif

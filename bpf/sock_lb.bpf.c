@@ -1,0 +1,200 @@
+// SPDX-License-Identifier: GPL-2.0
+/* Socket-level service load balancing: cgroup hooks that rewrite a Service VIP:port to one
+ * backend when a socket connects or sends, and rewrite the backend back to the VIP where a
+ * process can observe the peer (recvmsg, getpeername). Packets carry the backend address from
+ * the start, so nothing downstream translates them. */
+#include <linux/bpf.h>
+#include <linux/in.h>
+#include <bpf/bpf_helpers.h>
+#include "lb_common.h"
+#include "lb_select.h"
+#include "revnat_maps.h"
+
+char LICENSE[] SEC("license") = "GPL";
+
+/* bpf_sock_addr's address fields only allow 4-byte accesses; these copy the caller's address
+ * into an lb_address and back. v4 is folded into the v4-mapped form. */
+static __always_inline void addr_from_v4(struct lb_address *a, __u32 ip4)
+{
+	a->words[0] = 0;
+	a->words[1] = 0;
+	a->words[2] = LB_V4_MAPPED_PREFIX;
+	a->words[3] = ip4;
+}
+
+static __always_inline void addr_from_ctx(struct lb_address *a, const struct bpf_sock_addr *ctx,
+					  bool v6)
+{
+	if (!v6) {
+		addr_from_v4(a, ctx->user_ip4);
+		return;
+	}
+	a->words[0] = ctx->user_ip6[0];
+	a->words[1] = ctx->user_ip6[1];
+	a->words[2] = ctx->user_ip6[2];
+	a->words[3] = ctx->user_ip6[3];
+}
+
+static __always_inline bool addr_is_v4_mapped(const struct lb_address *a)
+{
+	return a->words[0] == 0 && a->words[1] == 0 && a->words[2] == LB_V4_MAPPED_PREFIX;
+}
+
+/* Returns false when the address cannot be expressed in the socket's family (an IPv6 backend
+ * for a connect4 caller), which the model never programs. */
+static __always_inline bool addr_to_ctx(struct bpf_sock_addr *ctx, const struct lb_address *a,
+					bool v6)
+{
+	if (!v6) {
+		if (!addr_is_v4_mapped(a))
+			return false;
+		ctx->user_ip4 = a->words[3];
+		return true;
+	}
+	ctx->user_ip6[0] = a->words[0];
+	ctx->user_ip6[1] = a->words[1];
+	ctx->user_ip6[2] = a->words[2];
+	ctx->user_ip6[3] = a->words[3];
+	return true;
+}
+
+static __always_inline bool addr_equal(const struct lb_address *a, const struct lb_address *b)
+{
+	return a->words[0] == b->words[0] && a->words[1] == b->words[1] &&
+	       a->words[2] == b->words[2] && a->words[3] == b->words[3];
+}
+
+/* Remembers where a translated socket really goes so replies and getpeername show the VIP. */
+static __always_inline void revnat_record(struct bpf_sock_addr *ctx, const struct frontend_key *vip,
+					  const struct backend_value *backend)
+{
+	if (ctx->protocol == IPPROTO_UDP) {
+		struct udp_revnat_key key = {
+			.cookie = bpf_get_socket_cookie(ctx),
+			.address = backend->address,
+			.port = backend->port,
+		};
+		struct revnat_value value = { .address = vip->address, .port = vip->port };
+
+		bpf_map_update_elem(&slb_udp_revnat, &key, &value, BPF_ANY);
+		return;
+	}
+	struct sock_revnat *storage = bpf_sk_storage_get(&slb_sock_revnat, ctx->sk, 0,
+							 BPF_SK_STORAGE_GET_F_CREATE);
+	if (storage) {
+		storage->vip = vip->address;
+		storage->vip_port = vip->port;
+		storage->backend = backend->address;
+		storage->backend_port = backend->port;
+	}
+}
+
+/* connect and sendmsg: VIP -> backend. */
+static __always_inline int sock_xlate_fwd(struct bpf_sock_addr *ctx, bool v6)
+{
+	struct frontend_key key = {};
+	struct backend_value backend;
+
+	if (ctx->protocol != IPPROTO_TCP && ctx->protocol != IPPROTO_UDP)
+		return SYSCALL_PROCEED;
+	addr_from_ctx(&key.address, ctx, v6);
+	key.port = (__be16)ctx->user_port;
+	key.protocol = ctx->protocol;
+
+	switch (lb_select_backend(&key, &backend)) {
+	case LB_NOT_A_SERVICE:
+		return SYSCALL_PROCEED;
+	case LB_SELECTED:
+		if (!addr_to_ctx(ctx, &backend.address, v6))
+			break;
+		ctx->user_port = backend.port;
+		revnat_record(ctx, &key, &backend);
+		counter_inc(COUNTER_TRANSLATED);
+		return SYSCALL_PROCEED;
+	case LB_NO_BACKEND:
+		break;
+	}
+	/* Like kube-proxy's REJECT for a service without endpoints: fail at once, never hang. */
+	counter_inc(COUNTER_NO_BACKEND);
+	bpf_set_retval(-ECONNREFUSED);
+	return SYSCALL_REJECT;
+}
+
+/* recvmsg and getpeername: backend -> VIP, only for sockets this program translated. */
+static __always_inline int sock_xlate_rev(struct bpf_sock_addr *ctx, bool v6)
+{
+	struct lb_address peer;
+	__be16 peer_port = (__be16)ctx->user_port;
+
+	addr_from_ctx(&peer, ctx, v6);
+	if (ctx->protocol == IPPROTO_UDP) {
+		struct udp_revnat_key key = {
+			.cookie = bpf_get_socket_cookie(ctx),
+			.address = peer,
+			.port = peer_port,
+		};
+		struct revnat_value *vip = bpf_map_lookup_elem(&slb_udp_revnat, &key);
+
+		if (vip && addr_to_ctx(ctx, &vip->address, v6)) {
+			ctx->user_port = vip->port;
+			counter_inc(COUNTER_REVNAT);
+		}
+		return SYSCALL_PROCEED;
+	}
+	struct sock_revnat *storage = bpf_sk_storage_get(&slb_sock_revnat, ctx->sk, 0, 0);
+
+	if (storage && storage->backend_port == peer_port && addr_equal(&storage->backend, &peer) &&
+	    addr_to_ctx(ctx, &storage->vip, v6)) {
+		ctx->user_port = storage->vip_port;
+		counter_inc(COUNTER_REVNAT);
+	}
+	return SYSCALL_PROCEED;
+}
+
+SEC("cgroup/connect4")
+int slb_connect4(struct bpf_sock_addr *ctx)
+{
+	return sock_xlate_fwd(ctx, false);
+}
+
+SEC("cgroup/connect6")
+int slb_connect6(struct bpf_sock_addr *ctx)
+{
+	return sock_xlate_fwd(ctx, true);
+}
+
+SEC("cgroup/sendmsg4")
+int slb_sendmsg4(struct bpf_sock_addr *ctx)
+{
+	return sock_xlate_fwd(ctx, false);
+}
+
+SEC("cgroup/sendmsg6")
+int slb_sendmsg6(struct bpf_sock_addr *ctx)
+{
+	return sock_xlate_fwd(ctx, true);
+}
+
+SEC("cgroup/recvmsg4")
+int slb_recvmsg4(struct bpf_sock_addr *ctx)
+{
+	return sock_xlate_rev(ctx, false);
+}
+
+SEC("cgroup/recvmsg6")
+int slb_recvmsg6(struct bpf_sock_addr *ctx)
+{
+	return sock_xlate_rev(ctx, true);
+}
+
+SEC("cgroup/getpeername4")
+int slb_getpeername4(struct bpf_sock_addr *ctx)
+{
+	return sock_xlate_rev(ctx, false);
+}
+
+SEC("cgroup/getpeername6")
+int slb_getpeername6(struct bpf_sock_addr *ctx)
+{
+	return sock_xlate_rev(ctx, true);
+}

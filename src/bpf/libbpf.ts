@@ -1,0 +1,89 @@
+// The libbpf (libbpf.so.1) and libc functions socklb calls, bound with koffi. Nothing else in
+// the code base talks to native code; everything above uses the typed wrappers in this folder.
+import koffi from 'koffi';
+import type { LibraryHandle } from 'koffi';
+
+/** An opaque libbpf handle (struct bpf_object *, bpf_map *, bpf_program *, bpf_link *). */
+export type Handle = unknown;
+
+function loadLibrary(name: string): LibraryHandle {
+  try {
+    return koffi.load(name);
+  } catch (err) {
+    throw new Error(
+      `cannot load ${name}: ${(err as Error).message}. Install it (Debian: apt-get install libbpf1 libc6) or run scripts/setup.sh.`,
+    );
+  }
+}
+
+const libbpf = loadLibrary('libbpf.so.1');
+const libc = loadLibrary('libc.so.6');
+
+const printFn = koffi.proto('int socklb_libbpf_print_fn(int level, const char *format, void *args)');
+
+export const native = {
+  objectOpenFile: libbpf.func('void *bpf_object__open_file(const char *path, const void *opts)'),
+  objectLoad: libbpf.func('int bpf_object__load(void *obj)'),
+  objectClose: libbpf.func('void bpf_object__close(void *obj)'),
+  objectNextMap: libbpf.func('void *bpf_object__next_map(const void *obj, const void *map)'),
+  objectNextProgram: libbpf.func('void *bpf_object__next_program(const void *obj, void *prog)'),
+  mapName: libbpf.func('const char *bpf_map__name(const void *map)'),
+  mapFd: libbpf.func('int bpf_map__fd(const void *map)'),
+  mapSetPinPath: libbpf.func('int bpf_map__set_pin_path(void *map, const char *path)'),
+  mapIsPinned: libbpf.func('bool bpf_map__is_pinned(const void *map)'),
+  programName: libbpf.func('const char *bpf_program__name(const void *prog)'),
+  programSectionName: libbpf.func('const char *bpf_program__section_name(const void *prog)'),
+  programFd: libbpf.func('int bpf_program__fd(const void *prog)'),
+  programAttachCgroup: libbpf.func('void *bpf_program__attach_cgroup(const void *prog, int cgroup_fd)'),
+  linkOpen: libbpf.func('void *bpf_link__open(const char *path)'),
+  linkPin: libbpf.func('int bpf_link__pin(void *link, const char *path)'),
+  linkFd: libbpf.func('int bpf_link__fd(const void *link)'),
+  linkUpdateProgram: libbpf.func('int bpf_link__update_program(void *link, void *prog)'),
+  linkDetach: libbpf.func('int bpf_link__detach(void *link)'),
+  linkDestroy: libbpf.func('int bpf_link__destroy(void *link)'),
+  objGet: libbpf.func('int bpf_obj_get(const char *path)'),
+  objGetInfoByFd: libbpf.func('int bpf_obj_get_info_by_fd(int fd, void *info, _Inout_ uint32_t *len)'),
+  mapUpdateElem: libbpf.func('int bpf_map_update_elem(int fd, const void *key, const void *value, uint64_t flags)'),
+  mapLookupElem: libbpf.func('int bpf_map_lookup_elem(int fd, const void *key, void *value)'),
+  mapDeleteElem: libbpf.func('int bpf_map_delete_elem(int fd, const void *key)'),
+  mapGetNextKey: libbpf.func('int bpf_map_get_next_key(int fd, const void *key, void *next_key)'),
+  numPossibleCpus: libbpf.func('int libbpf_num_possible_cpus(void)'),
+  setPrint: libbpf.func('void *libbpf_set_print(socklb_libbpf_print_fn *fn)'),
+  close: libc.func('int close(int fd)'),
+  strerror: libc.func('const char *strerror(int errnum)'),
+  vsnprintf: libc.func('int vsnprintf(_Out_ uint8_t *buf, size_t size, const char *format, void *args)'),
+};
+
+export const errnoNames = koffi.os.errno as Record<string, number>;
+
+/** The errno libbpf left for a call that returned NULL (libbpf 1.x sets errno on failure). */
+export function lastErrno(): number {
+  return koffi.errno();
+}
+
+// libbpf prints loader and verifier messages through a callback; we keep the latest lines so
+// an error can say why a load or attach failed instead of only "Permission denied".
+const recentLog: string[] = [];
+const RECENT_LOG_LINES = 200;
+const formatBuffer = Buffer.alloc(4096);
+
+/** Routes libbpf's messages into our buffer; called once by the loader before opening objects. */
+let printInstalled = false;
+export function captureLibbpfLog(): void {
+  if (printInstalled) return;
+  printInstalled = true;
+  native.setPrint(printCallback);
+}
+
+const printCallback = koffi.register((_level: number, format: string, args: unknown) => {
+  const n = native.vsnprintf(formatBuffer, formatBuffer.length, format, args) as number;
+  const text = formatBuffer.subarray(0, Math.max(0, Math.min(n, formatBuffer.length - 1))).toString('utf8');
+  for (const line of text.split('\n')) if (line.trim()) recentLog.push(line.trimEnd());
+  if (recentLog.length > RECENT_LOG_LINES) recentLog.splice(0, recentLog.length - RECENT_LOG_LINES);
+  return 0;
+}, koffi.pointer(printFn));
+
+/** Takes and clears what libbpf printed since the last call. */
+export function drainLibbpfLog(): string[] {
+  return recentLog.splice(0, recentLog.length);
+}

@@ -1,0 +1,116 @@
+// Describes a C struct shared with a BPF program field by field, computes offsets with C's
+// alignment rules, and encodes and decodes values. Each map layout is described once with
+// this and checked against the compiled object's BTF by test/bpf/btf-layouts.test.ts.
+import { endianness } from 'node:os';
+import { ipFromBytes, ipToBytes } from '../net/ip-address.js';
+
+const hostLittleEndian = endianness() === 'LE';
+
+export interface FieldType<V> {
+  readonly size: number;
+  readonly align: number;
+  /** Set on padding: never read or written, always zero in the encoded bytes. */
+  readonly padding?: true;
+  read(view: DataView, offset: number): V;
+  write(view: DataView, offset: number, value: V): void;
+}
+
+export const u8: FieldType<number> = {
+  size: 1,
+  align: 1,
+  read: (v, o) => v.getUint8(o),
+  write: (v, o, x) => v.setUint8(o, x),
+};
+
+export const u16: FieldType<number> = {
+  size: 2,
+  align: 2,
+  read: (v, o) => v.getUint16(o, hostLittleEndian),
+  write: (v, o, x) => v.setUint16(o, x, hostLittleEndian),
+};
+
+/** __be16: ports, stored in network byte order. */
+export const be16: FieldType<number> = {
+  size: 2,
+  align: 2,
+  read: (v, o) => v.getUint16(o, false),
+  write: (v, o, x) => v.setUint16(o, x, false),
+};
+
+export const u32: FieldType<number> = {
+  size: 4,
+  align: 4,
+  read: (v, o) => v.getUint32(o, hostLittleEndian),
+  write: (v, o, x) => v.setUint32(o, x, hostLittleEndian),
+};
+
+export const u64: FieldType<bigint> = {
+  size: 8,
+  align: 8,
+  read: (v, o) => v.getBigUint64(o, hostLittleEndian),
+  write: (v, o, x) => v.setBigUint64(o, x, hostLittleEndian),
+};
+
+/** struct lb_address: 16 bytes in network order, IPv4 v4-mapped; text in TypeScript. */
+export const lbAddress: FieldType<string> = {
+  size: 16,
+  align: 4,
+  read: (v, o) => ipFromBytes(new Uint8Array(v.buffer, v.byteOffset + o, 16)),
+  write: (v, o, x) => new Uint8Array(v.buffer, v.byteOffset + o, 16).set(ipToBytes(x)),
+};
+
+/** Explicit padding bytes, named as in the C struct; always written as zero. */
+export function padding(size: number): FieldType<undefined> {
+  return { size, align: 1, padding: true, read: () => undefined, write: () => undefined };
+}
+
+export interface FieldLayout {
+  readonly name: string;
+  readonly offset: number;
+  readonly size: number;
+}
+
+type FieldSpec<T> = { [K in keyof T]: readonly [K, FieldType<T[K]>] }[keyof T] | readonly [string, FieldType<undefined>];
+
+export interface StructLayout<T> {
+  /** The C struct's name, as BTF knows it. */
+  readonly cName: string;
+  readonly size: number;
+  readonly fields: readonly FieldLayout[];
+  encode(value: T, into?: Uint8Array, offset?: number): Uint8Array;
+  decode(bytes: Uint8Array, offset?: number): T;
+}
+
+export function defineStruct<T extends object>(cName: string, specs: readonly FieldSpec<T>[]): StructLayout<T> {
+  let offset = 0;
+  let maxAlign = 1;
+  const placed = specs.map(([name, type]) => {
+    offset = Math.ceil(offset / type.align) * type.align;
+    maxAlign = Math.max(maxAlign, type.align);
+    const at = { name: name as string, offset, size: type.size, type: type as FieldType<unknown> };
+    offset += type.size;
+    return at;
+  });
+  const size = Math.ceil(offset / maxAlign) * maxAlign;
+  const dataFields = placed.filter((f) => !f.type.padding);
+  return {
+    cName,
+    size,
+    fields: placed.map(({ name, offset: o, size: s }) => ({ name, offset: o, size: s })),
+    encode(value, into, at = 0) {
+      // Fresh or caller-provided zeroed bytes: padding and holes must be zero, or hash keys
+      // that are equal in C would differ byte for byte.
+      const bytes = into ?? new Uint8Array(size);
+      if (into) bytes.fill(0, at, at + size);
+      const view = new DataView(bytes.buffer, bytes.byteOffset + at, size);
+      for (const f of dataFields) f.type.write(view, f.offset, (value as Record<string, unknown>)[f.name]);
+      return bytes;
+    },
+    decode(bytes, at = 0) {
+      const view = new DataView(bytes.buffer, bytes.byteOffset + at, size);
+      const out: Record<string, unknown> = {};
+      for (const f of dataFields) out[f.name] = f.type.read(view, f.offset);
+      return out as T;
+    },
+  };
+}

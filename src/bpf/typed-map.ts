@@ -1,0 +1,84 @@
+// A BPF map seen through the struct layouts of its key and value.
+import { checkReturn, BpfError } from './bpf-error.js';
+import { native } from './libbpf.js';
+import type { StructLayout } from './struct-layout.js';
+
+const ENOENT = 2;
+
+export const enum UpdateFlags {
+  Any = 0,
+  NoExist = 1,
+  Exist = 2,
+}
+
+/** What the datapath needs of a map; TypedMap is the kernel's, tests may supply another. */
+export interface KeyValueMap<K, V> {
+  get(key: K): V | undefined;
+  set(key: K, value: V): void;
+  delete(key: K): boolean;
+  entries(): [K, V][];
+}
+
+export class TypedMap<K, V> implements KeyValueMap<K, V> {
+  private readonly keyBytes: Uint8Array;
+  private readonly nextKeyBytes: Uint8Array;
+  private readonly valueBytes: Uint8Array;
+
+  constructor(
+    readonly name: string,
+    readonly fd: number,
+    readonly keyLayout: StructLayout<K>,
+    readonly valueLayout: StructLayout<V>,
+  ) {
+    // Scratch buffers reused by every call: map I/O is a hot path when thousands of
+    // services are programmed at once, and each call is synchronous.
+    this.keyBytes = new Uint8Array(keyLayout.size);
+    this.nextKeyBytes = new Uint8Array(keyLayout.size);
+    this.valueBytes = new Uint8Array(valueLayout.size);
+  }
+
+  get(key: K): V | undefined {
+    this.keyLayout.encode(key, this.keyBytes);
+    const ret = native.mapLookupElem(this.fd, this.keyBytes, this.valueBytes) as number;
+    if (ret === -ENOENT) return undefined;
+    checkReturn(ret, `lookup in map ${this.name}`);
+    return this.valueLayout.decode(this.valueBytes);
+  }
+
+  set(key: K, value: V, flags: UpdateFlags = UpdateFlags.Any): void {
+    this.keyLayout.encode(key, this.keyBytes);
+    this.valueLayout.encode(value, this.valueBytes);
+    checkReturn(native.mapUpdateElem(this.fd, this.keyBytes, this.valueBytes, flags) as number, `update of map ${this.name}`);
+  }
+
+  /** Returns false when the key was not there. */
+  delete(key: K): boolean {
+    this.keyLayout.encode(key, this.keyBytes);
+    const ret = native.mapDeleteElem(this.fd, this.keyBytes) as number;
+    if (ret === -ENOENT) return false;
+    checkReturn(ret, `delete from map ${this.name}`);
+    return true;
+  }
+
+  /** Every key; entries deleted or added while iterating may be missed or seen, as in the kernel. */
+  keys(): K[] {
+    const keys: K[] = [];
+    let ret = native.mapGetNextKey(this.fd, null, this.nextKeyBytes) as number;
+    while (ret === 0) {
+      keys.push(this.keyLayout.decode(this.nextKeyBytes));
+      this.keyBytes.set(this.nextKeyBytes);
+      ret = native.mapGetNextKey(this.fd, this.keyBytes, this.nextKeyBytes) as number;
+    }
+    if (ret !== -ENOENT) throw new BpfError(`iteration of map ${this.name}`, -ret);
+    return keys;
+  }
+
+  entries(): [K, V][] {
+    const out: [K, V][] = [];
+    for (const key of this.keys()) {
+      const value = this.get(key);
+      if (value !== undefined) out.push([key, value]);
+    }
+    return out;
+  }
+}

@@ -1,0 +1,30 @@
+// The maps the reconciler and the CLI work with, typed by their codecs.
+import { readCounters, COUNTERS_MAP, type CounterName } from './counters-map.js';
+import { BACKENDS_MAP, SLOTS_MAP, backendKeyLayout, backendValueLayout, slotKeyLayout, slotValueLayout, type BackendKey, type BackendValue, type SlotKey, type SlotValue } from './backends-map.js';
+import { FRONTENDS_MAP, frontendKeyLayout, frontendValueLayout, type FrontendKey, type FrontendValue } from './frontends-map.js';
+import { TypedMap, type KeyValueMap } from '../bpf/typed-map.js';
+
+export interface DatapathMaps {
+  frontends: KeyValueMap<FrontendKey, FrontendValue>;
+  backends: KeyValueMap<BackendKey, BackendValue>;
+  slots: KeyValueMap<SlotKey, SlotValue>;
+  counters(): Record<CounterName, bigint>;
+}
+
+/** The map names a datapath object must provide; the loader and `service list` open these. */
+export const DATAPATH_MAP_NAMES = [FRONTENDS_MAP, BACKENDS_MAP, SLOTS_MAP, COUNTERS_MAP] as const;
+
+export function datapathMaps(fds: ReadonlyMap<string, number>): DatapathMaps {
+  const fd = (name: string): number => {
+    const value = fds.get(name);
+    if (value === undefined) throw new Error(`the BPF object has no map named ${name}; rebuild with npm run build`);
+    return value;
+  };
+  const countersFd = fd(COUNTERS_MAP);
+  return {
+    frontends: new TypedMap(FRONTENDS_MAP, fd(FRONTENDS_MAP), frontendKeyLayout, frontendValueLayout),
+    backends: new TypedMap(BACKENDS_MAP, fd(BACKENDS_MAP), backendKeyLayout, backendValueLayout),
+    slots: new TypedMap(SLOTS_MAP, fd(SLOTS_MAP), slotKeyLayout, slotValueLayout),
+    counters: () => readCounters(countersFd),
+  };
+}

@@ -1,0 +1,30 @@
+// What the reconciler is asked to make true: one entry per Service VIP, port and protocol with
+// the backends new connections may go to. The model layer produces these; nothing here knows
+// about Kubernetes objects.
+export type Protocol = 'TCP' | 'UDP';
+
+export interface Frontend {
+  address: string; // canonical text (see canonicalIp)
+  port: number;
+  protocol: Protocol;
+}
+
+export interface Backend {
+  address: string; // canonical text, same family as the frontend
+  port: number;
+}
+
+export interface DesiredService {
+  frontend: Frontend;
+  backends: Backend[];
+  /** namespace/name and port name of the Service it came from, for errors and listings. */
+  owner: string;
+}
+
+export function frontendId(f: Frontend): string {
+  return `${f.address}|${f.port}|${f.protocol}`;
+}
+
+export function backendId(b: Backend): string {
+  return `${b.address}|${b.port}`;
+}

@@ -1,0 +1,59 @@
+// Starts the lab's backend servers and probe clients in pods and waits for what they report.
+import type { ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import type { PodNetwork } from './pod-network.js';
+import type { ProbeRequest, ProbeResult } from './probe-client.js';
+
+const script = (name: string): string => fileURLToPath(new URL(`./${name}.js`, import.meta.url));
+
+/** Resolves with the first stdout line matching `pattern`, or rejects on exit or timeout. */
+export function waitForLine(child: ChildProcess, pattern: RegExp, timeoutMs: number, what: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let buffered = '';
+    let stderr = '';
+    const cleanup = (): void => {
+      clearTimeout(timer);
+      child.stdout?.off('data', onData);
+      child.stderr?.off('data', onErr);
+      child.off('exit', onExit);
+    };
+    const onData = (chunk: Buffer): void => {
+      buffered += chunk.toString();
+      const lines = buffered.split('\n');
+      buffered = lines.pop() ?? '';
+      const hit = lines.find((l) => pattern.test(l));
+      if (hit !== undefined) {
+        cleanup();
+        resolve(hit);
+      }
+    };
+    const onErr = (chunk: Buffer): void => {
+      stderr += chunk.toString();
+    };
+    const onExit = (code: number | null): void => {
+      cleanup();
+      reject(new Error(`${what} exited (code ${code}) before printing ${pattern}: ${stderr.trim()}`));
+    };
+    const timer = setTimeout(() => {
+      cleanup();
+      reject(new Error(`${what} did not print ${pattern} within ${timeoutMs} ms: ${stderr.trim()}`));
+    }, timeoutMs);
+    child.stdout?.on('data', onData);
+    child.stderr?.on('data', onErr);
+    child.once('exit', onExit);
+  });
+}
+
+export async function startBackend(net: PodNetwork, pod: string, ports: readonly number[]): Promise<ChildProcess> {
+  const child = net.spawn(pod, process.execPath, [script('backend-server'), pod, ports.join(',')], { inCgroup: false });
+  await waitForLine(child, /^listening$/, 10_000, `backend server in pod ${pod}`);
+  return child;
+}
+
+/** Runs a probe client inside the run's cgroup (so socklb translates its sockets) in a pod. */
+export async function runProbe(net: PodNetwork, pod: string, req: ProbeRequest): Promise<ProbeResult> {
+  const child = net.spawn(pod, process.execPath, [script('probe-client'), JSON.stringify(req)], { inCgroup: true });
+  const limit = (req.durationMs ?? 60_000) + 15_000;
+  const line = await waitForLine(child, /^\{/, limit, `probe client in pod ${pod}`);
+  return JSON.parse(line) as ProbeResult;
+}

@@ -1,0 +1,62 @@
+// The parts of Kubernetes API objects socklb reads, shaped as the API serves them
+// (v1 Service, discovery.k8s.io/v1 EndpointSlice). Every field is optional and may hold
+// anything: objects come from files people write, so the model checks each before use.
+export interface ObjectMeta {
+  name?: unknown;
+  namespace?: unknown;
+  labels?: unknown;
+}
+
+export interface ServicePort {
+  name?: unknown;
+  protocol?: unknown;
+  port?: unknown;
+  targetPort?: unknown;
+}
+
+export interface ServiceSpec {
+  type?: unknown;
+  clusterIP?: unknown;
+  clusterIPs?: unknown;
+  ports?: unknown;
+}
+
+export interface Service {
+  apiVersion?: unknown;
+  kind?: unknown;
+  metadata?: ObjectMeta;
+  spec?: ServiceSpec;
+}
+
+export interface EndpointConditions {
+  ready?: unknown;
+  serving?: unknown;
+  terminating?: unknown;
+}
+
+export interface Endpoint {
+  addresses?: unknown;
+  conditions?: EndpointConditions;
+  nodeName?: unknown;
+  zone?: unknown;
+}
+
+export interface EndpointPort {
+  name?: unknown;
+  port?: unknown;
+  protocol?: unknown;
+}
+
+export interface EndpointSlice {
+  apiVersion?: unknown;
+  kind?: unknown;
+  metadata?: ObjectMeta;
+  addressType?: unknown;
+  endpoints?: unknown;
+  ports?: unknown;
+}
+
+/** The label that joins an EndpointSlice to its Service. */
+export const SERVICE_NAME_LABEL = 'kubernetes.io/service-name';
+/** Services with this label belong to another proxy, as kube-proxy honours it. */
+export const SERVICE_PROXY_NAME_LABEL = 'service.kubernetes.io/service-proxy-name';

@@ -1,0 +1,50 @@
+// Calls back soon after a file changes. Watches the directory rather than the file, because
+// editors and `kubectl ... > file` replace files by rename, which ends a watch on the old inode;
+// a slow poll backs the watch up on filesystems where inotify misses changes.
+import { watch, statSync, type FSWatcher } from 'node:fs';
+import { basename, dirname } from 'node:path';
+
+export interface FileWatchOptions {
+  /** Events within this window are coalesced into one callback. */
+  debounceMs: number;
+  pollMs: number;
+}
+
+function fingerprint(path: string): string {
+  try {
+    const s = statSync(path, { bigint: true });
+    return `${s.ino}:${s.size}:${s.mtimeNs}`;
+  } catch {
+    return 'missing';
+  }
+}
+
+export function watchFile(path: string, onChange: () => void, opts: FileWatchOptions): () => void {
+  let last = fingerprint(path);
+  let timer: NodeJS.Timeout | undefined;
+  const check = (): void => {
+    timer = undefined;
+    const now = fingerprint(path);
+    if (now === last) return;
+    last = now;
+    onChange();
+  };
+  const schedule = (): void => {
+    timer ??= setTimeout(check, opts.debounceMs);
+  };
+  let watcher: FSWatcher | undefined;
+  try {
+    watcher = watch(dirname(path), (_event, name) => {
+      if (name === null || name === basename(path)) schedule();
+    });
+  } catch {
+    watcher = undefined; // the poll below still notices changes
+  }
+  const poll = setInterval(schedule, opts.pollMs);
+  poll.unref();
+  return () => {
+    watcher?.close();
+    clearInterval(poll);
+    if (timer) clearTimeout(timer);
+  };
+}
