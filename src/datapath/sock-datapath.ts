@@ -2,16 +2,15 @@
 // BPFFS/maps, its programs attached to a cgroup through links pinned under BPFFS/links.
 import { existsSync, readdirSync, rmSync, rmdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { closeFd, loadPinnedObject, openPinned } from '../bpf/bpf-object.js';
 import { attachToCgroup, detachPinnedLinks, type AttachResult } from '../bpf/cgroup-links.js';
 import { bpffsMountFor, ensureBpffs, findCgroup2Root, readMounts } from '../bpf/kernel-env.js';
+import { bpfObjectPath } from '../install-paths.js';
 import { DATAPATH_MAP_NAMES, datapathMaps, type DatapathMaps } from './datapath-maps.js';
 
 export const DEFAULT_BPFFS = '/sys/fs/bpf/socklb';
 
-/** dist/bpf/sock_lb.bpf.o, beside the compiled TypeScript (dist/src/datapath/). */
-export const SOCK_OBJECT_PATH = fileURLToPath(new URL('../../bpf/sock_lb.bpf.o', import.meta.url));
+export const SOCK_OBJECT_PATH = bpfObjectPath('sock_lb');
 
 const mapDir = (bpffs: string): string => join(bpffs, 'maps');
 const linkDir = (bpffs: string): string => join(bpffs, 'links');

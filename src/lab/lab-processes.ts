@@ -1,10 +1,8 @@
 // Starts the lab's backend servers and probe clients in pods and waits for what they report.
 import type { ChildProcess } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
+import { labScriptPath } from '../install-paths.js';
 import type { PodNetwork } from './pod-network.js';
 import type { ProbeRequest, ProbeResult } from './probe-client.js';
-
-const script = (name: string): string => fileURLToPath(new URL(`./${name}.js`, import.meta.url));
 
 /** Resolves with the first stdout line matching `pattern`, or rejects on exit or timeout. */
 export function waitForLine(child: ChildProcess, pattern: RegExp, timeoutMs: number, what: string): Promise<string> {
@@ -45,14 +43,14 @@ export function waitForLine(child: ChildProcess, pattern: RegExp, timeoutMs: num
 }
 
 export async function startBackend(net: PodNetwork, pod: string, ports: readonly number[]): Promise<ChildProcess> {
-  const child = net.spawn(pod, process.execPath, [script('backend-server'), pod, ports.join(',')], { inCgroup: false });
+  const child = net.spawn(pod, process.execPath, [labScriptPath('backend-server'), pod, ports.join(',')], { inCgroup: false });
   await waitForLine(child, /^listening$/, 10_000, `backend server in pod ${pod}`);
   return child;
 }
 
 /** Runs a probe client inside the run's cgroup (so socklb translates its sockets) in a pod. */
 export async function runProbe(net: PodNetwork, pod: string, req: ProbeRequest): Promise<ProbeResult> {
-  const child = net.spawn(pod, process.execPath, [script('probe-client'), JSON.stringify(req)], { inCgroup: true });
+  const child = net.spawn(pod, process.execPath, [labScriptPath('probe-client'), JSON.stringify(req)], { inCgroup: true });
   const limit = (req.durationMs ?? 60_000) + 15_000;
   const line = await waitForLine(child, /^\{/, limit, `probe client in pod ${pod}`);
   return JSON.parse(line) as ProbeResult;

@@ -169,8 +169,14 @@ function isHeadless(spec: Record<string, unknown>): boolean {
 
 export function desiredServices(services: readonly Service[], slices: readonly EndpointSlice[]): DesiredState {
   const problems: Problem[] = [];
+  const objects = <T>(kind: string, list: readonly T[]): T[] =>
+    list.filter((o, i) => {
+      if (isRecord(o)) return true;
+      problems.push({ object: `${kind} #${i + 1}`, field: '(object)', message: `is ${describeValue(o)}; expected a ${kind} object` });
+      return false;
+    });
   const slicesByService = new Map<string, DecodedSlice[]>();
-  for (const raw of slices) {
+  for (const raw of objects('EndpointSlice', slices)) {
     const s = decodeSlice(raw, problems);
     if (!s) continue;
     const key = `${s.namespace}/${s.service}`;
@@ -179,7 +185,7 @@ export function desiredServices(services: readonly Service[], slices: readonly E
     slicesByService.set(key, list);
   }
 
-  const named = services
+  const named = objects('Service', services)
     .map((raw) => ({ raw, id: objectName('Service', raw.metadata, problems) }))
     .filter((x): x is { raw: Service; id: NamedObject } => x.id !== undefined)
     // Sorted so that when two services claim one VIP:port the same one wins on every run.

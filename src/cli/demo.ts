@@ -1,0 +1,79 @@
+// `socklb demo`: a mini cluster in network namespaces (a client pod and three backend pods
+// running real servers), the agent fed by a Kubernetes-format services file, connections to
+// the service VIP from the client, and a report of how they spread. Everything it makes is
+// removed at the end, also on failure or Ctrl-C.
+import { join } from 'node:path';
+import { uninstallSockDatapath } from '../datapath/sock-datapath.js';
+import { PACKAGE_ROOT } from '../install-paths.js';
+import { runProbe, startBackend } from '../lab/lab-processes.js';
+import { PodNetwork } from '../lab/pod-network.js';
+import type { ProbeResult } from '../lab/probe-client.js';
+import { startAgent, type Agent } from './agent.js';
+import type { Logger } from './logger.js';
+
+export const DEMO_SERVICES_FILE = join(PACKAGE_ROOT, 'deploy', 'examples', 'demo.yaml');
+
+const BACKENDS = ['web-1', 'web-2', 'web-3'];
+const BACKEND_PORTS = [8080, 5353];
+
+function spreadTable(result: ProbeResult, out: (s: string) => void): void {
+  const total = Object.values(result.replies).reduce((a, b) => a + b, 0);
+  for (const [reply, n] of Object.entries(result.replies).sort()) {
+    const pct = (100 * n) / Math.max(total, 1);
+    out(`  ${reply.padEnd(12)} ${String(n).padStart(4)}  ${pct.toFixed(1).padStart(5)}%  ${'#'.repeat(Math.round(pct / 2))}`);
+  }
+  for (const [code, n] of Object.entries(result.errors)) out(`  error ${code}: ${n}`);
+}
+
+export async function runDemo(opts: { services: string; connections: number }, log: Logger, out: (s: string) => void): Promise<boolean> {
+  const net = PodNetwork.create();
+  const bpffs = `/sys/fs/bpf/socklb-demo-${net.runId}`;
+  let agent: Agent | undefined;
+  let interrupted = false;
+  const onSignal = (): void => {
+    interrupted = true;
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  try {
+    net.addPod('client');
+    for (const name of BACKENDS) net.addPod(name);
+    await Promise.all(BACKENDS.map((name) => startBackend(net, name, BACKEND_PORTS)));
+    out(`pods: client ${net.pod('client').ipv4}; ${BACKENDS.map((b) => `${b} ${net.pod(b).ipv4}`).join(', ')} (namespaces slb-${net.runId}-*)`);
+    agent = startAgent({ services: opts.services, bpffs, cgroup: net.cgroup.path }, log);
+    out(`agent: programs attached to cgroup ${net.cgroup.path}, maps pinned at ${bpffs}, services from ${opts.services}`);
+
+    const tcp = await runProbe(net, 'client', { mode: 'tcp', host: '10.96.0.10', port: 80, count: opts.connections, concurrency: 4 });
+    out(`\n${opts.connections} TCP connections from the client to web (10.96.0.10:80), one request each:`);
+    spreadTable(tcp, out);
+    out(`  the client's getpeername() saw: ${Object.keys(tcp.peers).join(', ')}`);
+
+    const tcp6 = await runProbe(net, 'client', { mode: 'tcp', host: 'fd00:96::10', port: 80, count: 30, concurrency: 2 });
+    out(`\n30 TCP connections over IPv6 to [fd00:96::10]:80:`);
+    spreadTable(tcp6, out);
+
+    const udp = await runProbe(net, 'client', { mode: 'udp', host: '10.96.0.10', port: 7, count: 1 });
+    const [reply] = Object.keys(udp.replies);
+    const [peer] = Object.keys(udp.peers);
+    out(`\nUDP: sendto(10.96.0.10:7) answered by ${reply ?? '(no reply)'}; recvfrom() reported the sender as ${peer ?? '(none)'}`);
+
+    const refused = await runProbe(net, 'client', { mode: 'tcp', host: '10.96.0.20', port: 80, count: 1, timeoutMs: 3000 });
+    out(`\nmaintenance (10.96.0.20:80) has no ready endpoint: connect() failed with ${Object.keys(refused.errors).join(', ') || 'no error'}`);
+    out(`\ndatapath counters: ${JSON.stringify(Object.fromEntries(Object.entries(agent.counters()).map(([k, v]) => [k, Number(v)])))}`);
+    const spread = Object.keys(tcp.replies).length;
+    return !interrupted && spread === BACKENDS.length && tcp.ok === opts.connections;
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    agent?.stop();
+    const problems: string[] = [];
+    try {
+      uninstallSockDatapath(bpffs);
+    } catch (err) {
+      problems.push((err as Error).message);
+    }
+    problems.push(...(await net.destroy()));
+    out(problems.length === 0 ? '\ncleaned up: agent stopped, programs detached, pins, cgroup and namespaces removed' : `\nclean-up problems:\n  ${problems.join('\n  ')}`);
+  }
+}
+

@@ -1,0 +1,99 @@
+#!/usr/bin/env node
+// socklb's command line. Each verb is a thin shell over the layers below; process concerns
+// (flags, signals, exit codes, logs) live here and nowhere else.
+import { Command, Option } from 'commander';
+import { findCgroup2Root } from '../bpf/kernel-env.js';
+import { DEFAULT_BPFFS, uninstallSockDatapath } from '../datapath/sock-datapath.js';
+import { startAgent } from './agent.js';
+import { DEMO_SERVICES_FILE, runDemo } from './demo.js';
+import { createLogger } from './logger.js';
+import { formatServiceTable, listServices } from './service-list.js';
+import { packageVersion } from './version.js';
+
+const bpffsOption = (): Option => new Option('--bpffs <dir>', 'bpffs directory where maps and links are pinned').default(DEFAULT_BPFFS);
+
+function fail(err: unknown): never {
+  process.stderr.write(`socklb: ${(err as Error).message}\n`);
+  process.exit(1);
+}
+
+const program = new Command('socklb')
+  .description('Kubernetes service load balancing at the socket layer (BPF cgroup hooks, no NAT, no conntrack)')
+  .version(packageVersion(), '--version', 'print the version');
+
+program
+  .command('agent')
+  .description('install or adopt the datapath and keep it equal to a services file')
+  .requiredOption('--services <file>', 'YAML or JSON with v1 Service and discovery.k8s.io/v1 EndpointSlice objects')
+  .addOption(bpffsOption())
+  .option('--cgroup <dir>', 'cgroup v2 directory whose processes are load balanced (default: the cgroup2 root from /proc/mounts)')
+  .option('--log-level <level>', 'pino log level', 'info')
+  .action((opts: { services: string; bpffs: string; cgroup?: string; logLevel: string }) => {
+    const log = createLogger(opts.logLevel);
+    try {
+      const agent = startAgent({ services: opts.services, bpffs: opts.bpffs, cgroup: opts.cgroup ?? findCgroup2Root() }, log);
+      const stop = (): void => {
+        agent.stop();
+        process.exit(0);
+      };
+      process.once('SIGTERM', stop);
+      process.once('SIGINT', stop);
+    } catch (err) {
+      log.fatal({ err: (err as Error).message }, 'agent could not start');
+      process.exit(1);
+    }
+  });
+
+program
+  .command('service')
+  .description('inspect programmed services')
+  .command('list')
+  .description('list each frontend (VIP:port/protocol) with its backends, read from the pinned maps')
+  .addOption(bpffsOption())
+  .option('--json', 'print JSON instead of a table')
+  .action((opts: { bpffs: string; json?: boolean }) => {
+    try {
+      const services = listServices(opts.bpffs);
+      process.stdout.write(opts.json ? `${JSON.stringify(services, null, 2)}\n` : formatServiceTable(services));
+    } catch (err) {
+      fail(err);
+    }
+  });
+
+program
+  .command('uninstall')
+  .description('detach every socklb program and remove its pinned links and maps')
+  .addOption(bpffsOption())
+  .action((opts: { bpffs: string }) => {
+    try {
+      const removed = uninstallSockDatapath(opts.bpffs);
+      process.stdout.write(`detached ${removed.links.length} programs, removed ${removed.maps.length} maps from ${opts.bpffs}\n`);
+    } catch (err) {
+      fail(err);
+    }
+  });
+
+program
+  .command('version')
+  .description('print the version')
+  .action(() => {
+    process.stdout.write(`socklb ${packageVersion()}\n`);
+  });
+
+program
+  .command('demo')
+  .description('run a mini cluster in network namespaces and show connections to a VIP spread over three backends')
+  .option('--services <file>', 'services file for the demo cluster', DEMO_SERVICES_FILE)
+  .option('--connections <n>', 'TCP connections to make', (v) => Number.parseInt(v, 10), 300)
+  .option('--verbose', 'show the agent log')
+  .action(async (opts: { services: string; connections: number; verbose?: boolean }) => {
+    const log = createLogger(opts.verbose ? 'info' : 'warn', 2);
+    try {
+      const ok = await runDemo({ services: opts.services, connections: opts.connections }, log, (s) => process.stdout.write(`${s}\n`));
+      process.exit(ok ? 0 : 1);
+    } catch (err) {
+      fail(err);
+    }
+  });
+
+await program.parseAsync(process.argv);

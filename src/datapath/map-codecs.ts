@@ -1,0 +1,27 @@
+// Which codec each map's key and value use: the list the BTF layout test walks, so every
+// struct shared with the kernel is checked against the compiled object.
+import type { StructLayout } from '../bpf/struct-layout.js';
+import { BACKENDS_MAP, SLOTS_MAP, backendKeyLayout, backendValueLayout, slotKeyLayout, slotValueLayout } from './backends-map.js';
+import { FRONTENDS_MAP, frontendKeyLayout, frontendValueLayout } from './frontends-map.js';
+import { SOCK_REVNAT_MAP, UDP_REVNAT_MAP, revnatValueLayout, sockRevnatLayout, udpRevnatKeyLayout } from './revnat-maps.js';
+
+export interface MapCodec {
+  map: string;
+  /** undefined where the C side uses a plain integer (sk_storage's int key). */
+  key: StructLayout<object> | undefined;
+  value: StructLayout<object>;
+}
+
+const codec = <K extends object, V extends object>(map: string, key: StructLayout<K> | undefined, value: StructLayout<V>): MapCodec => ({
+  map,
+  key: key as StructLayout<object> | undefined,
+  value: value as StructLayout<object>,
+});
+
+export const MAP_CODECS: readonly MapCodec[] = [
+  codec(FRONTENDS_MAP, frontendKeyLayout, frontendValueLayout),
+  codec(BACKENDS_MAP, backendKeyLayout, backendValueLayout),
+  codec(SLOTS_MAP, slotKeyLayout, slotValueLayout),
+  codec(UDP_REVNAT_MAP, udpRevnatKeyLayout, revnatValueLayout),
+  codec(SOCK_REVNAT_MAP, undefined, sockRevnatLayout),
+];

@@ -1,0 +1,173 @@
+import assert from 'node:assert/strict';
+import fc from 'fast-check';
+import t from 'tap';
+import type { DesiredService, Protocol } from '../../src/datapath/desired-state.js';
+import { Reconciler } from '../../src/datapath/reconciler.js';
+import { desiredView, lookupView, memoryMaps, type MemoryMaps } from '../helpers/memory-maps.js';
+
+const svc = (address: string, port: number, backends: string[], protocol: Protocol = 'TCP'): DesiredService => ({
+  frontend: { address, port, protocol },
+  backends: backends.map((b) => {
+    const [a, p] = b.split('|');
+    return { address: a!, port: Number(p ?? 8080) };
+  }),
+  owner: `ns/${address}-${port}`,
+});
+
+const viewOf = (maps: MemoryMaps): Record<string, string[] | 'broken'> => Object.fromEntries(lookupView(maps));
+const expected = (services: DesiredService[]): Record<string, string[]> => Object.fromEntries(desiredView(services));
+
+t.test('programs new services: backends, slots, then the frontend', async (t) => {
+  const maps = memoryMaps();
+  const r = Reconciler.adopt(maps);
+  const want = [svc('10.96.0.1', 80, ['10.0.0.1', '10.0.0.2']), svc('10.96.0.1', 53, ['10.0.0.1'], 'UDP'), svc('fd00::1', 80, [])];
+  const report = r.apply(want);
+  t.same(viewOf(maps), expected(want));
+  t.match(report, { frontendsAdded: 3, frontendsUpdated: 0, backendsAdded: 2, mapOperations: 2 + 3 + 3, errors: [] });
+  t.same(r.size, { frontends: 3, backends: 2 });
+});
+
+t.test('an unchanged state costs no map operation', async (t) => {
+  const maps = memoryMaps();
+  const r = Reconciler.adopt(maps);
+  const want = [svc('10.96.0.1', 80, ['10.0.0.1', '10.0.0.2'])];
+  r.apply(want);
+  const before = maps.operations();
+  t.match(r.apply([svc('10.96.0.1', 80, ['10.0.0.2', '10.0.0.1'])]), { mapOperations: 0, frontendsUpdated: 0 }, 'order of backends does not matter');
+  t.equal(maps.operations(), before);
+});
+
+t.test('replacing one backend of three writes what changed and no more', async (t) => {
+  const maps = memoryMaps();
+  const r = Reconciler.adopt(maps);
+  r.apply([svc('10.96.0.1', 80, ['10.0.0.1', '10.0.0.2', '10.0.0.3'])]);
+  // First change: the spare generation is empty, so all three slots are written there.
+  const first = r.apply([svc('10.96.0.1', 80, ['10.0.0.1', '10.0.0.2', '10.0.0.4'])]);
+  t.match(first, { frontendsUpdated: 1, backendsAdded: 1, backendsRemoved: 1, mapOperations: 1 + 3 + 1 + 1 });
+  // Second change: the spare generation holds the list from two versions ago; only differing slots are rewritten.
+  const second = r.apply([svc('10.96.0.1', 80, ['10.0.0.1', '10.0.0.2', '10.0.0.5'])]);
+  t.match(second, { backendsAdded: 1, backendsRemoved: 1, mapOperations: 1 + 1 + 1 + 1 });
+  t.same(viewOf(maps), expected([svc('10.96.0.1', 80, ['10.0.0.1', '10.0.0.2', '10.0.0.5'])]));
+});
+
+t.test('shrinking deletes the spare slots beyond the new count', async (t) => {
+  const maps = memoryMaps();
+  const r = Reconciler.adopt(maps);
+  r.apply([svc('10.96.0.1', 80, ['10.0.0.1', '10.0.0.2', '10.0.0.3'])]);
+  r.apply([svc('10.96.0.1', 80, ['10.0.0.1', '10.0.0.2', '10.0.0.3', '10.0.0.4'])]);
+  r.apply([svc('10.96.0.1', 80, ['10.0.0.1'])]);
+  t.same(viewOf(maps), expected([svc('10.96.0.1', 80, ['10.0.0.1'])]));
+  t.equal(maps.slots.data.size, 1 + 4, 'one live slot, the spare generation keeps the previous list of four');
+  r.apply([]);
+  t.equal(maps.slots.data.size, 0, 'removing the service removes both generations');
+  t.equal(maps.backends.data.size, 0);
+  t.equal(maps.frontends.data.size, 0);
+});
+
+t.test('a restarted reconciler adopts the maps: same state, zero operations; ids continue', async (t) => {
+  const maps = memoryMaps();
+  const want = [svc('10.96.0.1', 80, ['10.0.0.1', '10.0.0.2']), svc('10.96.0.2', 80, ['10.0.0.2'])];
+  Reconciler.adopt(maps).apply(want);
+  Reconciler.adopt(maps).apply([...want, svc('10.96.0.3', 80, ['10.0.0.3'])]);
+  const again = Reconciler.adopt(maps);
+  t.match(again.apply([...want, svc('10.96.0.3', 80, ['10.0.0.3'])]), { mapOperations: 0 });
+  const ids = maps.frontends.entries().map(([, v]) => v.service_id);
+  t.equal(new Set(ids).size, 3, 'service ids stay unique across restarts');
+  const backendIds = maps.backends.entries().map(([k]) => k.backend_id);
+  t.equal(new Set(backendIds).size, 3);
+});
+
+t.test('drift is repaired: a missing slot, an orphan slot, an unreferenced backend', async (t) => {
+  const maps = memoryMaps();
+  const want = [svc('10.96.0.1', 80, ['10.0.0.1', '10.0.0.2'])];
+  Reconciler.adopt(maps).apply(want);
+  const [fk, fv] = maps.frontends.entries()[0]!;
+  maps.slots.delete({ service_id: fv.service_id, slot: 1, generation: fv.generation });
+  maps.slots.set({ service_id: 999, slot: 0, generation: 0 }, { backend_id: 1 });
+  maps.backends.set({ backend_id: 500 }, { address: '10.9.9.9', port: 1 });
+  t.equal(lookupView(maps).get('10.96.0.1|80|TCP'), 'broken');
+  const r = Reconciler.adopt(maps);
+  t.notOk(maps.slots.get({ service_id: 999, slot: 0, generation: 0 }), 'orphan slots are removed on adoption');
+  const report = r.apply(want);
+  t.match(report, { frontendsUpdated: 1, backendsRemoved: 1 });
+  t.same(viewOf(maps), expected(want));
+  t.ok(maps.frontends.get(fk));
+});
+
+t.test('a failing service keeps its old state, the others apply, and it converges later', async (t) => {
+  const maps = memoryMaps();
+  const r = Reconciler.adopt(maps);
+  r.apply([svc('10.96.0.1', 80, ['10.0.0.1']), svc('10.96.0.2', 80, ['10.0.0.1'])]);
+  const failing = maps.frontends.entries().find(([k]) => k.address === '10.96.0.1')![1].service_id;
+  maps.slots.failWrite = (key) => (key.service_id === failing ? new Error('update of map slb_slots: No space left (E2BIG)') : undefined);
+  const next = [svc('10.96.0.1', 80, ['10.0.0.2', '10.0.0.3']), svc('10.96.0.2', 80, ['10.0.0.3'])];
+  const report = r.apply(next);
+  t.same(report.errors, [{ owner: 'ns/10.96.0.1-80', frontend: '10.96.0.1|80|TCP', message: 'update of map slb_slots: No space left (E2BIG)' }]);
+  t.same(viewOf(maps), { '10.96.0.1|80|TCP': ['10.0.0.1|8080'], '10.96.0.2|80|TCP': ['10.0.0.3|8080'] });
+  maps.slots.failWrite = undefined;
+  t.same(r.apply(next).errors, []);
+  t.same(viewOf(maps), expected(next));
+});
+
+t.test('a new service that fails leaves nothing behind', async (t) => {
+  const maps = memoryMaps();
+  const r = Reconciler.adopt(maps);
+  maps.frontends.failWrite = () => new Error('full');
+  const report = r.apply([svc('10.96.0.1', 80, ['10.0.0.1'])]);
+  t.equal(report.errors.length, 1);
+  t.equal(maps.frontends.data.size, 0);
+  t.equal(maps.backends.data.size, 0, 'the backend written for it is collected');
+  maps.frontends.failWrite = undefined;
+  r.apply([svc('10.96.0.1', 80, ['10.0.0.1'])]);
+  t.same(viewOf(maps), expected([svc('10.96.0.1', 80, ['10.0.0.1'])]));
+});
+
+t.test('too many endpoints for one frontend is an error for that service only', async (t) => {
+  const maps = memoryMaps();
+  const many = Array.from({ length: 0x10000 }, (_, i) => `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`);
+  const report = Reconciler.adopt(maps).apply([svc('10.96.0.1', 80, many), svc('10.96.0.2', 80, ['10.0.0.1'])]);
+  t.match(report.errors[0]!.message, /has 65536 endpoints; socklb supports at most 65535/);
+  t.same(Object.keys(viewOf(maps)), ['10.96.0.2|80|TCP']);
+});
+
+t.test('at every single map operation, each lookup sees a whole old or a whole new list', async (t) => {
+  const frontends = ['10.96.0.1|80|TCP', '10.96.0.1|53|UDP', 'fd00::1|80|TCP', '10.96.0.2|80|TCP'];
+  const backends = ['10.0.0.1|80', '10.0.0.2|80', '10.0.0.3|81', 'fd00::a|80', 'fd00::b|80', '10.0.0.4|80'];
+  const stateArb = fc.array(fc.tuple(fc.constantFrom(...frontends), fc.subarray(backends)), { maxLength: 4 }).map((entries) => {
+    const m = new Map(entries);
+    return [...m].map(([f, bs]) => {
+      const [address, port, protocol] = f.split('|');
+      return svc(address!, Number(port), bs, protocol as Protocol);
+    });
+  });
+  let steps = 0;
+  fc.assert(
+    fc.property(fc.array(stateArb, { minLength: 1, maxLength: 6 }), fc.boolean(), (states, restartBetween) => {
+      const maps = memoryMaps();
+      let r = Reconciler.adopt(maps);
+      let before = desiredView([]);
+      for (const state of states) {
+        const after = desiredView(state);
+        maps.onEveryOp(() => {
+          steps++;
+          for (const [id, seen] of lookupView(maps)) {
+            assert.notEqual(seen, 'broken', `${id} is broken mid-update`);
+            const ok = [before.get(id), after.get(id)].some((l) => l !== undefined && JSON.stringify(l) === JSON.stringify(seen));
+            assert.ok(ok, `${id} shows ${JSON.stringify(seen)}: neither the old ${JSON.stringify(before.get(id))} nor the new ${JSON.stringify(after.get(id))}`);
+          }
+        });
+        const report = r.apply(state);
+        maps.onEveryOp(undefined);
+        assert.deepEqual(report.errors, []);
+        assert.deepEqual(lookupView(maps), after);
+        // No backend entry outlives its last live reference.
+        const live = new Set([...after.values()].flat());
+        assert.equal(maps.backends.data.size, live.size);
+        before = after;
+        if (restartBetween) r = Reconciler.adopt(maps);
+      }
+    }),
+    { numRuns: 400 },
+  );
+  t.pass(`400 random update sequences, ${steps} intermediate states checked`);
+});

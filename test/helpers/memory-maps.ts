@@ -1,0 +1,97 @@
+// In-memory stand-ins for the datapath maps, for the reconciler's unit tests. Keys and values
+// go through the real codecs, so equal-in-C keys are equal here too. A hook runs after every
+// operation, which lets tests check what a concurrent BPF lookup would see at each step.
+import type { StructLayout } from '../../src/bpf/struct-layout.js';
+import type { KeyValueMap } from '../../src/bpf/typed-map.js';
+import { backendKeyLayout, backendValueLayout, slotKeyLayout, slotValueLayout, type BackendKey, type BackendValue, type SlotKey, type SlotValue } from '../../src/datapath/backends-map.js';
+import type { DatapathMaps } from '../../src/datapath/datapath-maps.js';
+import { IPPROTO_UDP, frontendKeyLayout, frontendValueLayout, type FrontendKey, type FrontendValue } from '../../src/datapath/frontends-map.js';
+import type { DesiredService } from '../../src/datapath/desired-state.js';
+
+const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
+
+export class MemoryMap<K, V> implements KeyValueMap<K, V> {
+  readonly data = new Map<string, Uint8Array>();
+  /** Throws the returned error instead of writing when it returns one. */
+  failWrite: ((key: K) => Error | undefined) | undefined;
+  afterOp: (() => void) | undefined;
+  writes = 0;
+
+  constructor(
+    readonly keyLayout: StructLayout<K>,
+    readonly valueLayout: StructLayout<V>,
+  ) {}
+
+  get(key: K): V | undefined {
+    const v = this.data.get(hex(this.keyLayout.encode(key)));
+    return v && this.valueLayout.decode(v);
+  }
+
+  set(key: K, value: V): void {
+    const err = this.failWrite?.(key);
+    if (err) throw err;
+    this.data.set(hex(this.keyLayout.encode(key)), this.valueLayout.encode(value));
+    this.writes++;
+    this.afterOp?.();
+  }
+
+  delete(key: K): boolean {
+    const had = this.data.delete(hex(this.keyLayout.encode(key)));
+    this.writes++;
+    this.afterOp?.();
+    return had;
+  }
+
+  entries(): [K, V][] {
+    return [...this.data].map(([k, v]) => [this.keyLayout.decode(Buffer.from(k, 'hex')), this.valueLayout.decode(v)]);
+  }
+}
+
+export interface MemoryMaps extends DatapathMaps {
+  frontends: MemoryMap<FrontendKey, FrontendValue>;
+  backends: MemoryMap<BackendKey, BackendValue>;
+  slots: MemoryMap<SlotKey, SlotValue>;
+  onEveryOp(fn: (() => void) | undefined): void;
+  operations(): number;
+}
+
+export function memoryMaps(): MemoryMaps {
+  const frontends = new MemoryMap(frontendKeyLayout, frontendValueLayout);
+  const backends = new MemoryMap(backendKeyLayout, backendValueLayout);
+  const slots = new MemoryMap(slotKeyLayout, slotValueLayout);
+  return {
+    frontends,
+    backends,
+    slots,
+    counters: () => ({ translated: 0n, no_backend: 0n, revnat: 0n, slot_retry: 0n }),
+    onEveryOp(fn) {
+      frontends.afterOp = fn;
+      backends.afterOp = fn;
+      slots.afterOp = fn;
+    },
+    operations: () => frontends.writes + backends.writes + slots.writes,
+  };
+}
+
+/** What a BPF lookup (without its retry) sees for every frontend: "id -> backends" or "broken". */
+export function lookupView(maps: DatapathMaps): Map<string, string[] | 'broken'> {
+  const out = new Map<string, string[] | 'broken'>();
+  for (const [key, value] of maps.frontends.entries()) {
+    const id = `${key.address}|${key.port}|${key.protocol === IPPROTO_UDP ? 'UDP' : 'TCP'}`;
+    const list: string[] = [];
+    let broken = false;
+    for (let slot = 0; slot < value.backend_count; slot++) {
+      const s = maps.slots.get({ service_id: value.service_id, slot, generation: value.generation });
+      const b = s && maps.backends.get({ backend_id: s.backend_id });
+      if (!b) broken = true;
+      else list.push(`${b.address}|${b.port}`);
+    }
+    out.set(id, broken ? 'broken' : list.sort());
+  }
+  return out;
+}
+
+/** The same view computed from desired services, for comparison. */
+export function desiredView(services: readonly DesiredService[]): Map<string, string[]> {
+  return new Map(services.map((s) => [`${s.frontend.address}|${s.frontend.port}|${s.frontend.protocol}`, s.backends.map((b) => `${b.address}|${b.port}`).sort()]));
+}
