@@ -1,6 +1,7 @@
 // A backend pod's server for tests and the demo: on each listed port it answers every TCP
 // chunk and every UDP datagram with "NAME:PORT\n", so clients can tell who served them.
 // Usage: node backend-server.js NAME PORT[,PORT...]   (prints "listening" when ready)
+// SIGUSR2 makes it print "accepted N": the TCP connections it has accepted so far.
 import { createSocket } from 'node:dgram';
 import { createServer } from 'node:net';
 
@@ -16,15 +17,30 @@ const ready = (): void => {
   if (--pending === 0) process.stdout.write('listening\n');
 };
 
+const closers: (() => void)[] = [];
+let accepted = 0;
+process.on('SIGUSR2', () => process.stdout.write(`accepted ${accepted}\n`));
 for (const port of ports) {
   const reply = Buffer.from(`${name}:${port}\n`);
   // "::" without ipv6Only takes IPv4 too (as v4-mapped peers).
-  createServer((sock) => {
+  const tcp = createServer((sock) => {
+    accepted++;
     sock.on('data', () => sock.write(reply));
     sock.on('error', () => sock.destroy());
   }).listen({ host: '::', port }, ready);
   const udp = createSocket({ type: 'udp6', ipv6Only: false });
   udp.on('message', (_msg, rinfo) => udp.send(reply, rinfo.port, rinfo.address));
   udp.bind(port, '::', ready);
+  closers.push(() => {
+    tcp.close();
+    udp.close();
+  });
 }
-process.on('SIGTERM', () => process.exit(0));
+
+// SIGTERM is a pod's graceful termination: stop accepting (a new connection is refused),
+// let connections already open finish, exit within a grace period.
+const GRACE_MS = 1000;
+process.on('SIGTERM', () => {
+  for (const close of closers) close();
+  setTimeout(() => process.exit(0), GRACE_MS).unref();
+});

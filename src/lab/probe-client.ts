@@ -1,14 +1,17 @@
 // A client pod's load: makes requests to a host:port and reports who answered and what the
-// socket said its peer was. Each request over TCP is a new connection (connect, one request,
-// one reply, close); over UDP a datagram and its reply on one socket per worker, either
-// unconnected (sendto/recvfrom) or connected.
+// socket said its peer was. In mode tcp each request is a new connection (connect, one
+// request, one reply, close); in tcp-persistent each worker keeps one connection for all its
+// requests; over UDP a datagram and its reply on one socket per worker, either unconnected
+// (sendto/recvfrom) or connected.
 // Usage: node probe-client.js '{"mode":"tcp","host":"10.96.0.10","port":80,"count":300}'
 // Prints one JSON line: ProbeResult.
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
-import { connect } from 'node:net';
+import { connect, type Socket } from 'node:net';
 
 export interface ProbeRequest {
-  mode: 'tcp' | 'udp' | 'udp-connected';
+  mode: 'tcp' | 'tcp-persistent' | 'udp' | 'udp-connected';
+  /** Pause between a worker's requests. */
+  intervalMs?: number;
   host: string;
   port: number;
   /** Requests in all; workers stop at count or at durationMs, whichever comes first. */
@@ -33,28 +36,47 @@ function bump(rec: Record<string, number>, key: string): void {
   rec[key] = (rec[key] ?? 0) + 1;
 }
 
-function tcpRequest(req: ProbeRequest, timeoutMs: number): Promise<{ reply: string; peer: string }> {
+const timeoutError = (): Error => Object.assign(new Error('timeout'), { code: 'ETIMEDOUT' });
+
+function tcpConnect(req: ProbeRequest, timeoutMs: number): Promise<Socket> {
   return new Promise((resolve, reject) => {
     const sock = connect({ host: req.host, port: req.port });
-    const timer = setTimeout(() => sock.destroy(Object.assign(new Error('timeout'), { code: 'ETIMEDOUT' })), timeoutMs);
-    let peer = '';
-    let data = '';
-    sock.on('connect', () => {
-      peer = `${sock.remoteAddress}:${sock.remotePort}`;
-      sock.write('x\n');
+    const timer = setTimeout(() => sock.destroy(timeoutError()), timeoutMs);
+    sock.once('connect', () => {
+      clearTimeout(timer);
+      sock.off('error', onError);
+      resolve(sock);
     });
-    sock.on('data', (chunk) => {
-      data += chunk.toString();
-      if (data.includes('\n')) {
-        clearTimeout(timer);
-        sock.destroy();
-        resolve({ reply: data.trim(), peer });
-      }
-    });
-    sock.on('error', (err) => {
+    const onError = (err: Error): void => {
       clearTimeout(timer);
       reject(err);
-    });
+    };
+    sock.once('error', onError);
+  });
+}
+
+/** One request and its one-line reply on a connected socket. */
+function tcpExchange(sock: Socket, timeoutMs: number): Promise<{ reply: string; peer: string }> {
+  return new Promise((resolve, reject) => {
+    let data = '';
+    const done = (err: Error | undefined): void => {
+      clearTimeout(timer);
+      sock.off('data', onData);
+      sock.off('error', done);
+      sock.off('close', onClose);
+      if (err) reject(err);
+      else resolve({ reply: data.trim(), peer: `${sock.remoteAddress}:${sock.remotePort}` });
+    };
+    const onData = (chunk: Buffer): void => {
+      data += chunk.toString();
+      if (data.includes('\n')) done(undefined);
+    };
+    const onClose = (): void => done(Object.assign(new Error('closed by peer'), { code: 'ECONNRESET' }));
+    const timer = setTimeout(() => done(timeoutError()), timeoutMs);
+    sock.on('data', onData);
+    sock.once('error', done);
+    sock.once('close', onClose);
+    sock.write('x\n');
   });
 }
 
@@ -62,7 +84,7 @@ function udpRequest(sock: UdpSocket, req: ProbeRequest, timeoutMs: number, conne
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
       sock.off('message', onMessage);
-      reject(Object.assign(new Error('timeout'), { code: 'ETIMEDOUT' }));
+      reject(timeoutError());
     }, timeoutMs);
     const onMessage = (msg: Buffer, rinfo: { address: string; port: number }): void => {
       clearTimeout(timer);
@@ -96,12 +118,22 @@ export async function probe(req: ProbeRequest): Promise<ProbeResult> {
   let issued = 0;
   const worker = async (): Promise<void> => {
     let sock: UdpSocket | undefined;
+    let tcp: Socket | undefined;
     while (issued < req.count && Date.now() < until) {
       issued++;
       try {
         let r: { reply: string; peer: string };
-        if (req.mode === 'tcp') r = await tcpRequest(req, timeoutMs);
-        else {
+        if (req.mode === 'tcp') {
+          const s = await tcpConnect(req, timeoutMs);
+          try {
+            r = await tcpExchange(s, timeoutMs);
+          } finally {
+            s.destroy();
+          }
+        } else if (req.mode === 'tcp-persistent') {
+          tcp ??= await tcpConnect(req, timeoutMs);
+          r = await tcpExchange(tcp, timeoutMs);
+        } else {
           sock ??= await udpSocket(req);
           r = await udpRequest(sock, req, timeoutMs, req.mode === 'udp-connected');
         }
@@ -110,12 +142,16 @@ export async function probe(req: ProbeRequest): Promise<ProbeResult> {
         bump(result.peers, r.peer);
       } catch (err) {
         bump(result.errors, (err as { code?: string }).code ?? (err as Error).message);
-        // A UDP socket that saw an error may hold a stale reply: start a fresh one.
+        // A socket that saw an error may hold a stale reply or be dead: start a fresh one.
         sock?.close();
         sock = undefined;
+        tcp?.destroy();
+        tcp = undefined;
       }
+      if (req.intervalMs) await new Promise((r) => setTimeout(r, req.intervalMs));
     }
     sock?.close();
+    tcp?.destroy();
   };
   await Promise.all(Array.from({ length: req.concurrency ?? 1 }, worker));
   result.elapsedMs = Date.now() - start;

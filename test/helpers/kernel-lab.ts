@@ -1,0 +1,179 @@
+// A mini cluster for one test file: pods in namespaces of their own, the run's cgroup, a
+// private bpffs directory and services file, and the real agent CLI as a child process.
+// Everything is removed in teardown, also when the test fails.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { uninstallSockDatapath } from '../../src/datapath/sock-datapath.js';
+import { CLI_PATH } from '../../src/install-paths.js';
+import { runProbe, startBackend, waitForLine } from '../../src/lab/lab-processes.js';
+import { PodNetwork, type Pod } from '../../src/lab/pod-network.js';
+import type { ProbeRequest, ProbeResult } from '../../src/lab/probe-client.js';
+import { toYaml } from './k8s-fixtures.js';
+
+interface Teardownable {
+  teardown(fn: () => unknown): void;
+}
+
+export interface LogLine {
+  level: number;
+  msg: string;
+  [k: string]: unknown;
+}
+
+export class AgentProcess {
+  readonly logs: LogLine[] = [];
+  private waiters: (() => void)[] = [];
+  readonly exited: Promise<number | null>;
+
+  constructor(readonly child: ChildProcess) {
+    let buffered = '';
+    child.stdout!.on('data', (chunk: Buffer) => {
+      buffered += chunk.toString();
+      const lines = buffered.split('\n');
+      buffered = lines.pop() ?? '';
+      for (const l of lines) {
+        try {
+          this.logs.push(JSON.parse(l) as LogLine);
+        } catch {
+          this.logs.push({ level: 50, msg: l });
+        }
+      }
+      for (const w of this.waiters) w();
+    });
+    let stderr = '';
+    child.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
+    this.exited = new Promise((resolve) =>
+      child.once('exit', (code) => {
+        if (stderr) this.logs.push({ level: 50, msg: `stderr: ${stderr}` });
+        for (const w of this.waiters) w();
+        resolve(code);
+      }),
+    );
+  }
+
+  /** Waits for a log line matching the predicate, searching from index `from`. */
+  async waitForLog(pred: (l: LogLine) => boolean, timeoutMs = 10_000, from = 0): Promise<LogLine> {
+    const until = Date.now() + timeoutMs;
+    for (;;) {
+      const hit = this.logs.slice(from).find(pred);
+      if (hit) return hit;
+      if (this.child.exitCode !== null) throw new Error(`agent exited (${this.child.exitCode}): ${JSON.stringify(this.logs.slice(-5))}`);
+      const left = until - Date.now();
+      if (left <= 0) throw new Error(`no matching agent log within ${timeoutMs} ms; last: ${JSON.stringify(this.logs.slice(-5))}`);
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, left);
+        this.waiters.push(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+      this.waiters = [];
+    }
+  }
+
+  /** Waits for the next "synced" log line after the ones seen so far. */
+  nextSync(timeoutMs = 10_000): Promise<LogLine> {
+    return this.waitForLog((l) => l.msg === 'synced', timeoutMs, this.logs.length);
+  }
+
+  /** Ends the agent by its PID and waits for it. */
+  async stop(): Promise<void> {
+    if (this.child.exitCode !== null || this.child.signalCode !== null) return;
+    this.child.kill('SIGTERM');
+    await this.exited;
+  }
+}
+
+export class KernelLab {
+  readonly bpffs: string;
+  readonly servicesFile: string;
+  private readonly agents: AgentProcess[] = [];
+  private readonly backends = new Map<string, ChildProcess>();
+
+  private constructor(
+    readonly net: PodNetwork,
+    readonly dir: string,
+  ) {
+    this.bpffs = `/sys/fs/bpf/socklb-test-${net.runId}`;
+    this.servicesFile = join(dir, 'services.yaml');
+  }
+
+  /** A client pod "client" and backend pods named as given, each serving the ports. */
+  static async create(t: Teardownable, backends: string[], ports: number[]): Promise<KernelLab> {
+    const net = PodNetwork.create();
+    const lab = new KernelLab(net, mkdtempSync(join(tmpdir(), 'socklb-test-')));
+    t.teardown(() => lab.destroy());
+    net.addPod('client');
+    for (const b of backends) net.addPod(b);
+    await Promise.all(backends.map((b) => lab.startBackend(b, ports)));
+    return lab;
+  }
+
+  pod(name: string): Pod {
+    return this.net.pod(name);
+  }
+
+  /** Replaces the services file atomically, as kubectl or an editor would. */
+  writeServices(objects: readonly unknown[]): void {
+    const tmp = `${this.servicesFile}.tmp`;
+    writeFileSync(tmp, toYaml(objects));
+    renameSync(tmp, this.servicesFile);
+  }
+
+  startAgent(): AgentProcess {
+    const child = spawn(process.execPath, [CLI_PATH, 'agent', '--services', this.servicesFile, '--bpffs', this.bpffs, '--cgroup', this.net.cgroup.path], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const agent = new AgentProcess(child);
+    this.agents.push(agent);
+    return agent;
+  }
+
+  probe(req: ProbeRequest): Promise<ProbeResult> {
+    return runProbe(this.net, 'client', req);
+  }
+
+  async startBackend(name: string, ports: number[]): Promise<void> {
+    this.backends.set(name, await startBackend(this.net, name, ports));
+  }
+
+  /** How many TCP connections a backend's server has accepted so far. */
+  async backendAccepted(name: string): Promise<number> {
+    const child = this.backends.get(name);
+    if (!child) throw new Error(`no backend ${name}`);
+    const line = waitForLine(child, /^accepted \d+$/, 5000, `backend ${name}`);
+    child.kill('SIGUSR2');
+    return Number((await line).split(' ')[1]);
+  }
+
+  /** Ends a backend's server by its PID with SIGTERM, as a terminating pod: it refuses new connections at once and lets open ones finish. */
+  async stopBackend(name: string): Promise<void> {
+    const child = this.backends.get(name);
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    child.kill('SIGTERM');
+    await exited;
+  }
+
+  async destroy(): Promise<void> {
+    for (const a of this.agents) await a.stop();
+    try {
+      uninstallSockDatapath(this.bpffs);
+    } catch {
+      // nothing was installed
+    }
+    const problems = await this.net.destroy();
+    rmSync(this.dir, { recursive: true, force: true });
+    if (problems.length > 0) throw new Error(`lab clean-up: ${problems.join('; ')}`);
+  }
+}
+
+/** Reply counts by backend name ("be-1:8080" -> "be-1"). */
+export function byBackend(r: ProbeResult): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [reply, n] of Object.entries(r.replies)) {
+    const name = reply.split(':')[0]!;
+    out[name] = (out[name] ?? 0) + n;
+  }
+  return out;
+}

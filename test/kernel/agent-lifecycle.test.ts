@@ -1,0 +1,77 @@
+// The agent's life cycle against the real kernel: stopped, restarted, listed, uninstalled.
+import { execFileSync } from 'node:child_process';
+import { existsSync, readdirSync } from 'node:fs';
+import t from 'tap';
+import { CLI_PATH } from '../../src/install-paths.js';
+import { byBackend, KernelLab } from '../helpers/kernel-lab.js';
+import { endpointSlice, service } from '../helpers/k8s-fixtures.js';
+
+const BACKENDS = ['be-1', 'be-2', 'be-3'];
+
+/** Program ids attached to the cgroup, from bpftool (what the kernel says, not what we think). */
+function attachedPrograms(cgroup: string): { id: number; attach_type: string; name: string }[] {
+  return JSON.parse(execFileSync('bpftool', ['-j', 'cgroup', 'show', cgroup], { encoding: 'utf8' }).trim() || '[]') as { id: number; attach_type: string; name: string }[];
+}
+
+const socklb = (...args: string[]): string => execFileSync(process.execPath, [CLI_PATH, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+
+t.test('agent life cycle', async (t) => {
+  const lab = await KernelLab.create(t, BACKENDS, [8080]);
+  lab.writeServices([
+    service('ns', 'web', ['10.96.0.10', 'fd00:96::10'], [{ port: 80, targetPort: 8080 }]),
+    endpointSlice('ns', 'web-v4', 'web', 'IPv4', [{ port: 8080 }], BACKENDS.map((b) => lab.pod(b).ipv4)),
+    endpointSlice('ns', 'web-v6', 'web', 'IPv6', [{ port: 8080 }], BACKENDS.map((b) => lab.pod(b).ipv6)),
+  ]);
+  const first = lab.startAgent();
+  await first.nextSync();
+  const attached = attachedPrograms(lab.net.cgroup.path);
+  t.same(
+    attached.map((p) => p.attach_type).sort(),
+    ['cgroup_inet4_connect', 'cgroup_inet4_getpeername', 'cgroup_inet6_connect', 'cgroup_inet6_getpeername', 'cgroup_udp4_recvmsg', 'cgroup_udp4_sendmsg', 'cgroup_udp6_recvmsg', 'cgroup_udp6_sendmsg'],
+    'one program per hook',
+  );
+
+  t.test('service list reads the pinned maps', async (t) => {
+    const listed = JSON.parse(socklb('service', 'list', '--bpffs', lab.bpffs, '--json')) as { frontend: { address: string; port: number; protocol: string }; backends: { address: string }[] }[];
+    t.same(listed.map((s) => `${s.frontend.address}:${s.frontend.port}/${s.frontend.protocol}`), ['10.96.0.10:80/TCP', 'fd00:96::10:80/TCP']);
+    t.same(listed[0]!.backends.map((b) => b.address).sort(), BACKENDS.map((b) => lab.pod(b).ipv4).sort());
+    const table = socklb('service', 'list', '--bpffs', lab.bpffs);
+    t.match(table, /^ID\s+FRONTEND\s+BACKENDS\n1\s+10\.96\.0\.10:80\/TCP\s+1\) 10\.244\.0\.\d+:8080\n/);
+    t.match(table, /\[fd00:96::10\]:80\/TCP\s+1\) \[fd00:244::[0-9a-f]+\]:8080/);
+  });
+
+  t.test('with the agent stopped, existing and new connections are still balanced', async (t) => {
+    const existing = lab.probe({ mode: 'tcp-persistent', host: '10.96.0.10', port: 80, count: 100_000, concurrency: 3, durationMs: 2500, intervalMs: 20 });
+    await new Promise((r) => setTimeout(r, 500));
+    await first.stop();
+    t.equal(await first.exited, 0, 'the agent exits cleanly on SIGTERM');
+    const r = await lab.probe({ mode: 'tcp', host: '10.96.0.10', port: 80, count: 150, concurrency: 3 });
+    t.equal(r.ok, 150);
+    t.same(Object.keys(byBackend(r)).sort(), BACKENDS, 'new connections spread over all backends');
+    const held = await existing;
+    t.same(held.errors, {}, `${held.ok} requests on long-lived connections, none failed`);
+    t.ok(held.ok > 50);
+  });
+
+  t.test('a restarted agent adopts pins and links: no duplicate, no write', async (t) => {
+    const second = lab.startAgent();
+    const installed = await second.waitForLog((l) => l.msg === 'datapath installed');
+    t.same((installed.programs as { action: string }[]).map((p) => p.action), Array(8).fill('updated'), 'each pinned link is updated in place');
+    const synced = await second.nextSync();
+    t.match(synced, { mapOperations: 0, frontends: 2, backends: 6 }, 'the maps already matched the file');
+    t.equal(attachedPrograms(lab.net.cgroup.path).length, 8, 'still one program per hook');
+    t.same(readdirSync(`${lab.bpffs}/maps`).sort(), ['slb_backends', 'slb_counters', 'slb_frontends', 'slb_slots', 'slb_sock_revnat', 'slb_udp_revnat']);
+    const r = await lab.probe({ mode: 'tcp', host: '10.96.0.10', port: 80, count: 60, concurrency: 2 });
+    t.same(Object.keys(byBackend(r)).sort(), BACKENDS);
+    await second.stop();
+  });
+
+  t.test('uninstall detaches every program and removes every pin', async (t) => {
+    t.match(socklb('uninstall', '--bpffs', lab.bpffs), /^detached 8 programs, removed 6 maps/);
+    t.same(attachedPrograms(lab.net.cgroup.path), []);
+    t.notOk(existsSync(lab.bpffs));
+    const r = await lab.probe({ mode: 'tcp', host: '10.96.0.10', port: 80, count: 1, timeoutMs: 500 });
+    t.same(r.errors, { ETIMEDOUT: 1 }, 'the VIP is no longer translated (its route in the lab is a blackhole)');
+    t.throws(() => socklb('service', 'list', '--bpffs', lab.bpffs), /no socklb datapath is pinned/);
+  });
+});
