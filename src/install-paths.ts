@@ -22,4 +22,7 @@ export const bpfObjectPath = (name: string): string => join(PACKAGE_ROOT, 'dist'
 /** Compiled entry-point scripts the lab starts in pods (npm run build:ts). */
 export const labScriptPath = (name: string): string => join(PACKAGE_ROOT, 'dist', 'src', 'lab', `${name}.js`);
 
+/** Compiled load tools (src/bench/tools, npm run build:tools). */
+export const benchToolPath = (name: string): string => join(PACKAGE_ROOT, 'dist', 'tools', name);
+
 export const CLI_PATH = join(PACKAGE_ROOT, 'dist', 'src', 'cli', 'main.js');

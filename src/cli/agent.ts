@@ -67,19 +67,24 @@ export function startAgent(opts: AgentOptions, log: Logger): Agent {
     );
   };
 
+  const unwatch = watchFile(
+    opts.services,
+    () => {
+      try {
+        sync();
+      } catch (err) {
+        log.error({ err: (err as Error).message }, 'sync failed; will retry on the next change');
+      }
+    },
+    WATCH,
+  );
   try {
     sync();
   } catch (err) {
+    unwatch();
     datapath.close();
     throw err;
   }
-  const unwatch = watchFile(opts.services, () => {
-    try {
-      sync();
-    } catch (err) {
-      log.error({ err: (err as Error).message }, 'sync failed; will retry on the next change');
-    }
-  }, WATCH);
   return {
     sync,
     counters: () => datapath.maps.counters(),

@@ -5,6 +5,7 @@ import { Command, Option } from 'commander';
 import { findCgroup2Root } from '../bpf/kernel-env.js';
 import { DEFAULT_BPFFS, uninstallSockDatapath } from '../datapath/sock-datapath.js';
 import { startAgent } from './agent.js';
+import { addBenchCommands } from './bench-command.js';
 import { DEMO_SERVICES_FILE, runDemo } from './demo.js';
 import { createLogger } from './logger.js';
 import { formatServiceTable, listServices } from './service-list.js';
@@ -95,5 +96,7 @@ program
       fail(err);
     }
   });
+
+addBenchCommands(program);
 
 await program.parseAsync(process.argv);

@@ -186,15 +186,17 @@ export function desiredServices(services: readonly Service[], slices: readonly E
   }
 
   const named = objects('Service', services)
-    .map((raw) => ({ raw, id: objectName('Service', raw.metadata, problems) }))
-    .filter((x): x is { raw: Service; id: NamedObject } => x.id !== undefined)
+    .map((raw) => {
+      const id = objectName('Service', raw.metadata, problems);
+      return { raw, id, owner: id ? `${id.namespace}/${id.name}` : '' };
+    })
+    .filter((x): x is { raw: Service; id: NamedObject; owner: string } => x.id !== undefined)
     // Sorted so that when two services claim one VIP:port the same one wins on every run.
-    .sort((a, b) => (`${a.id.namespace}/${a.id.name}` < `${b.id.namespace}/${b.id.name}` ? -1 : 1));
+    .sort((a, b) => (a.owner < b.owner ? -1 : a.owner > b.owner ? 1 : 0));
 
   const out: DesiredService[] = [];
   const claimedBy = new Map<string, string>();
-  for (const { raw, id } of named) {
-    const owner = `${id.namespace}/${id.name}`;
+  for (const { raw, owner } of named) {
     const sink = new ProblemSink(problems, `Service ${owner}`);
     if (labelOf(raw.metadata, SERVICE_PROXY_NAME_LABEL) !== undefined) continue;
     const spec = raw.spec;

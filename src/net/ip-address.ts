@@ -86,6 +86,9 @@ export function ipFromBytes(bytes: Uint8Array): string {
 
 /** The canonical text of any valid address, so equal addresses compare equal as strings. */
 export function canonicalIp(text: string): string {
+  // A valid dotted quad is already canonical (isIPv4 rejects leading zeros); a fast path,
+  // since services files hold tens of thousands of endpoint addresses.
+  if (isIPv4(text)) return text;
   return ipFromBytes(ipToBytes(text));
 }
 

@@ -19,6 +19,9 @@ function fingerprint(path: string): string {
   }
 }
 
+/** Start this before the first read of the file: a change made between that read and the
+ * start of the watch would otherwise never be seen. A change at any time after the call
+ * leads to a callback; a spurious one only costs an idempotent re-read. */
 export function watchFile(path: string, onChange: () => void, opts: FileWatchOptions): () => void {
   let last = fingerprint(path);
   let timer: NodeJS.Timeout | undefined;

@@ -1,5 +1,5 @@
 // Kubernetes objects shaped as the API serves them, for tests.
-import { stringify } from 'yaml';
+import jsYaml from 'js-yaml';
 
 export interface PortSpec {
   name?: string;
@@ -48,5 +48,5 @@ export function endpointSlice(namespace: string, name: string, serviceName: stri
 }
 
 export function toYaml(objects: readonly unknown[]): string {
-  return objects.map((o) => stringify(o)).join('---\n');
+  return objects.map((o) => jsYaml.dump(o)).join('---\n');
 }

@@ -25,7 +25,8 @@ t.test('JSON, and List objects as kubectl prints them', async (t) => {
 });
 
 t.test('unreadable files are errors for the whole file, naming it and the document', async (t) => {
-  t.throws(() => parseServicesText('a: [1, 2', 'bad.yaml'), { name: 'ServicesFileError', message: /^bad.yaml: document 1: / });
+  t.throws(() => parseServicesText('a: 1\nb: [1, 2\n', 'bad.yaml'), { name: 'ServicesFileError', message: /^bad.yaml: line 3, column 1: .*; fix the file and save it again$/ });
+  t.throws(() => parseServicesText('{"kind": "Service", ', 'bad.json'), { name: 'ServicesFileError', message: /^bad.json: line 2, column 1: unexpected end of the stream/ });
   t.throws(() => parseServicesText(`${toYaml([svc])}---\n- 1\n- 2\n`, 'f'), { message: 'f: document 2: expected a Kubernetes object, found a list' });
   t.throws(() => parseServicesText('kind: List\nitems: 3\n', 'f'), { message: 'f: document 1: List has no items list' });
   t.throws(() => parseServicesText('42\n', 'f'), { message: 'f: document 1: expected a Kubernetes object, found number' });

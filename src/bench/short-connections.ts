@@ -1,0 +1,91 @@
+// Short connections through socklb against the same loop straight to the backend: a client
+// pod runs crr (connect, 1-byte request, 1-byte response, close) for a fixed time, modes
+// interleaved round by round (A B C, then C B A, ...) so drift in the machine hits all alike.
+//   vip           to the service VIP from the socklb cgroup: translated at connect()
+//   direct        to the backend's address from outside any socklb cgroup: no socklb at all
+//   direct-hooked to the backend's address from the socklb cgroup: what the hooks cost
+//                 traffic that is not for a service
+import { installSockDatapath, uninstallSockDatapath } from '../datapath/sock-datapath.js';
+import { Reconciler } from '../datapath/reconciler.js';
+import { benchToolPath } from '../install-paths.js';
+import { waitForLine } from '../lab/lab-processes.js';
+import { PodNetwork } from '../lab/pod-network.js';
+import { spread, type Spread } from './stats.js';
+
+export const SHORT_CONNECTION_MODES = ['vip', 'direct', 'direct-hooked'] as const;
+export type ShortConnectionMode = (typeof SHORT_CONNECTION_MODES)[number];
+
+interface CrrRun {
+  connections: number;
+  errors: number;
+  elapsed_ns: number;
+  p50_ns: number;
+  p99_ns: number;
+}
+
+export interface ShortConnectionsResult {
+  rounds: number;
+  durationMs: number;
+  modes: Record<ShortConnectionMode, { rate: Spread; p50Us: Spread; p99Us: Spread; errors: number; runs: CrrRun[] }>;
+  /** Median rate of each mode divided by the median rate of direct. */
+  ratioToDirect: Record<ShortConnectionMode, number>;
+}
+
+const VIP = '10.96.0.10';
+const VIP_PORT = 80;
+const BACKEND_PORT = 8080;
+
+export async function benchShortConnections(opts: { rounds: number; durationMs: number }, progress: (s: string) => void): Promise<ShortConnectionsResult> {
+  const net = PodNetwork.create();
+  const bpffs = `/sys/fs/bpf/socklb-bench-${net.runId}`;
+  let datapath: ReturnType<typeof installSockDatapath> | undefined;
+  try {
+    net.addPod('client');
+    const backend = net.addPod('be-1');
+    const server = net.spawn('be-1', benchToolPath('crr'), ['server', String(BACKEND_PORT)], { inCgroup: false });
+    await waitForLine(server, /^listening$/, 5000, 'crr server');
+    datapath = installSockDatapath({ bpffs, cgroup: net.cgroup.path });
+    Reconciler.adopt(datapath.maps).apply([{ frontend: { address: VIP, port: VIP_PORT, protocol: 'TCP' }, backends: [{ address: backend.ipv4, port: BACKEND_PORT }], owner: 'bench/crr' }]);
+
+    const runs: Record<ShortConnectionMode, CrrRun[]> = { vip: [], direct: [], 'direct-hooked': [] };
+    const target: Record<ShortConnectionMode, [string, number, boolean]> = {
+      vip: [VIP, VIP_PORT, true],
+      direct: [backend.ipv4, BACKEND_PORT, false],
+      'direct-hooked': [backend.ipv4, BACKEND_PORT, true],
+    };
+    for (let round = 0; round < opts.rounds; round++) {
+      const order = round % 2 === 0 ? [...SHORT_CONNECTION_MODES] : [...SHORT_CONNECTION_MODES].reverse();
+      for (const mode of order) {
+        const [host, port, inCgroup] = target[mode];
+        const client = net.spawn('client', benchToolPath('crr'), ['client', host, String(port), String(opts.durationMs)], { inCgroup });
+        const line = await waitForLine(client, /^\{/, opts.durationMs + 10_000, `crr client (${mode})`);
+        const run = JSON.parse(line) as CrrRun;
+        runs[mode].push(run);
+        progress(`round ${round + 1}/${opts.rounds} ${mode.padEnd(13)} ${Math.round(run.connections / (run.elapsed_ns / 1e9))} conn/s, p50 ${(run.p50_ns / 1000).toFixed(1)} us, p99 ${(run.p99_ns / 1000).toFixed(1)} us, errors ${run.errors}`);
+      }
+    }
+    const modes = Object.fromEntries(
+      SHORT_CONNECTION_MODES.map((m) => [
+        m,
+        {
+          rate: spread(runs[m].map((r) => r.connections / (r.elapsed_ns / 1e9))),
+          p50Us: spread(runs[m].map((r) => r.p50_ns / 1000)),
+          p99Us: spread(runs[m].map((r) => r.p99_ns / 1000)),
+          errors: runs[m].reduce((a, r) => a + r.errors, 0),
+          runs: runs[m],
+        },
+      ]),
+    ) as ShortConnectionsResult['modes'];
+    const ratioToDirect = Object.fromEntries(SHORT_CONNECTION_MODES.map((m) => [m, modes[m].rate.median / modes.direct.rate.median])) as Record<ShortConnectionMode, number>;
+    return { rounds: opts.rounds, durationMs: opts.durationMs, modes, ratioToDirect };
+  } finally {
+    datapath?.close();
+    try {
+      uninstallSockDatapath(bpffs);
+    } catch {
+      // nothing was pinned
+    }
+    const problems = await net.destroy();
+    if (problems.length > 0) progress(`clean-up problems: ${problems.join('; ')}`);
+  }
+}

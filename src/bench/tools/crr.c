@@ -1,0 +1,110 @@
+// crr: connect-request-response-close, the short-connection workload no Debian tool runs
+// the way the comparison needs (one new TCP connection per 1-byte request, latency per
+// connection, a fixed duration).
+//   crr server PORT                      accept, read 1 byte, write 1 byte, close; forever
+//   crr client HOST PORT DURATION_MS     loop for DURATION_MS; prints one JSON line:
+//     {"connections":N,"errors":E,"elapsed_ns":T,"p50_ns":..,"p99_ns":..}
+// The client closes with SO_LINGER 0 (RST): no TIME_WAIT, so a long run cannot exhaust
+// ephemeral ports and every connection costs the same.
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MAX_SAMPLES 4000000
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+static int serve(const char *port)
+{
+	struct sockaddr_in6 addr = { .sin6_family = AF_INET6, .sin6_port = htons(atoi(port)), .sin6_addr = in6addr_any };
+	int one = 1, zero = 0;
+	int fd = socket(AF_INET6, SOCK_STREAM, 0);
+	if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) ||
+	    setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero)) ||
+	    bind(fd, (struct sockaddr *)&addr, sizeof(addr)) || listen(fd, 4096)) {
+		perror("crr server");
+		return 1;
+	}
+	printf("listening\n");
+	fflush(stdout);
+	for (;;) {
+		char b;
+		int c = accept(fd, NULL, NULL);
+		if (c < 0)
+			continue;
+		if (read(c, &b, 1) == 1)
+			(void)!write(c, &b, 1);
+		close(c);
+	}
+}
+
+static int client(const char *host, const char *port, long duration_ms)
+{
+	struct addrinfo hints = { .ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICHOST }, *ai;
+	struct linger lin = { .l_onoff = 1, .l_linger = 0 };
+	uint64_t *samples = malloc(sizeof(uint64_t) * MAX_SAMPLES);
+	uint64_t start, deadline, n = 0, errors = 0;
+	int one = 1;
+
+	if (!samples || getaddrinfo(host, port, &hints, &ai)) {
+		fprintf(stderr, "crr client: bad address %s:%s\n", host, port);
+		return 2;
+	}
+	start = now_ns();
+	deadline = start + (uint64_t)duration_ms * 1000000ull;
+	while (now_ns() < deadline) {
+		uint64_t t0 = now_ns();
+		char b = 'x';
+		int fd = socket(ai->ai_family, SOCK_STREAM, 0);
+		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+		setsockopt(fd, SOL_SOCKET, SO_LINGER, &lin, sizeof(lin));
+		if (connect(fd, ai->ai_addr, ai->ai_addrlen) || write(fd, &b, 1) != 1 || read(fd, &b, 1) != 1) {
+			errors++;
+			close(fd);
+			if (errors > 1000)
+				break;
+			continue;
+		}
+		close(fd);
+		if (n < MAX_SAMPLES)
+			samples[n] = now_ns() - t0;
+		n++;
+	}
+	uint64_t elapsed = now_ns() - start, kept = n < MAX_SAMPLES ? n : MAX_SAMPLES;
+	qsort(samples, kept, sizeof(uint64_t), cmp_u64);
+	printf("{\"connections\":%lu,\"errors\":%lu,\"elapsed_ns\":%lu,\"p50_ns\":%lu,\"p99_ns\":%lu}\n",
+	       (unsigned long)n, (unsigned long)errors, (unsigned long)elapsed,
+	       (unsigned long)(kept ? samples[kept / 2] : 0), (unsigned long)(kept ? samples[kept * 99 / 100] : 0));
+	return errors > 1000 ? 1 : 0;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc == 3 && !strcmp(argv[1], "server"))
+		return serve(argv[2]);
+	if (argc == 5 && !strcmp(argv[1], "client"))
+		return client(argv[2], argv[3], atol(argv[4]));
+	fprintf(stderr, "usage: crr server PORT | crr client HOST PORT DURATION_MS\n");
+	return 2;
+}

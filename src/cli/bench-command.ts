@@ -1,0 +1,54 @@
+// `socklb bench ...`: runs a benchmark, prints progress and a summary, writes JSON results.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import type { Command } from 'commander';
+import { benchControlPlane } from '../bench/control-plane.js';
+import { benchShortConnections, SHORT_CONNECTION_MODES } from '../bench/short-connections.js';
+
+const int = (v: string): number => {
+  const n = Number.parseInt(v, 10);
+  if (!Number.isFinite(n) || n < 1) throw new Error(`expected a positive integer, got ${v}`);
+  return n;
+};
+
+function writeJson(path: string | undefined, data: unknown): void {
+  if (!path) return;
+  mkdirSync(dirname(path), { recursive: true });
+  writeFileSync(path, `${JSON.stringify(data, null, 2)}\n`);
+}
+
+const say = (s: string): void => {
+  process.stdout.write(`${s}\n`);
+};
+
+export function addBenchCommands(program: Command): void {
+  const bench = program.command('bench').description('benchmarks (they build their own namespaces and cgroups, and remove them)');
+
+  bench
+    .command('short-connections')
+    .description('connect/1-byte request/response/close rate: through a socklb VIP vs straight to the backend, interleaved')
+    .option('--rounds <n>', 'interleaved rounds', int, 5)
+    .option('--duration-ms <ms>', 'length of each run', int, 3000)
+    .option('--json <file>', 'write the results as JSON')
+    .action(async (opts: { rounds: number; durationMs: number; json?: string }) => {
+      const r = await benchShortConnections(opts, say);
+      say('\nmode            conn/s (median, min-max)       p50 us   p99 us   vs direct');
+      for (const m of SHORT_CONNECTION_MODES) {
+        const x = r.modes[m];
+        say(`${m.padEnd(15)} ${x.rate.median.toFixed(0).padStart(7)} (${x.rate.min.toFixed(0)}-${x.rate.max.toFixed(0)})`.padEnd(47) + `${x.p50Us.median.toFixed(1).padStart(6)}   ${x.p99Us.median.toFixed(1).padStart(6)}   ${r.ratioToDirect[m].toFixed(3)}`);
+      }
+      writeJson(opts.json, { benchmark: 'short-connections', date: new Date().toISOString(), ...r });
+    });
+
+  bench
+    .command('control-plane')
+    .description('time to program N services x M endpoints, and one endpoint change at that size')
+    .option('--services <n>', 'services', int, 5000)
+    .option('--endpoints <n>', 'endpoints per service', int, 3)
+    .option('--changes <n>', 'single-endpoint changes to time', int, 50)
+    .option('--json <file>', 'write the results as JSON')
+    .action(async (opts: { services: number; endpoints: number; changes: number; json?: string }) => {
+      const r = await benchControlPlane(opts, say);
+      writeJson(opts.json, { benchmark: 'control-plane', date: new Date().toISOString(), ...r });
+    });
+}

@@ -1,0 +1,20 @@
+// A small run of each benchmark, so `npm run bench` keeps working and measures real traffic.
+import t from 'tap';
+import { benchControlPlane } from '../../src/bench/control-plane.js';
+import { benchShortConnections, SHORT_CONNECTION_MODES } from '../../src/bench/short-connections.js';
+
+t.test('short connections: every mode completes connections without errors', async (t) => {
+  const r = await benchShortConnections({ rounds: 1, durationMs: 300 }, () => undefined);
+  for (const m of SHORT_CONNECTION_MODES) {
+    t.ok(r.modes[m].runs[0]!.connections > 50, `${m}: ${r.modes[m].runs[0]!.connections} connections in 300 ms`);
+    t.equal(r.modes[m].errors, 0, `${m}: no errors`);
+  }
+  t.equal(r.ratioToDirect.direct, 1);
+});
+
+t.test('control plane: programs every service and times changes', async (t) => {
+  const r = await benchControlPlane({ services: 50, endpoints: 3, changes: 3 }, () => undefined);
+  t.equal(r.coldMapOperations, 50 * (1 + 3 + 3), 'a frontend, three slots and three backends per service');
+  t.equal(r.changeMs.samples, 3);
+  t.ok(r.changeMapOperations >= 3, 'a change writes at least a backend, a slot and the frontend');
+});
