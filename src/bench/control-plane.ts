@@ -36,7 +36,12 @@ function makeObjects(services: number, endpoints: number): { services: Service[]
   const slices: EndpointSlice[] = [];
   for (let i = 0; i < services; i++) {
     const name = `svc-${i}`;
-    svcs.push({ apiVersion: 'v1', kind: 'Service', metadata: { name, namespace: 'bench' }, spec: { type: 'ClusterIP', clusterIP: v4(i, 96), clusterIPs: [v4(i, 96)], ports: [{ name: 'http', protocol: 'TCP', port: 80, targetPort: 8080 }] } });
+    svcs.push({
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: { name, namespace: 'bench' },
+      spec: { type: 'ClusterIP', clusterIP: v4(i, 96), clusterIPs: [v4(i, 96)], ports: [{ name: 'http', protocol: 'TCP', port: 80, targetPort: 8080 }] },
+    });
     slices.push({
       apiVersion: 'discovery.k8s.io/v1',
       kind: 'EndpointSlice',
@@ -97,7 +102,9 @@ export async function benchControlPlane(opts: { services: number; endpoints: num
       changeMapOperations: samples.length ? changeOps / samples.length : 0,
       rssMb: process.memoryUsage().rss / 2 ** 20,
     };
-    progress(`one change: p50 ${result.changeMs.p50.toFixed(1)} ms, p99 ${result.changeMs.p99.toFixed(1)} ms, ${result.changeMapOperations} map operations each; RSS ${result.rssMb.toFixed(0)} MB`);
+    progress(
+      `one change: p50 ${result.changeMs.p50.toFixed(1)} ms, p99 ${result.changeMs.p99.toFixed(1)} ms, ${result.changeMapOperations} map operations each; RSS ${result.rssMb.toFixed(0)} MB`,
+    );
     return result;
   } finally {
     datapath?.close();

@@ -45,7 +45,9 @@ export async function benchShortConnections(opts: { rounds: number; durationMs: 
     const server = net.spawn('be-1', benchToolPath('crr'), ['server', String(BACKEND_PORT)], { inCgroup: false });
     await waitForLine(server, /^listening$/, 5000, 'crr server');
     datapath = installSockDatapath({ bpffs, cgroup: net.cgroup.path });
-    Reconciler.adopt(datapath.maps).apply([{ frontend: { address: VIP, port: VIP_PORT, protocol: 'TCP' }, backends: [{ address: backend.ipv4, port: BACKEND_PORT }], owner: 'bench/crr' }]);
+    Reconciler.adopt(datapath.maps).apply([
+      { frontend: { address: VIP, port: VIP_PORT, protocol: 'TCP' }, backends: [{ address: backend.ipv4, port: BACKEND_PORT }], owner: 'bench/crr' },
+    ]);
 
     const runs: Record<ShortConnectionMode, CrrRun[]> = { vip: [], direct: [], 'direct-hooked': [] };
     const target: Record<ShortConnectionMode, [string, number, boolean]> = {
@@ -61,7 +63,9 @@ export async function benchShortConnections(opts: { rounds: number; durationMs: 
         const line = await waitForLine(client, /^\{/, opts.durationMs + 10_000, `crr client (${mode})`);
         const run = JSON.parse(line) as CrrRun;
         runs[mode].push(run);
-        progress(`round ${round + 1}/${opts.rounds} ${mode.padEnd(13)} ${Math.round(run.connections / (run.elapsed_ns / 1e9))} conn/s, p50 ${(run.p50_ns / 1000).toFixed(1)} us, p99 ${(run.p99_ns / 1000).toFixed(1)} us, errors ${run.errors}`);
+        progress(
+          `round ${round + 1}/${opts.rounds} ${mode.padEnd(13)} ${Math.round(run.connections / (run.elapsed_ns / 1e9))} conn/s, p50 ${(run.p50_ns / 1000).toFixed(1)} us, p99 ${(run.p99_ns / 1000).toFixed(1)} us, errors ${run.errors}`,
+        );
       }
     }
     const modes = Object.fromEntries(

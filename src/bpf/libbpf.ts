@@ -10,9 +10,7 @@ function loadLibrary(name: string): LibraryHandle {
   try {
     return koffi.load(name);
   } catch (err) {
-    throw new Error(
-      `cannot load ${name}: ${(err as Error).message}. Install it (Debian: apt-get install libbpf1 libc6) or run scripts/setup.sh.`,
-    );
+    throw new Error(`cannot load ${name}: ${(err as Error).message}. Install it (Debian: apt-get install libbpf1 libc6) or run scripts/setup.sh.`);
   }
 }
 

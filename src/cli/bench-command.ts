@@ -35,7 +35,10 @@ export function addBenchCommands(program: Command): void {
       say('\nmode            conn/s (median, min-max)       p50 us   p99 us   vs direct');
       for (const m of SHORT_CONNECTION_MODES) {
         const x = r.modes[m];
-        say(`${m.padEnd(15)} ${x.rate.median.toFixed(0).padStart(7)} (${x.rate.min.toFixed(0)}-${x.rate.max.toFixed(0)})`.padEnd(47) + `${x.p50Us.median.toFixed(1).padStart(6)}   ${x.p99Us.median.toFixed(1).padStart(6)}   ${r.ratioToDirect[m].toFixed(3)}`);
+        say(
+          `${m.padEnd(15)} ${x.rate.median.toFixed(0).padStart(7)} (${x.rate.min.toFixed(0)}-${x.rate.max.toFixed(0)})`.padEnd(47) +
+            `${x.p50Us.median.toFixed(1).padStart(6)}   ${x.p99Us.median.toFixed(1).padStart(6)}   ${r.ratioToDirect[m].toFixed(3)}`,
+        );
       }
       writeJson(opts.json, { benchmark: 'short-connections', date: new Date().toISOString(), ...r });
     });

@@ -76,4 +76,3 @@ export async function runDemo(opts: { services: string; connections: number }, l
     out(problems.length === 0 ? '\ncleaned up: agent stopped, programs detached, pins, cgroup and namespaces removed' : `\nclean-up problems:\n  ${problems.join('\n  ')}`);
   }
 }
-

@@ -1,6 +1,17 @@
 // The maps the reconciler and the CLI work with, typed by their codecs.
 import { readCounters, COUNTERS_MAP, type CounterName } from './counters-map.js';
-import { BACKENDS_MAP, SLOTS_MAP, backendKeyLayout, backendValueLayout, slotKeyLayout, slotValueLayout, type BackendKey, type BackendValue, type SlotKey, type SlotValue } from './backends-map.js';
+import {
+  BACKENDS_MAP,
+  SLOTS_MAP,
+  backendKeyLayout,
+  backendValueLayout,
+  slotKeyLayout,
+  slotValueLayout,
+  type BackendKey,
+  type BackendValue,
+  type SlotKey,
+  type SlotValue,
+} from './backends-map.js';
 import { FRONTENDS_MAP, frontendKeyLayout, frontendValueLayout, type FrontendKey, type FrontendValue } from './frontends-map.js';
 import { TypedMap, type KeyValueMap } from '../bpf/typed-map.js';
 

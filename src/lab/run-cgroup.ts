@@ -19,10 +19,7 @@ export class RunCgroup {
 
   pids(): number[] {
     if (!existsSync(this.procsFile)) return [];
-    return readFileSync(this.procsFile, 'utf8')
-      .split('\n')
-      .filter(Boolean)
-      .map(Number);
+    return readFileSync(this.procsFile, 'utf8').split('\n').filter(Boolean).map(Number);
   }
 
   /** Removes the directory; the kernel refuses while a process is inside, so callers end theirs first. */

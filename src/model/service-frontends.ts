@@ -34,6 +34,18 @@ interface DecodedSlice extends NamedObject {
 const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const isPort = (v: unknown): v is number => Number.isInteger(v) && (v as number) >= 1 && (v as number) <= 65535;
 
+/** Calls fn for each object in a list field, reporting a non-list and each non-object item. */
+function eachRecord(list: unknown, field: string, sink: ProblemSink, fn: (item: Record<string, unknown>, itemField: string) => void): void {
+  if (!Array.isArray(list)) return sink.add(field, `is ${describeValue(list)}; expected a list`);
+  list.forEach((item: unknown, i) => {
+    const itemField = `${field}[${i}]`;
+    if (isRecord(item)) fn(item, itemField);
+    else sink.add(itemField, `is ${describeValue(item)}; expected an object`);
+  });
+}
+
+const portProblem = (v: unknown): string => `is ${describeValue(v)}; a port is an integer from 1 to 65535`;
+
 function objectName(kind: string, meta: ObjectMeta | undefined, problems: Problem[]): NamedObject | undefined {
   const name = meta?.name;
   const namespace = meta?.namespace ?? 'default';
@@ -75,34 +87,22 @@ function decodeSlice(slice: EndpointSlice, problems: Problem[]): (DecodedSlice &
   }
   const family: IpFamily = slice.addressType === 'IPv4' ? 4 : 6;
   const ports: SlicePort[] = [];
-  const rawPorts = slice.ports ?? [];
-  if (!Array.isArray(rawPorts)) sink.add('ports', `is ${describeValue(rawPorts)}; expected a list`);
-  else
-    rawPorts.forEach((p: unknown, i) => {
-      const field = `ports[${i}]`;
-      if (!isRecord(p)) return sink.add(field, `is ${describeValue(p)}; expected an object`);
-      const protocol = decodeProtocol(p.protocol, `${field}.protocol`, sink);
-      if (!protocol) return;
-      if (p.port !== undefined && p.port !== null && !isPort(p.port)) {
-        return sink.add(`${field}.port`, `is ${describeValue(p.port)}; a port is an integer from 1 to 65535`);
-      }
-      ports.push({ name: typeof p.name === 'string' ? p.name : '', protocol, port: isPort(p.port) ? p.port : undefined });
-    });
+  eachRecord(slice.ports ?? [], 'ports', sink, (p, field) => {
+    const protocol = decodeProtocol(p.protocol, `${field}.protocol`, sink);
+    if (!protocol) return;
+    if (p.port !== undefined && p.port !== null && !isPort(p.port)) return sink.add(`${field}.port`, portProblem(p.port));
+    ports.push({ name: typeof p.name === 'string' ? p.name : '', protocol, port: isPort(p.port) ? p.port : undefined });
+  });
   const endpoints: DecodedSlice['endpoints'] = [];
-  const rawEndpoints = slice.endpoints ?? [];
-  if (!Array.isArray(rawEndpoints)) sink.add('endpoints', `is ${describeValue(rawEndpoints)}; expected a list`);
-  else
-    rawEndpoints.forEach((e: unknown, i) => {
-      const field = `endpoints[${i}]`;
-      if (!isRecord(e)) return sink.add(field, `is ${describeValue(e)}; expected an object`);
-      // Addresses are fungible by API contract; like kube-proxy we use the first.
-      const address = Array.isArray(e.addresses) ? (e.addresses[0] as unknown) : undefined;
-      if (typeof address !== 'string' || ipFamily(address) !== family) {
-        return sink.add(`${field}.addresses[0]`, `is ${describeValue(address)}; expected an ${slice.addressType} address as addressType says`);
-      }
-      const conditions = isRecord(e.conditions) ? e.conditions : undefined;
-      endpoints.push({ address: canonicalIp(address), ...endpointConditions(conditions) });
-    });
+  eachRecord(slice.endpoints ?? [], 'endpoints', sink, (e, field) => {
+    // Addresses are fungible by API contract; like kube-proxy we use the first.
+    const address = Array.isArray(e.addresses) ? (e.addresses[0] as unknown) : undefined;
+    if (typeof address !== 'string' || ipFamily(address) !== family) {
+      return sink.add(`${field}.addresses[0]`, `is ${describeValue(address)}; expected an ${slice.addressType} address as addressType says`);
+    }
+    const conditions = isRecord(e.conditions) ? e.conditions : undefined;
+    endpoints.push({ address: canonicalIp(address), ...endpointConditions(conditions) });
+  });
   return { ...id, service, family, ports, endpoints };
 }
 
@@ -127,14 +127,12 @@ function slicePortFor(slice: DecodedSlice, sp: DecodedServicePort): number | und
 
 function decodeServicePorts(spec: Record<string, unknown>, sink: ProblemSink): DecodedServicePort[] {
   const out: DecodedServicePort[] = [];
-  if (!Array.isArray(spec.ports) || spec.ports.length === 0) {
-    sink.add('spec.ports', `is ${describeValue(spec.ports)}; a Service needs at least one port`);
+  if (Array.isArray(spec.ports) && spec.ports.length === 0) {
+    sink.add('spec.ports', 'is []; a Service needs at least one port');
     return out;
   }
-  spec.ports.forEach((p: unknown, i) => {
-    const field = `spec.ports[${i}]`;
-    if (!isRecord(p)) return sink.add(field, `is ${describeValue(p)}; expected an object`);
-    if (!isPort(p.port)) return sink.add(`${field}.port`, `is ${describeValue(p.port)}; a port is an integer from 1 to 65535`);
+  eachRecord(spec.ports, 'spec.ports', sink, (p, field) => {
+    if (!isPort(p.port)) return sink.add(`${field}.port`, portProblem(p.port));
     const protocol = decodeProtocol(p.protocol, `${field}.protocol`, sink);
     if (!protocol) return;
     const t = p.targetPort;
@@ -220,7 +218,10 @@ export function desiredServices(services: readonly Service[], slices: readonly E
           for (const e of slice.endpoints) candidates.push({ ...e, port });
         }
         if (!portFound && familySlices.some((s) => s.endpoints.length > 0)) {
-          sink.add(`${sp.field}.name`, `no EndpointSlice port is named ${describeValue(sp.name)} with protocol ${sp.protocol}; name slice ports after the service port so its endpoints can be used`);
+          sink.add(
+            `${sp.field}.name`,
+            `no EndpointSlice port is named ${describeValue(sp.name)} with protocol ${sp.protocol}; name slice ports after the service port so its endpoints can be used`,
+          );
         }
         const frontend = { address: ip, port: sp.port, protocol: sp.protocol };
         const fid = frontendId(frontend);

@@ -66,7 +66,7 @@ export function ipFromBytes(bytes: Uint8Array): string {
   // The longest run of two or more zero groups is written as "::" (first one on a tie).
   let bestStart = -1;
   let bestLen = 1;
-  for (let i = 0; i < 8; ) {
+  for (let i = 0; i < 8;) {
     if (groups[i] !== 0) {
       i++;
       continue;

@@ -8,7 +8,13 @@ export interface PortSpec {
   protocol?: 'TCP' | 'UDP' | 'SCTP';
 }
 
-export function service(namespace: string, name: string, clusterIPs: string[], ports: PortSpec[], extra: { labels?: Record<string, string>; type?: string } = {}): Record<string, unknown> {
+export function service(
+  namespace: string,
+  name: string,
+  clusterIPs: string[],
+  ports: PortSpec[],
+  extra: { labels?: Record<string, string>; type?: string } = {},
+): Record<string, unknown> {
   return {
     apiVersion: 'v1',
     kind: 'Service',
@@ -31,7 +37,14 @@ export interface EndpointSpec {
   terminating?: boolean | null;
 }
 
-export function endpointSlice(namespace: string, name: string, serviceName: string, addressType: 'IPv4' | 'IPv6', ports: { name?: string; port?: number | null; protocol?: string }[], endpoints: (string | EndpointSpec)[]): Record<string, unknown> {
+export function endpointSlice(
+  namespace: string,
+  name: string,
+  serviceName: string,
+  addressType: 'IPv4' | 'IPv6',
+  ports: { name?: string; port?: number | null; protocol?: string }[],
+  endpoints: (string | EndpointSpec)[],
+): Record<string, unknown> {
   return {
     apiVersion: 'discovery.k8s.io/v1',
     kind: 'EndpointSlice',

@@ -123,7 +123,9 @@ export class KernelLab {
   }
 
   startAgent(): AgentProcess {
-    const child = spawn(process.execPath, [CLI_PATH, 'agent', '--services', this.servicesFile, '--bpffs', this.bpffs, '--cgroup', this.net.cgroup.path], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [CLI_PATH, 'agent', '--services', this.servicesFile, '--bpffs', this.bpffs, '--cgroup', this.net.cgroup.path], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     const agent = new AgentProcess(child);
     this.agents.push(agent);
     return agent;

@@ -3,7 +3,16 @@
 // operation, which lets tests check what a concurrent BPF lookup would see at each step.
 import type { StructLayout } from '../../src/bpf/struct-layout.js';
 import type { KeyValueMap } from '../../src/bpf/typed-map.js';
-import { backendKeyLayout, backendValueLayout, slotKeyLayout, slotValueLayout, type BackendKey, type BackendValue, type SlotKey, type SlotValue } from '../../src/datapath/backends-map.js';
+import {
+  backendKeyLayout,
+  backendValueLayout,
+  slotKeyLayout,
+  slotValueLayout,
+  type BackendKey,
+  type BackendValue,
+  type SlotKey,
+  type SlotValue,
+} from '../../src/datapath/backends-map.js';
 import type { DatapathMaps } from '../../src/datapath/datapath-maps.js';
 import { IPPROTO_UDP, frontendKeyLayout, frontendValueLayout, type FrontendKey, type FrontendValue } from '../../src/datapath/frontends-map.js';
 import type { DesiredService } from '../../src/datapath/desired-state.js';

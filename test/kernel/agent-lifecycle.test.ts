@@ -19,21 +19,50 @@ t.test('agent life cycle', async (t) => {
   const lab = await KernelLab.create(t, BACKENDS, [8080]);
   lab.writeServices([
     service('ns', 'web', ['10.96.0.10', 'fd00:96::10'], [{ port: 80, targetPort: 8080 }]),
-    endpointSlice('ns', 'web-v4', 'web', 'IPv4', [{ port: 8080 }], BACKENDS.map((b) => lab.pod(b).ipv4)),
-    endpointSlice('ns', 'web-v6', 'web', 'IPv6', [{ port: 8080 }], BACKENDS.map((b) => lab.pod(b).ipv6)),
+    endpointSlice(
+      'ns',
+      'web-v4',
+      'web',
+      'IPv4',
+      [{ port: 8080 }],
+      BACKENDS.map((b) => lab.pod(b).ipv4),
+    ),
+    endpointSlice(
+      'ns',
+      'web-v6',
+      'web',
+      'IPv6',
+      [{ port: 8080 }],
+      BACKENDS.map((b) => lab.pod(b).ipv6),
+    ),
   ]);
   const first = lab.startAgent();
   await first.nextSync();
   const attached = attachedPrograms(lab.net.cgroup.path);
   t.same(
     attached.map((p) => p.attach_type).sort(),
-    ['cgroup_inet4_connect', 'cgroup_inet4_getpeername', 'cgroup_inet6_connect', 'cgroup_inet6_getpeername', 'cgroup_udp4_recvmsg', 'cgroup_udp4_sendmsg', 'cgroup_udp6_recvmsg', 'cgroup_udp6_sendmsg'],
+    [
+      'cgroup_inet4_connect',
+      'cgroup_inet4_getpeername',
+      'cgroup_inet6_connect',
+      'cgroup_inet6_getpeername',
+      'cgroup_udp4_recvmsg',
+      'cgroup_udp4_sendmsg',
+      'cgroup_udp6_recvmsg',
+      'cgroup_udp6_sendmsg',
+    ],
     'one program per hook',
   );
 
   t.test('service list reads the pinned maps', async (t) => {
-    const listed = JSON.parse(socklb('service', 'list', '--bpffs', lab.bpffs, '--json')) as { frontend: { address: string; port: number; protocol: string }; backends: { address: string }[] }[];
-    t.same(listed.map((s) => `${s.frontend.address}:${s.frontend.port}/${s.frontend.protocol}`), ['10.96.0.10:80/TCP', 'fd00:96::10:80/TCP']);
+    const listed = JSON.parse(socklb('service', 'list', '--bpffs', lab.bpffs, '--json')) as {
+      frontend: { address: string; port: number; protocol: string };
+      backends: { address: string }[];
+    }[];
+    t.same(
+      listed.map((s) => `${s.frontend.address}:${s.frontend.port}/${s.frontend.protocol}`),
+      ['10.96.0.10:80/TCP', 'fd00:96::10:80/TCP'],
+    );
     t.same(listed[0]!.backends.map((b) => b.address).sort(), BACKENDS.map((b) => lab.pod(b).ipv4).sort());
     const table = socklb('service', 'list', '--bpffs', lab.bpffs);
     t.match(table, /^ID\s+FRONTEND\s+BACKENDS\n1\s+10\.96\.0\.10:80\/TCP\s+1\) 10\.244\.0\.\d+:8080\n/);
@@ -56,7 +85,11 @@ t.test('agent life cycle', async (t) => {
   t.test('a restarted agent adopts pins and links: no duplicate, no write', async (t) => {
     const second = lab.startAgent();
     const installed = await second.waitForLog((l) => l.msg === 'datapath installed');
-    t.same((installed.programs as { action: string }[]).map((p) => p.action), Array(8).fill('updated'), 'each pinned link is updated in place');
+    t.same(
+      (installed.programs as { action: string }[]).map((p) => p.action),
+      Array(8).fill('updated'),
+      'each pinned link is updated in place',
+    );
     const synced = await second.nextSync();
     t.match(synced, { mapOperations: 0, frontends: 2, backends: 6 }, 'the maps already matched the file');
     t.equal(attachedPrograms(lab.net.cgroup.path).length, 8, 'still one program per hook');

@@ -19,7 +19,12 @@ t.test('live updates', async (t) => {
   t.test('a file change is applied while the agent runs', async (t) => {
     const next = agent.nextSync(5000);
     const written = Date.now();
-    lab.writeServices([web, slice(['be-1']), service('ns', 'api', ['10.96.0.11'], [{ port: 80, targetPort: 8080 }]), endpointSlice('ns', 'api-1', 'api', 'IPv4', [{ port: 8080 }], [ip('be-3')])]);
+    lab.writeServices([
+      web,
+      slice(['be-1']),
+      service('ns', 'api', ['10.96.0.11'], [{ port: 80, targetPort: 8080 }]),
+      endpointSlice('ns', 'api-1', 'api', 'IPv4', [{ port: 8080 }], [ip('be-3')]),
+    ]);
     const synced = await next;
     t.match(synced, { frontendsAdded: 1, frontendsUpdated: 1, errors: 0 });
     t.comment(`applied ${Date.now() - written} ms after the write`);

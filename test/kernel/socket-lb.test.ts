@@ -11,13 +11,40 @@ t.test('socket load balancing', async (t) => {
   const v4 = BACKENDS.map((b) => lab.pod(b).ipv4);
   const v6 = BACKENDS.map((b) => lab.pod(b).ipv6);
   lab.writeServices([
-    service('ns', 'web', ['10.96.0.10', 'fd00:96::10'], [
-      { name: 'http', port: 80, targetPort: 'http-alt' },
-      { name: 'admin', port: 81, targetPort: 9090 },
-      { name: 'dns', port: 53, targetPort: 'dns', protocol: 'UDP' },
-    ]),
-    endpointSlice('ns', 'web-v4', 'web', 'IPv4', [{ name: 'http', port: 8080 }, { name: 'admin', port: 9090 }, { name: 'dns', port: 5353, protocol: 'UDP' }], v4),
-    endpointSlice('ns', 'web-v6', 'web', 'IPv6', [{ name: 'http', port: 8080 }, { name: 'admin', port: 9090 }, { name: 'dns', port: 5353, protocol: 'UDP' }], v6),
+    service(
+      'ns',
+      'web',
+      ['10.96.0.10', 'fd00:96::10'],
+      [
+        { name: 'http', port: 80, targetPort: 'http-alt' },
+        { name: 'admin', port: 81, targetPort: 9090 },
+        { name: 'dns', port: 53, targetPort: 'dns', protocol: 'UDP' },
+      ],
+    ),
+    endpointSlice(
+      'ns',
+      'web-v4',
+      'web',
+      'IPv4',
+      [
+        { name: 'http', port: 8080 },
+        { name: 'admin', port: 9090 },
+        { name: 'dns', port: 5353, protocol: 'UDP' },
+      ],
+      v4,
+    ),
+    endpointSlice(
+      'ns',
+      'web-v6',
+      'web',
+      'IPv6',
+      [
+        { name: 'http', port: 8080 },
+        { name: 'admin', port: 9090 },
+        { name: 'dns', port: 5353, protocol: 'UDP' },
+      ],
+      v6,
+    ),
     service('ns', 'empty', ['10.96.0.20', 'fd00:96::20'], [{ port: 80 }, { port: 53, protocol: 'UDP', name: 'dns' }]),
     endpointSlice('ns', 'empty-1', 'empty', 'IPv4', [{ port: 80 }], [{ address: v4[0]!, ready: false, serving: false }]),
   ]);
@@ -31,7 +58,11 @@ t.test('socket load balancing', async (t) => {
     const spread = byBackend(r);
     t.same(Object.keys(spread).sort(), BACKENDS);
     for (const b of BACKENDS) t.ok(spread[b]! >= 45, `${b} got ${spread[b]} of 300 (at least 15%)`);
-    t.same(Object.keys(r.replies).map((x) => x.split(':')[1]), ['8080', '8080', '8080'], 'to the named targetPort');
+    t.same(
+      Object.keys(r.replies).map((x) => x.split(':')[1]),
+      ['8080', '8080', '8080'],
+      'to the named targetPort',
+    );
     t.same(r.peers, { '10.96.0.10:80': 300 }, 'getpeername() reports the VIP, not the backend');
   });
 

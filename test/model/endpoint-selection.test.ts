@@ -47,12 +47,27 @@ t.test('matches a plain reference implementation on random inputs', async (t) =>
     const fallback = new Set([...keys((c) => c.serving && c.terminating)].filter((k) => !cs.some((c) => `${c.address}|${c.port}` === k && c.ready)));
     const firstListing = new Map<string, EndpointCandidate>();
     for (const c of cs) if (!firstListing.has(`${c.address}|${c.port}`)) firstListing.set(`${c.address}|${c.port}`, c);
-    const chosen = ready.size > 0 ? ready : new Set([...fallback].filter((k) => { const f = firstListing.get(k)!; return f.serving && f.terminating; }));
-    return [...chosen].sort((a, b) => { const [aa, ap] = a.split('|'); const [ba, bp] = b.split('|'); return aa! < ba! ? -1 : aa! > ba! ? 1 : Number(ap) - Number(bp); });
+    const chosen =
+      ready.size > 0
+        ? ready
+        : new Set(
+            [...fallback].filter((k) => {
+              const f = firstListing.get(k)!;
+              return f.serving && f.terminating;
+            }),
+          );
+    return [...chosen].sort((a, b) => {
+      const [aa, ap] = a.split('|');
+      const [ba, bp] = b.split('|');
+      return aa! < ba! ? -1 : aa! > ba! ? 1 : Number(ap) - Number(bp);
+    });
   };
   fc.assert(
     fc.property(fc.array(candidate, { maxLength: 8 }), (cs) => {
-      assert.deepEqual(selectEndpoints(cs).map((b) => `${b.address}|${b.port}`), reference(cs));
+      assert.deepEqual(
+        selectEndpoints(cs).map((b) => `${b.address}|${b.port}`),
+        reference(cs),
+      );
     }),
     { numRuns: 2000 },
   );

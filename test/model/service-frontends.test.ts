@@ -13,7 +13,10 @@ const view = (r: ReturnType<typeof desiredServices>): string[] =>
   r.services.map((s) => `${s.frontend.address}:${s.frontend.port}/${s.frontend.protocol} -> ${s.backends.map((b) => `${b.address}:${b.port}`).join(',') || '(none)'}`);
 
 t.test('a single-port service with one slice', async (t) => {
-  const r = run([service('default', 'web', ['10.96.0.10'], [{ port: 80, targetPort: 8080 }]), endpointSlice('default', 'web-1', 'web', 'IPv4', [{ port: 8080 }], ['10.244.0.2', '10.244.0.1'])]);
+  const r = run([
+    service('default', 'web', ['10.96.0.10'], [{ port: 80, targetPort: 8080 }]),
+    endpointSlice('default', 'web-1', 'web', 'IPv4', [{ port: 8080 }], ['10.244.0.2', '10.244.0.1']),
+  ]);
   t.same(view(r), ['10.96.0.10:80/TCP -> 10.244.0.1:8080,10.244.0.2:8080']);
   t.equal(r.services[0]!.owner, 'default/web');
   t.same(r.problems, []);
@@ -30,25 +33,48 @@ t.test('dual-stack: each clusterIP uses slices of its own address family', async
 
 t.test('several ports: slice ports are joined by service port name and protocol', async (t) => {
   const r = run([
-    service('ns', 'app', ['10.96.0.11'], [
-      { name: 'http', port: 80, targetPort: 'web' },
-      { name: 'metrics', port: 9090, targetPort: 9100 },
-      { name: 'dns', port: 53, targetPort: 'dns', protocol: 'UDP' },
-      { name: 'dns-tcp', port: 53, targetPort: 'dns-tcp' },
-    ]),
-    endpointSlice('ns', 'app-a', 'app', 'IPv4', [
-      { name: 'http', port: 8080 },
-      { name: 'metrics', port: 9100 },
-      { name: 'dns', port: 5353, protocol: 'UDP' },
-      { name: 'dns-tcp', port: 5354 },
-    ], ['10.244.0.1']),
+    service(
+      'ns',
+      'app',
+      ['10.96.0.11'],
+      [
+        { name: 'http', port: 80, targetPort: 'web' },
+        { name: 'metrics', port: 9090, targetPort: 9100 },
+        { name: 'dns', port: 53, targetPort: 'dns', protocol: 'UDP' },
+        { name: 'dns-tcp', port: 53, targetPort: 'dns-tcp' },
+      ],
+    ),
+    endpointSlice(
+      'ns',
+      'app-a',
+      'app',
+      'IPv4',
+      [
+        { name: 'http', port: 8080 },
+        { name: 'metrics', port: 9100 },
+        { name: 'dns', port: 5353, protocol: 'UDP' },
+        { name: 'dns-tcp', port: 5354 },
+      ],
+      ['10.244.0.1'],
+    ),
   ]);
-  t.same(view(r), ['10.96.0.11:80/TCP -> 10.244.0.1:8080', '10.96.0.11:9090/TCP -> 10.244.0.1:9100', '10.96.0.11:53/UDP -> 10.244.0.1:5353', '10.96.0.11:53/TCP -> 10.244.0.1:5354']);
-  t.same(r.services.map((s) => s.owner), ['ns/app:http', 'ns/app:metrics', 'ns/app:dns', 'ns/app:dns-tcp']);
+  t.same(view(r), [
+    '10.96.0.11:80/TCP -> 10.244.0.1:8080',
+    '10.96.0.11:9090/TCP -> 10.244.0.1:9100',
+    '10.96.0.11:53/UDP -> 10.244.0.1:5353',
+    '10.96.0.11:53/TCP -> 10.244.0.1:5354',
+  ]);
+  t.same(
+    r.services.map((s) => s.owner),
+    ['ns/app:http', 'ns/app:metrics', 'ns/app:dns', 'ns/app:dns-tcp'],
+  );
 });
 
 t.test('a named targetPort also matches a slice port of that name (hand-written files)', async (t) => {
-  const r = run([service('ns', 'app', ['10.96.0.12'], [{ name: 'http', port: 80, targetPort: 'web' }]), endpointSlice('ns', 'a', 'app', 'IPv4', [{ name: 'web', port: 8080 }], ['10.244.0.1'])]);
+  const r = run([
+    service('ns', 'app', ['10.96.0.12'], [{ name: 'http', port: 80, targetPort: 'web' }]),
+    endpointSlice('ns', 'a', 'app', 'IPv4', [{ name: 'web', port: 8080 }], ['10.244.0.1']),
+  ]);
   t.same(view(r), ['10.96.0.12:80/TCP -> 10.244.0.1:8080']);
 });
 
@@ -70,10 +96,17 @@ t.test('several slices merge, duplicates are removed, conditions apply', async (
 t.test('terminating endpoints are the fallback when none is ready', async (t) => {
   const r = run([
     service('ns', 'app', ['10.96.0.14'], [{ port: 80 }]),
-    endpointSlice('ns', 'a', 'app', 'IPv4', [{ port: 80 }], [
-      { address: '10.244.0.1', ready: false, serving: true, terminating: true },
-      { address: '10.244.0.2', ready: false, serving: false, terminating: true },
-    ]),
+    endpointSlice(
+      'ns',
+      'a',
+      'app',
+      'IPv4',
+      [{ port: 80 }],
+      [
+        { address: '10.244.0.1', ready: false, serving: true, terminating: true },
+        { address: '10.244.0.2', ready: false, serving: false, terminating: true },
+      ],
+    ),
   ]);
   t.same(view(r), ['10.96.0.14:80/TCP -> 10.244.0.1:80']);
 });
@@ -83,7 +116,7 @@ t.test('a service without endpoints still gets a frontend, so connections are re
   t.same(view(r), ['10.96.0.15:80/TCP -> (none)']);
 });
 
-t.test('headless, ExternalName and other proxies\' services are ignored', async (t) => {
+t.test("headless, ExternalName and other proxies' services are ignored", async (t) => {
   const headless = service('ns', 'h', ['None'], [{ port: 80 }]);
   const external = service('ns', 'e', [], [{ port: 80 }], { type: 'ExternalName' });
   const other = service('ns', 'o', ['10.96.0.16'], [{ port: 80 }], { labels: { 'service.kubernetes.io/service-proxy-name': 'other' } });
@@ -127,7 +160,7 @@ t.test('invalid fields are reported with object and field, and skip only what th
   ]);
 });
 
-t.test('a slice without the service port\'s name is reported, so a typo is visible', async (t) => {
+t.test("a slice without the service port's name is reported, so a typo is visible", async (t) => {
   const r = run([service('ns', 'app', ['10.96.0.25'], [{ name: 'http', port: 80 }]), endpointSlice('ns', 'a', 'app', 'IPv4', [{ name: 'htp', port: 8080 }], ['10.244.0.1'])]);
   t.same(view(r), ['10.96.0.25:80/TCP -> (none)']);
   t.match(formatProblem(r.problems[0]!), /^Service ns\/app: spec.ports\[0\].name: no EndpointSlice port is named "http"/);
@@ -137,7 +170,10 @@ t.test('two services on one VIP:port: the first by namespace/name keeps it, the 
   const a = service('ns', 'a', ['10.96.0.30'], [{ port: 80 }]);
   const b = service('ns', 'b', ['10.96.0.30'], [{ port: 80 }, { port: 81 }]);
   const r = run([b, a]);
-  t.same(r.services.map((s) => `${s.owner} ${s.frontend.port}`), ['ns/a 80', 'ns/b 81']);
+  t.same(
+    r.services.map((s) => `${s.owner} ${s.frontend.port}`),
+    ['ns/a 80', 'ns/b 81'],
+  );
   t.match(formatProblem(r.problems[0]!), /^Service ns\/b: spec.clusterIPs\[0\]: 10.96.0.30 port 80\/TCP is already served for Service ns\/a/);
 });
 
@@ -153,6 +189,14 @@ t.test('clusterIP alone (no clusterIPs) is accepted; neither is a problem', asyn
 });
 
 t.test('garbage never throws', async (t) => {
-  const junk: unknown[] = [null, 1, 'x', [], { metadata: 5 }, { metadata: { name: 3 } }, { metadata: { name: 'a', labels: 'x' }, spec: { ports: [null, 'x', { port: 80, targetPort: {} }] } }];
+  const junk: unknown[] = [
+    null,
+    1,
+    'x',
+    [],
+    { metadata: 5 },
+    { metadata: { name: 3 } },
+    { metadata: { name: 'a', labels: 'x' }, spec: { ports: [null, 'x', { port: 80, targetPort: {} }] } },
+  ];
   t.doesNotThrow(() => desiredServices(junk as never[], junk as never[]));
 });
