@@ -4,6 +4,7 @@ import { existsSync, readdirSync, rmSync, rmdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { closeFd, loadPinnedObject, openPinned } from '../bpf/bpf-object.js';
 import { attachToCgroup, detachPinnedLinks, type AttachResult } from '../bpf/cgroup-links.js';
+import { checkCanLoadBpf } from '../bpf/preflight.js';
 import { bpffsMountFor, ensureBpffs, findCgroup2Root, readMounts } from '../bpf/kernel-env.js';
 import { bpfObjectPath } from '../install-paths.js';
 import { DATAPATH_MAP_NAMES, datapathMaps, type DatapathMaps } from './datapath-maps.js';
@@ -34,6 +35,7 @@ function checkCgroup(cgroup: string): void {
 export function installSockDatapath(opts: { bpffs: string; cgroup: string; objectPath?: string }): InstalledDatapath {
   const objectPath = opts.objectPath ?? SOCK_OBJECT_PATH;
   if (!existsSync(objectPath)) throw new Error(`BPF object ${objectPath} is missing; build it with npm run build`);
+  checkCanLoadBpf();
   checkCgroup(opts.cgroup);
   ensureBpffs(opts.bpffs);
   const obj = loadPinnedObject(objectPath, mapDir(opts.bpffs));
