@@ -9,7 +9,7 @@ import { installSockDatapath, uninstallSockDatapath } from '../datapath/sock-dat
 import { Reconciler } from '../datapath/reconciler.js';
 import { RunCgroup } from '../lab/run-cgroup.js';
 import type { EndpointSlice, Service } from '../model/k8s-objects.js';
-import { desiredServices } from '../model/service-frontends.js';
+import { desiredServices } from '../model/service-index.js';
 import { readServicesFile } from '../source/services-file.js';
 import { quantile } from './stats.js';
 

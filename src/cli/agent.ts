@@ -1,32 +1,35 @@
-// The agent: installs (or adopts) the datapath, then keeps the maps equal to the services
-// file, applying each change within a fraction of a second. Stopping it leaves the datapath
-// attached and working; `socklb uninstall` is what removes it.
-import { installSockDatapath } from '../datapath/sock-datapath.js';
+// The agent: installs (or adopts) the datapath, then keeps the maps equal to what its source
+// says (a services file or the API server), coalescing bursts of changes into one sync.
+// Stopping it leaves the datapath attached and working; `socklb uninstall` removes it.
+import type { Server } from 'node:http';
+import { MAP_CAPACITY } from '../datapath/datapath-maps.js';
 import { Reconciler } from '../datapath/reconciler.js';
-import { desiredServices } from '../model/service-frontends.js';
+import { installSockDatapath } from '../datapath/sock-datapath.js';
 import { formatProblem } from '../model/problems.js';
-import { watchFile } from '../source/file-watch.js';
-import { readServicesFile, ServicesFileError } from '../source/services-file.js';
+import type { DesiredSource } from '../source/desired-source.js';
 import type { Logger } from './logger.js';
+import { Metrics } from './metrics.js';
+import { startOpsServer } from './ops-server.js';
 
 export interface AgentOptions {
-  services: string;
   bpffs: string;
   cgroup: string;
+  source: DesiredSource;
+  /** host:port for /healthz, /readyz and /metrics; undefined: no server. */
+  opsAddress?: string | undefined;
+  /** Extra metric families (watch restarts, say) from the source. */
+  extraMetrics?: (metrics: Metrics) => void;
 }
 
 export interface Agent {
-  /** Reads the file and reconciles now; also what every file change triggers. */
-  sync(): void;
   /** The datapath's event counters (translations, refusals, reverse translations). */
   counters(): Record<string, bigint>;
-  stop(): void;
+  /** True once the first full sync is in the maps. */
+  ready(): boolean;
+  /** The bound host:port of the ops server, once listening. */
+  opsAddress: Promise<string | undefined>;
+  stop(): Promise<void>;
 }
-
-// 20 ms coalesces the burst of events one save makes; the 500 ms poll catches changes
-// inotify misses (network filesystems, some bind mounts). Both keep a change under 200 ms
-// on a local filesystem.
-const WATCH = { debounceMs: 20, pollMs: 500 };
 
 export function startAgent(opts: AgentOptions, log: Logger): Agent {
   const datapath = installSockDatapath({ bpffs: opts.bpffs, cgroup: opts.cgroup });
@@ -40,56 +43,107 @@ export function startAgent(opts: AgentOptions, log: Logger): Agent {
   }
   log.info(reconciler.size, 'adopted the pinned maps');
 
+  const metrics = new Metrics();
+  metrics.register({
+    name: 'socklb_programmed',
+    help: 'Frontends (VIP, port, protocol) and backends in the maps.',
+    type: 'gauge',
+    read: () => [
+      { labels: { kind: 'frontends' }, value: reconciler.size.frontends },
+      { labels: { kind: 'backends' }, value: reconciler.size.backends },
+    ],
+  });
+  metrics.register({
+    name: 'socklb_map_entries',
+    help: 'Entries in each map the agent writes, next to socklb_map_capacity.',
+    type: 'gauge',
+    read: () => Object.entries(reconciler.size).map(([map, value]) => ({ labels: { map }, value })),
+  });
+  metrics.register({
+    name: 'socklb_map_capacity',
+    help: 'max_entries of each map the agent writes.',
+    type: 'gauge',
+    read: () => Object.entries(MAP_CAPACITY).map(([map, value]) => ({ labels: { map }, value })),
+  });
+  metrics.register({
+    name: 'socklb_datapath_events_total',
+    help: 'Datapath events counted by the BPF programs.',
+    type: 'counter',
+    read: () => Object.entries(datapath.maps.counters()).map(([event, value]) => ({ labels: { event }, value })),
+  });
+  opts.extraMetrics?.(metrics);
+
+  let synced = false;
   let lastProblems = '';
   const sync = (): void => {
+    if (!opts.source.ready()) return;
     const started = process.hrtime.bigint();
-    let content;
-    try {
-      content = readServicesFile(opts.services);
-    } catch (err) {
-      if (!(err instanceof ServicesFileError)) throw err;
-      log.error({ file: opts.services, err: err.message }, 'services file not applied; the datapath keeps the last applied state until the file is fixed');
-      return;
+    const update = opts.source.take();
+    if (!update) return;
+    const report = update.kind === 'full' ? reconciler.apply(update.services) : reconciler.applyChanges(update.changes);
+    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+    metrics.observeSync(seconds, report.errors.length);
+    // Problems are logged when they change, not on every sync.
+    const problems = opts.source.problems();
+    const text = problems.map(formatProblem).join('\n');
+    if (text !== lastProblems) {
+      for (const p of problems) log.warn({ object: p.object, field: p.field }, formatProblem(p));
+      lastProblems = text;
     }
-    const desired = desiredServices(content.services, content.slices);
-    // Problems are logged when they change, not on every sync of an unchanged file.
-    const problems = desired.problems.map(formatProblem).join('\n');
-    if (problems !== lastProblems) {
-      for (const p of desired.problems) log.warn({ object: p.object, field: p.field }, formatProblem(p));
-      lastProblems = problems;
-    }
-    const report = reconciler.apply(desired.services);
     for (const e of report.errors) log.error({ service: e.owner, frontend: e.frontend }, `service not programmed: ${e.message}`);
     const { errors, ...counts } = report;
-    log.info(
-      { ...counts, errors: errors.length, frontends: reconciler.size.frontends, backends: reconciler.size.backends, durationMs: Number(process.hrtime.bigint() - started) / 1e6 },
-      'synced',
-    );
+    log.info({ kind: update.kind, ...counts, errors: errors.length, ...reconciler.size, durationMs: seconds * 1000 }, 'synced');
+    if (!synced && update.kind === 'full') {
+      synced = true;
+      log.info('ready: the first full sync is in the maps');
+    }
   };
 
-  const unwatch = watchFile(
-    opts.services,
-    () => {
+  // Bursts of events (a relist, a rollout) arrive within one turn of the event loop; one sync
+  // after the turn applies them all.
+  let scheduled = false;
+  const schedule = (): void => {
+    if (scheduled) return;
+    scheduled = true;
+    setImmediate(() => {
+      scheduled = false;
       try {
         sync();
       } catch (err) {
         log.error({ err: (err as Error).message }, 'sync failed; will retry on the next change');
       }
-    },
-    WATCH,
-  );
+    });
+  };
+
+  let server: Server | undefined;
+  const opsAddress = opts.opsAddress
+    ? startOpsServer(opts.opsAddress, { ready: () => synced, metrics: () => metrics.render() }).then(
+        (s) => {
+          server = s.server;
+          log.info({ address: s.address }, 'serving /healthz, /readyz and /metrics');
+          return s.address;
+        },
+        (err: Error) => {
+          log.error({ err: err.message }, 'health and metrics are not served');
+          return undefined;
+        },
+      )
+    : Promise.resolve(undefined);
+
   try {
-    sync();
+    opts.source.start(schedule);
   } catch (err) {
-    unwatch();
     datapath.close();
     throw err;
   }
   return {
-    sync,
     counters: () => datapath.maps.counters(),
-    stop() {
-      unwatch();
+    ready: () => synced,
+    opsAddress,
+    async stop() {
+      opts.source.stop();
+      await opsAddress;
+      await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
       datapath.close();
       log.info({ bpffs: opts.bpffs }, 'agent stopped; the datapath stays attached (socklb uninstall removes it)');
     },

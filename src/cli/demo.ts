@@ -8,6 +8,7 @@ import { PACKAGE_ROOT } from '../install-paths.js';
 import { runProbe, startBackend } from '../lab/lab-processes.js';
 import { PodNetwork } from '../lab/pod-network.js';
 import type { ProbeResult } from '../lab/probe-client.js';
+import { FileSource } from '../source/file-source.js';
 import { startAgent, type Agent } from './agent.js';
 import type { Logger } from './logger.js';
 
@@ -15,6 +16,14 @@ export const DEMO_SERVICES_FILE = join(PACKAGE_ROOT, 'deploy', 'examples', 'demo
 
 const BACKENDS = ['web-1', 'web-2', 'web-3'];
 const BACKEND_PORTS = [8080, 5353];
+
+async function waitUntil(cond: () => boolean, timeoutMs: number, message: string): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (Date.now() > until) throw new Error(message);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
 
 function spreadTable(result: ProbeResult, out: (s: string) => void): void {
   const total = Object.values(result.replies).reduce((a, b) => a + b, 0);
@@ -40,7 +49,8 @@ export async function runDemo(opts: { services: string; connections: number }, l
     for (const name of BACKENDS) net.addPod(name);
     await Promise.all(BACKENDS.map((name) => startBackend(net, name, BACKEND_PORTS)));
     out(`pods: client ${net.pod('client').ipv4}; ${BACKENDS.map((b) => `${b} ${net.pod(b).ipv4}`).join(', ')} (namespaces slb-${net.runId}-*)`);
-    agent = startAgent({ services: opts.services, bpffs, cgroup: net.cgroup.path }, log);
+    agent = startAgent({ source: new FileSource(opts.services, log), bpffs, cgroup: net.cgroup.path }, log);
+    await waitUntil(() => agent!.ready(), 5000, 'the agent did not apply the services file within 5 s');
     out(`agent: programs attached to cgroup ${net.cgroup.path}, maps pinned at ${bpffs}, services from ${opts.services}`);
 
     const tcp = await runProbe(net, 'client', { mode: 'tcp', host: '10.96.0.10', port: 80, count: opts.connections, concurrency: 4 });
@@ -65,7 +75,7 @@ export async function runDemo(opts: { services: string; connections: number }, l
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
-    agent?.stop();
+    await agent?.stop();
     const problems: string[] = [];
     try {
       uninstallSockDatapath(bpffs);

@@ -4,6 +4,10 @@
 import { Command, Option } from 'commander';
 import { findCgroup2Root } from '../bpf/kernel-env.js';
 import { DEFAULT_BPFFS, uninstallSockDatapath } from '../datapath/sock-datapath.js';
+import { ClusterSource } from '../k8s/cluster-source.js';
+import { loadKubeConfig } from '../k8s/kube-client.js';
+import { watchRestartsMetric } from './watch-metrics.js';
+import { FileSource } from '../source/file-source.js';
 import { startAgent } from './agent.js';
 import { addBenchCommands } from './bench-command.js';
 import { DEMO_SERVICES_FILE, runDemo } from './demo.js';
@@ -22,20 +26,42 @@ const program = new Command('socklb')
   .description('Kubernetes service load balancing at the socket layer (BPF cgroup hooks, no NAT, no conntrack)')
   .version(packageVersion(), '--version', 'print the version');
 
+interface AgentFlags {
+  services?: string;
+  kubeconfig?: string;
+  nodeName?: string;
+  bpffs: string;
+  cgroup?: string;
+  metricsAddress: string;
+  logLevel: string;
+}
+
 program
   .command('agent')
-  .description('install or adopt the datapath and keep it equal to a services file')
-  .requiredOption('--services <file>', 'YAML or JSON with v1 Service and discovery.k8s.io/v1 EndpointSlice objects')
+  .description('install or adopt the datapath and keep it equal to the cluster (API server) or to a services file')
+  .option('--services <file>', 'read Services and EndpointSlices from this YAML or JSON file instead of the API server')
+  .option('--kubeconfig <file>', 'kubeconfig for the API server (default: in-cluster service account, else ~/.kube/config)')
+  .option('--node-name <name>', 'this node, for internalTrafficPolicy Local and topology hints', process.env.NODE_NAME)
   .addOption(bpffsOption())
   .option('--cgroup <dir>', 'cgroup v2 directory whose processes are load balanced (default: the cgroup2 root from /proc/mounts)')
+  .option('--metrics-address <host:port>', 'where to serve /healthz, /readyz and /metrics ("" to disable)', '0.0.0.0:9966')
   .option('--log-level <level>', 'pino log level', 'info')
-  .action((opts: { services: string; bpffs: string; cgroup?: string; logLevel: string }) => {
+  .action((opts: AgentFlags) => {
     const log = createLogger(opts.logLevel);
     try {
-      const agent = startAgent({ services: opts.services, bpffs: opts.bpffs, cgroup: opts.cgroup ?? findCgroup2Root() }, log);
+      const cluster = opts.services ? undefined : new ClusterSource(loadKubeConfig(opts.kubeconfig), opts.nodeName, log);
+      const agent = startAgent(
+        {
+          source: cluster ?? new FileSource(opts.services!, log),
+          bpffs: opts.bpffs,
+          cgroup: opts.cgroup ?? findCgroup2Root(),
+          opsAddress: opts.metricsAddress || undefined,
+          extraMetrics: cluster && ((m) => m.register(watchRestartsMetric(cluster))),
+        },
+        log,
+      );
       const stop = (): void => {
-        agent.stop();
-        process.exit(0);
+        void agent.stop().then(() => process.exit(0));
       };
       process.once('SIGTERM', stop);
       process.once('SIGINT', stop);

@@ -22,6 +22,10 @@ export interface DatapathMaps {
   counters(): Record<CounterName, bigint>;
 }
 
+/** max_entries of the maps the agent writes, as bpf/include/*.h declare them (checked against BTF by test/bpf/btf-layouts.test.ts). */
+export const MAP_CAPACITY = { frontends: 65536, backends: 262144, slots: 524288 } as const;
+export const MAP_NAME_OF = { frontends: FRONTENDS_MAP, backends: BACKENDS_MAP, slots: SLOTS_MAP } as const;
+
 /** The map names a datapath object must provide; the loader and `service list` open these. */
 export const DATAPATH_MAP_NAMES = [FRONTENDS_MAP, BACKENDS_MAP, SLOTS_MAP, COUNTERS_MAP] as const;
 

@@ -19,6 +19,8 @@ export interface DesiredService {
   backends: Backend[];
   /** namespace/name and port name of the Service it came from, for errors and listings. */
   owner: string;
+  /** sessionAffinity ClientIP: a client keeps its backend until idle this long; 0 or unset: none. */
+  affinityTimeoutSeconds?: number;
 }
 
 export function frontendId(f: Frontend): string {

@@ -100,12 +100,23 @@ export class Reconciler {
     return r;
   }
 
-  /** The number of frontends and backends programmed, for logs and metrics. */
-  get size(): { frontends: number; backends: number } {
-    return { frontends: this.frontends.size, backends: this.backendsById.size };
+  /** Entries the agent holds in each map it writes, for logs and metrics. */
+  get size(): { frontends: number; backends: number; slots: number } {
+    let slots = 0;
+    for (const f of this.frontends.values()) slots += f.active.length + f.spare.length;
+    return { frontends: this.frontends.size, backends: this.backendsById.size, slots };
   }
 
+  /** Makes the maps hold exactly `desired`: a full resync (startup, a whole file). */
   apply(desired: readonly DesiredService[]): ReconcileReport {
+    const wanted = new Map<string, DesiredService>();
+    for (const s of desired) wanted.set(frontendId(s.frontend), s);
+    const removals = [...this.frontends.keys()].filter((id) => !wanted.has(id));
+    return this.applyChanges({ upserts: [...wanted.values()], removals });
+  }
+
+  /** Applies a delta: upserted frontends are written if they differ, removed ones deleted. */
+  applyChanges(changes: { upserts: readonly DesiredService[]; removals: readonly string[] }): ReconcileReport {
     const report: ReconcileReport = {
       frontendsAdded: 0,
       frontendsUpdated: 0,
@@ -115,18 +126,17 @@ export class Reconciler {
       mapOperations: 0,
       errors: [],
     };
-    const wanted = new Map<string, DesiredService>();
-    for (const s of desired) wanted.set(frontendId(s.frontend), s);
-
-    for (const [id, service] of wanted) {
+    for (const service of changes.upserts) {
+      const id = frontendId(service.frontend);
       try {
         this.applyService(id, service, report);
       } catch (err) {
         report.errors.push({ owner: service.owner, frontend: id, message: (err as Error).message });
       }
     }
-    for (const [id, state] of this.frontends) {
-      if (wanted.has(id)) continue;
+    for (const id of changes.removals) {
+      const state = this.frontends.get(id);
+      if (!state) continue;
       try {
         this.removeFrontend(id, state, report);
       } catch (err) {

@@ -5,6 +5,8 @@ export interface ObjectMeta {
   name?: unknown;
   namespace?: unknown;
   labels?: unknown;
+  annotations?: unknown;
+  resourceVersion?: unknown;
 }
 
 export interface ServicePort {
@@ -19,6 +21,10 @@ export interface ServiceSpec {
   clusterIP?: unknown;
   clusterIPs?: unknown;
   ports?: unknown;
+  internalTrafficPolicy?: unknown;
+  trafficDistribution?: unknown;
+  sessionAffinity?: unknown;
+  sessionAffinityConfig?: unknown;
 }
 
 export interface Service {
@@ -39,7 +45,17 @@ export interface Endpoint {
   conditions?: EndpointConditions;
   nodeName?: unknown;
   zone?: unknown;
+  hints?: unknown;
 }
+
+export interface Node {
+  apiVersion?: unknown;
+  kind?: unknown;
+  metadata?: ObjectMeta;
+}
+
+/** The Node label kube-proxy reads the zone from. */
+export const ZONE_LABEL = 'topology.kubernetes.io/zone';
 
 export interface EndpointPort {
   name?: unknown;

@@ -2,6 +2,7 @@
 // offsets and field sizes, and which struct each map's key and value really are.
 import { execFileSync } from 'node:child_process';
 import t from 'tap';
+import { MAP_CAPACITY, MAP_NAME_OF } from '../../src/datapath/datapath-maps.js';
 import { MAP_CODECS } from '../../src/datapath/map-codecs.js';
 import { SOCK_OBJECT_PATH } from '../../src/datapath/sock-datapath.js';
 
@@ -32,15 +33,28 @@ function sizeOf(id: number): number {
   return ty.size;
 }
 
-/** The struct a map definition's key or value member points at (struct { ... } *key). */
-function mapMemberStruct(mapName: string, member: 'key' | 'value'): BtfType {
+/** The anonymous struct of a map's definition in the .maps section. */
+function mapDefinition(mapName: string): BtfType {
   const datasec = dump.types.find((ty) => ty.kind === 'DATASEC' && ty.name === '.maps') as unknown as { vars: { type_id: number }[] };
   const variable = datasec.vars.map((v) => byId.get(v.type_id)!).find((v) => v.name === mapName);
   if (!variable) throw new Error(`map ${mapName} is not in the object`);
-  const def = resolve(variable.type_id!);
-  const m = def.members!.find((x) => x.name === member)!;
+  return resolve(variable.type_id!);
+}
+
+/** The struct a map definition's key or value member points at (struct { ... } *key). */
+function mapMemberStruct(mapName: string, member: 'key' | 'value'): BtfType {
+  const m = mapDefinition(mapName).members!.find((x) => x.name === member)!;
   return resolve(resolve(m.type_id).type_id!);
 }
+
+t.test('map capacities the agent reports are the ones compiled in', async (t) => {
+  for (const [kind, capacity] of Object.entries(MAP_CAPACITY)) {
+    const def = mapDefinition(MAP_NAME_OF[kind as keyof typeof MAP_NAME_OF]);
+    const member = def.members!.find((m) => m.name === 'max_entries')!;
+    // __uint(max_entries, N) is encoded as int (*max_entries)[N].
+    t.equal(resolve(resolve(member.type_id).type_id!).nr_elems, capacity, `${kind}: ${capacity}`);
+  }
+});
 
 for (const codec of MAP_CODECS) {
   t.test(`map ${codec.map}`, async (t) => {

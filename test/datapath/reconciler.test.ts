@@ -24,7 +24,7 @@ t.test('programs new services: backends, slots, then the frontend', async (t) =>
   const report = r.apply(want);
   t.same(viewOf(maps), expected(want));
   t.match(report, { frontendsAdded: 3, frontendsUpdated: 0, backendsAdded: 2, mapOperations: 2 + 3 + 3, errors: [] });
-  t.same(r.size, { frontends: 3, backends: 2 });
+  t.same(r.size, { frontends: 3, backends: 2, slots: 3 });
 });
 
 t.test('an unchanged state costs no map operation', async (t) => {

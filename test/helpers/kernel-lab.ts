@@ -11,6 +11,9 @@ import { runProbe, startBackend, waitForLine } from '../../src/lab/lab-processes
 import { PodNetwork, type Pod } from '../../src/lab/pod-network.js';
 import type { ProbeRequest, ProbeResult } from '../../src/lab/probe-client.js';
 import { toYaml } from './k8s-fixtures.js';
+import { listServices } from '../../src/cli/service-list.js';
+import type { DesiredService } from '../../src/datapath/desired-state.js';
+import { formatHostPort } from '../../src/net/ip-address.js';
 
 interface Teardownable {
   teardown(fn: () => unknown): void;
@@ -86,6 +89,37 @@ export class AgentProcess {
   }
 }
 
+type Programmed = { frontend: { address: string; port: number; protocol: string }; backends: { address: string; port: number }[] };
+
+/** "VIP:port/PROTO" to sorted "backend:port", keys sorted, so two views compare as JSON text. */
+function view(services: readonly Programmed[]): Record<string, string[]> {
+  return Object.fromEntries(
+    services
+      .map((s) => [`${formatHostPort(s.frontend.address, s.frontend.port)}/${s.frontend.protocol}`, s.backends.map((b) => formatHostPort(b.address, b.port)).sort()] as const)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)),
+  );
+}
+
+/** What the pinned maps program now. */
+export function programmed(bpffs: string): Record<string, string[]> {
+  return view(listServices(bpffs));
+}
+
+/** The same view of desired services, for comparison. */
+export function programmedView(services: readonly DesiredService[]): Record<string, string[]> {
+  return view(services);
+}
+
+/** Polls until check() returns true; fails with describe() after timeoutMs. */
+export async function eventually(check: () => boolean, timeoutMs: number, describe: () => string): Promise<number> {
+  const start = Date.now();
+  for (;;) {
+    if (check()) return Date.now() - start;
+    if (Date.now() - start > timeoutMs) throw new Error(`not within ${timeoutMs} ms: ${describe()}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
 export class KernelLab {
   readonly bpffs: string;
   readonly servicesFile: string;
@@ -122,8 +156,9 @@ export class KernelLab {
     renameSync(tmp, this.servicesFile);
   }
 
-  startAgent(): AgentProcess {
-    const child = spawn(process.execPath, [CLI_PATH, 'agent', '--services', this.servicesFile, '--bpffs', this.bpffs, '--cgroup', this.net.cgroup.path], {
+  /** The agent CLI on this lab's bpffs and cgroup; by default fed the lab's services file. */
+  startAgent(source: string[] = ['--services', this.servicesFile]): AgentProcess {
+    const child = spawn(process.execPath, [CLI_PATH, 'agent', ...source, '--bpffs', this.bpffs, '--cgroup', this.net.cgroup.path, '--metrics-address', '127.0.0.1:0'], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     const agent = new AgentProcess(child);

@@ -73,3 +73,35 @@ t.test('matches a plain reference implementation on random inputs', async (t) =>
   );
   t.pass('2,000 random candidate lists agree with the reference');
 });
+
+t.test('internalTrafficPolicy Local: this node only, never another node, with the terminating fallback', async (t) => {
+  const local = { localOnly: true, topologyAware: false };
+  const on = (address: string, nodeName: string, ready = true, serving = ready, terminating = false): EndpointCandidate => ({
+    address,
+    port: 80,
+    ready,
+    serving,
+    terminating,
+    nodeName,
+  });
+  const node = { name: 'n1' };
+  t.same(selectEndpoints([on('10.0.0.1', 'n1'), on('10.0.0.2', 'n2')], local, node), [{ address: '10.0.0.1', port: 80 }]);
+  t.same(selectEndpoints([on('10.0.0.2', 'n2')], local, node), [], 'no local endpoint: nothing, no fallback to other nodes');
+  t.same(selectEndpoints([on('10.0.0.1', 'n1', false, true, true), on('10.0.0.2', 'n2')], local, node), [{ address: '10.0.0.1', port: 80 }], 'local serving+terminating');
+  t.same(selectEndpoints([on('10.0.0.1', 'n1')], local, {}), [], 'without a node name nothing is local');
+});
+
+t.test('topology hints: used only when the service asks, the node has a zone, and every ready endpoint has hints', async (t) => {
+  const aware = { localOnly: false, topologyAware: true };
+  const z = (address: string, zones: string[] | undefined, ready = true): EndpointCandidate => ({ address, port: 80, ready, serving: ready, terminating: false, zoneHints: zones });
+  const eps = [z('10.0.0.1', ['a']), z('10.0.0.2', ['b']), z('10.0.0.3', ['a', 'b'])];
+  t.same(
+    selectEndpoints(eps, aware, { zone: 'a' }).map((b) => b.address),
+    ['10.0.0.1', '10.0.0.3'],
+  );
+  t.same(selectEndpoints(eps, { localOnly: false, topologyAware: false }, { zone: 'a' }).length, 3, 'not asked for');
+  t.same(selectEndpoints(eps, aware, {}).length, 3, 'the node has no zone');
+  t.same(selectEndpoints([...eps, z('10.0.0.4', undefined)], aware, { zone: 'a' }).length, 4, 'one ready endpoint without hints');
+  t.same(selectEndpoints([...eps, z('10.0.0.4', undefined, false)], aware, { zone: 'a' }).length, 2, 'a not-ready endpoint without hints does not matter');
+  t.same(selectEndpoints(eps, aware, { zone: 'c' }).length, 3, 'no endpoint for this zone');
+});

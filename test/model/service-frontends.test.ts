@@ -1,5 +1,5 @@
 import t from 'tap';
-import { desiredServices } from '../../src/model/service-frontends.js';
+import { desiredServices } from '../../src/model/service-index.js';
 import { formatProblem } from '../../src/model/problems.js';
 import { endpointSlice, service } from '../helpers/k8s-fixtures.js';
 
@@ -199,4 +199,42 @@ t.test('garbage never throws', async (t) => {
     { metadata: { name: 'a', labels: 'x' }, spec: { ports: [null, 'x', { port: 80, targetPort: {} }] } },
   ];
   t.doesNotThrow(() => desiredServices(junk as never[], junk as never[]));
+});
+
+t.test('session affinity, traffic policy and topology are read from the Service', async (t) => {
+  const withSpec = (name: string, ip: string, spec: Record<string, unknown>, annotations?: Record<string, string>): Record<string, unknown> => {
+    const s = service('ns', name, [ip], [{ port: 80 }]);
+    Object.assign(s.spec as Record<string, unknown>, spec);
+    if (annotations) (s.metadata as Record<string, unknown>).annotations = annotations;
+    return s;
+  };
+  const r = run([
+    withSpec('aff-default', '10.96.5.1', { sessionAffinity: 'ClientIP' }),
+    withSpec('aff-60', '10.96.5.2', { sessionAffinity: 'ClientIP', sessionAffinityConfig: { clientIP: { timeoutSeconds: 60 } } }),
+    withSpec('aff-bad', '10.96.5.3', { sessionAffinity: 'ClientIP', sessionAffinityConfig: { clientIP: { timeoutSeconds: 0 } } }),
+    withSpec('none', '10.96.5.4', { sessionAffinity: 'None' }),
+  ]);
+  t.same(
+    r.services.map((s) => [s.owner, s.affinityTimeoutSeconds]),
+    [
+      ['ns/aff-60', 60],
+      ['ns/aff-bad', 10800],
+      ['ns/aff-default', 10800],
+      ['ns/none', 0],
+    ],
+  );
+  t.same(r.problems.map(formatProblem), ['Service ns/aff-bad: spec.sessionAffinityConfig.clientIP.timeoutSeconds: is 0; use 1 to 86400 (default 10800 is used)']);
+  const hinted = endpointSlice('ns', 'h-1', 'h', 'IPv4', [{ port: 80 }], ['10.0.0.1', '10.0.0.2']);
+  (hinted.endpoints as Record<string, unknown>[])[0]!.hints = { forZones: [{ name: 'a' }] };
+  (hinted.endpoints as Record<string, unknown>[])[1]!.hints = { forZones: [{ name: 'b' }] };
+  for (const [spec, annotations, expected] of [
+    [{}, { 'service.kubernetes.io/topology-mode': 'Auto' }, 1],
+    [{}, { 'service.kubernetes.io/topology-aware-hints': 'auto' }, 1],
+    [{ trafficDistribution: 'PreferClose' }, undefined, 1],
+    [{}, { 'service.kubernetes.io/topology-mode': 'Disabled' }, 2],
+    [{}, undefined, 2],
+  ] as const) {
+    const d = desiredServices([withSpec('h', '10.96.5.5', spec, annotations)], [hinted], { zone: 'a' });
+    t.equal(d.services[0]!.backends.length, expected, JSON.stringify({ spec, annotations }));
+  }
 });

@@ -1,0 +1,112 @@
+// The API server as a desired-state source: Services, EndpointSlices and this node's Node
+// object, watched with informers and folded into a ServiceIndex event by event. It is ready
+// once all three lists have arrived; before that a restarted agent leaves the pinned maps
+// alone rather than programming a half-known cluster.
+import type { KubeConfig, KubernetesObject } from '@kubernetes/client-node';
+import type { Logger } from 'pino';
+import { ServiceIndex } from '../model/service-index.js';
+import { ZONE_LABEL, type EndpointSlice, type Service } from '../model/k8s-objects.js';
+import type { Problem } from '../model/problems.js';
+import type { DesiredSource, SourceUpdate } from '../source/desired-source.js';
+import { DEFAULT_BACKOFF, ResourceWatch, type BackoffPolicy, type ResourceWatchStatus } from './resource-watch.js';
+
+/** The API resources the agent reads: the watches below and deploy/'s ClusterRole follow this list. */
+export const WATCHED_RESOURCES = [
+  { group: '', resource: 'services', path: '/api/v1/services' },
+  { group: 'discovery.k8s.io', resource: 'endpointslices', path: '/apis/discovery.k8s.io/v1/endpointslices' },
+  { group: '', resource: 'nodes', path: '/api/v1/nodes' },
+] as const;
+
+const nsName = (o: KubernetesObject): [string, string] => [o.metadata?.namespace ?? 'default', o.metadata?.name ?? ''];
+
+export class ClusterSource implements DesiredSource {
+  private readonly index: ServiceIndex;
+  private readonly watches: ResourceWatch<KubernetesObject>[];
+  private fullResyncDue = true;
+  private onChange: () => void = () => undefined;
+
+  constructor(kc: KubeConfig, nodeName: string | undefined, log: Logger, backoff: BackoffPolicy = DEFAULT_BACKOFF) {
+    this.index = new ServiceIndex({ name: nodeName });
+    const onError = (resource: string, err: Error, retryInMs: number): void =>
+      log.warn({ resource, err: err.message, retryInMs }, 'watch failed; the datapath keeps its state and the watch restarts');
+    const events = <T>(upsert: (o: T) => void, del: (o: T) => void) => ({ upsert, delete: del, changed: () => this.onChange() });
+    const [services, slices, nodes] = WATCHED_RESOURCES;
+    this.watches = [
+      new ResourceWatch<KubernetesObject>(
+        kc,
+        'services',
+        services.path,
+        events(
+          (o) => this.index.upsertService(o as Service),
+          (o) => this.index.deleteService(...nsName(o)),
+        ),
+        onError,
+        backoff,
+      ),
+      new ResourceWatch<KubernetesObject>(
+        kc,
+        'endpointslices',
+        slices.path,
+        events(
+          (o) => this.index.upsertSlice(o as EndpointSlice),
+          (o) => this.index.deleteSlice(...nsName(o)),
+        ),
+        onError,
+        backoff,
+      ),
+    ];
+    if (nodeName) {
+      // Only this node: its zone label decides topology-aware routing.
+      this.watches.push(
+        new ResourceWatch<KubernetesObject>(
+          kc,
+          'nodes',
+          nodes.path,
+          events(
+            (o) => this.index.setNode({ name: nodeName, zone: (o.metadata?.labels ?? {})[ZONE_LABEL] }),
+            () => this.index.setNode({ name: nodeName }),
+          ),
+          onError,
+          backoff,
+          `metadata.name=${nodeName}`,
+        ),
+      );
+    } else {
+      log.warn('NODE_NAME is not set: services with internalTrafficPolicy Local get no endpoints and topology hints are not used; set it from the downward API (spec.nodeName)');
+    }
+  }
+
+  start(onChange: () => void): void {
+    this.onChange = onChange;
+    for (const w of this.watches) w.start();
+  }
+
+  stop(): void {
+    for (const w of this.watches) w.stop();
+  }
+
+  ready(): boolean {
+    return this.watches.every((w) => w.status.listed);
+  }
+
+  watchStatus(): ResourceWatchStatus[] {
+    return this.watches.map((w) => w.status);
+  }
+
+  take(): SourceUpdate | undefined {
+    if (!this.ready()) return undefined;
+    const changes = this.index.flush();
+    if (this.fullResyncDue) {
+      // The first update compares everything with the maps, which a previous agent may have
+      // left different from the cluster (drift while no agent ran).
+      this.fullResyncDue = false;
+      return { kind: 'full', services: this.index.desired() };
+    }
+    if (changes.upserts.length === 0 && changes.removals.length === 0) return undefined;
+    return { kind: 'delta', changes };
+  }
+
+  problems(): Problem[] {
+    return this.index.problems();
+  }
+}

@@ -1,0 +1,232 @@
+// Checks and decodes the Service and EndpointSlice fields socklb uses. Objects come from files
+// people write and from API servers of every version, so every field is checked; a bad field
+// is reported (object, field, what to do) and skips only what it affects. Pure.
+import type { Protocol } from '../datapath/desired-state.js';
+import { canonicalIp, ipFamily, type IpFamily } from '../net/ip-address.js';
+import { endpointConditions } from './endpoint-selection.js';
+import { SERVICE_NAME_LABEL, SERVICE_PROXY_NAME_LABEL, type EndpointSlice, type ObjectMeta, type Service } from './k8s-objects.js';
+import { describeValue, ProblemSink, type Problem } from './problems.js';
+
+export interface NamedObject {
+  namespace: string;
+  name: string;
+}
+
+/** A slice's endpoint port, decoded. port undefined means "all ports" (a nil port in the API). */
+export interface SlicePort {
+  name: string;
+  protocol: Protocol;
+  port: number | undefined;
+}
+
+export interface DecodedEndpoint {
+  address: string;
+  ready: boolean;
+  serving: boolean;
+  terminating: boolean;
+  nodeName: string | undefined;
+  zoneHints: string[] | undefined;
+}
+
+export interface DecodedSlice extends NamedObject {
+  /** namespace/name of the Service it belongs to (kubernetes.io/service-name). */
+  owner: string;
+  family: IpFamily;
+  ports: SlicePort[];
+  endpoints: DecodedEndpoint[];
+}
+
+export interface DecodedServicePort {
+  name: string;
+  protocol: Protocol;
+  port: number;
+  targetPort: number | string | undefined;
+  field: string;
+}
+
+export interface DecodedService extends NamedObject {
+  owner: string;
+  clusterIPs: { ip: string; family: IpFamily; field: string }[];
+  ports: DecodedServicePort[];
+  /** spec.internalTrafficPolicy: Local */
+  localOnly: boolean;
+  /** Topology-aware routing asked for, by annotation or spec.trafficDistribution. */
+  topologyAware: boolean;
+  /** spec.sessionAffinity ClientIP: its timeout in seconds; 0 without affinity. */
+  affinityTimeoutSeconds: number;
+}
+
+export const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+const isPort = (v: unknown): v is number => Number.isInteger(v) && (v as number) >= 1 && (v as number) <= 65535;
+const portProblem = (v: unknown): string => `is ${describeValue(v)}; a port is an integer from 1 to 65535`;
+
+/** Calls fn for each object in a list field, reporting a non-list and each non-object item. */
+function eachRecord(list: unknown, field: string, sink: ProblemSink, fn: (item: Record<string, unknown>, itemField: string) => void): void {
+  if (!Array.isArray(list)) return sink.add(field, `is ${describeValue(list)}; expected a list`);
+  list.forEach((item: unknown, i) => {
+    const itemField = `${field}[${i}]`;
+    if (isRecord(item)) fn(item, itemField);
+    else sink.add(itemField, `is ${describeValue(item)}; expected an object`);
+  });
+}
+
+/** "namespace/name" of an object, or undefined when it has no usable name. */
+export function objectKey(obj: unknown): string | undefined {
+  const meta = isRecord(obj) ? obj.metadata : undefined;
+  if (!isRecord(meta) || typeof meta.name !== 'string' || meta.name === '') return undefined;
+  const namespace = meta.namespace ?? 'default';
+  return typeof namespace === 'string' ? `${namespace}/${meta.name}` : undefined;
+}
+
+/** namespace and name, or a problem when either is not a string. */
+export function objectName(kind: string, meta: ObjectMeta | undefined, problems: Problem[]): NamedObject | undefined {
+  const name = meta?.name;
+  const namespace = meta?.namespace ?? 'default';
+  if (typeof name !== 'string' || name === '' || typeof namespace !== 'string') {
+    problems.push({
+      object: `${kind} ${typeof namespace === 'string' ? namespace : '?'}/${typeof name === 'string' ? name : '?'}`,
+      field: 'metadata.name',
+      message: `is ${describeValue(name)}; every object needs a string metadata.name (and metadata.namespace, default "default")`,
+    });
+    return undefined;
+  }
+  return { namespace, name };
+}
+
+function stringEntry(map: unknown, key: string): string | undefined {
+  if (!isRecord(map)) return undefined;
+  const v = map[key];
+  return typeof v === 'string' ? v : undefined;
+}
+
+function decodeProtocol(v: unknown, field: string, sink: ProblemSink): Protocol | undefined {
+  if (v === undefined || v === null || v === 'TCP') return 'TCP';
+  if (v === 'UDP') return 'UDP';
+  sink.add(field, `${describeValue(v)} is not supported; socklb balances TCP and UDP (SCTP ports are skipped)`);
+  return undefined;
+}
+
+function zoneHints(e: Record<string, unknown>): string[] | undefined {
+  const hints = isRecord(e.hints) ? e.hints.forZones : undefined;
+  if (!Array.isArray(hints)) return undefined;
+  return hints.map((z: unknown) => stringEntry(z, 'name')).filter((z): z is string => z !== undefined);
+}
+
+/** undefined for slices socklb does not use: not labelled for a Service (kube-proxy ignores those too), FQDN, or invalid. */
+export function decodeSlice(slice: EndpointSlice, problems: Problem[]): DecodedSlice | undefined {
+  const id = objectName('EndpointSlice', slice.metadata, problems);
+  if (!id) return undefined;
+  const sink = new ProblemSink(problems, `EndpointSlice ${id.namespace}/${id.name}`);
+  const service = stringEntry(slice.metadata?.labels, SERVICE_NAME_LABEL);
+  if (service === undefined) return undefined;
+  if (slice.addressType === 'FQDN') return undefined;
+  if (slice.addressType !== 'IPv4' && slice.addressType !== 'IPv6') {
+    sink.add('addressType', `is ${describeValue(slice.addressType)}; use IPv4 or IPv6`);
+    return undefined;
+  }
+  const family: IpFamily = slice.addressType === 'IPv4' ? 4 : 6;
+  const ports: SlicePort[] = [];
+  eachRecord(slice.ports ?? [], 'ports', sink, (p, field) => {
+    const protocol = decodeProtocol(p.protocol, `${field}.protocol`, sink);
+    if (!protocol) return;
+    if (p.port !== undefined && p.port !== null && !isPort(p.port)) return sink.add(`${field}.port`, portProblem(p.port));
+    ports.push({ name: typeof p.name === 'string' ? p.name : '', protocol, port: isPort(p.port) ? p.port : undefined });
+  });
+  const endpoints: DecodedEndpoint[] = [];
+  eachRecord(slice.endpoints ?? [], 'endpoints', sink, (e, field) => {
+    // Addresses are fungible by API contract; like kube-proxy we use the first.
+    const address = Array.isArray(e.addresses) ? (e.addresses[0] as unknown) : undefined;
+    if (typeof address !== 'string' || ipFamily(address) !== family) {
+      return sink.add(`${field}.addresses[0]`, `is ${describeValue(address)}; expected an ${slice.addressType} address as addressType says`);
+    }
+    const conditions = isRecord(e.conditions) ? e.conditions : undefined;
+    endpoints.push({
+      address: canonicalIp(address),
+      ...endpointConditions(conditions),
+      nodeName: typeof e.nodeName === 'string' ? e.nodeName : undefined,
+      zoneHints: zoneHints(e),
+    });
+  });
+  return { ...id, owner: `${id.namespace}/${service}`, family, ports, endpoints };
+}
+
+function decodeServicePorts(spec: Record<string, unknown>, sink: ProblemSink): DecodedServicePort[] {
+  const out: DecodedServicePort[] = [];
+  if (Array.isArray(spec.ports) && spec.ports.length === 0) {
+    sink.add('spec.ports', 'is []; a Service needs at least one port');
+    return out;
+  }
+  eachRecord(spec.ports, 'spec.ports', sink, (p, field) => {
+    if (!isPort(p.port)) return sink.add(`${field}.port`, portProblem(p.port));
+    const protocol = decodeProtocol(p.protocol, `${field}.protocol`, sink);
+    if (!protocol) return;
+    const t = p.targetPort;
+    if (t !== undefined && !isPort(t) && (typeof t !== 'string' || t === '')) {
+      return sink.add(`${field}.targetPort`, `is ${describeValue(t)}; use a port number or a port name`);
+    }
+    out.push({ name: typeof p.name === 'string' ? p.name : '', protocol, port: p.port, targetPort: t as number | string | undefined, field });
+  });
+  return out;
+}
+
+function decodeClusterIPs(spec: Record<string, unknown>, sink: ProblemSink): DecodedService['clusterIPs'] {
+  const list = spec.clusterIPs ?? (spec.clusterIP === undefined ? undefined : [spec.clusterIP]);
+  const listField = spec.clusterIPs !== undefined ? 'spec.clusterIPs' : 'spec.clusterIP';
+  if (!Array.isArray(list) || list.length === 0) {
+    sink.add(listField, `is ${describeValue(list)}; a ClusterIP Service needs spec.clusterIPs (or spec.clusterIP)`);
+    return [];
+  }
+  const out: DecodedService['clusterIPs'] = [];
+  list.forEach((ip: unknown, i) => {
+    const field = spec.clusterIPs !== undefined ? `spec.clusterIPs[${i}]` : 'spec.clusterIP';
+    const family = typeof ip === 'string' ? ipFamily(ip) : undefined;
+    if (typeof ip !== 'string' || family === undefined) return sink.add(field, `is ${describeValue(ip)}; expected an IPv4 or IPv6 address`);
+    out.push({ ip: canonicalIp(ip), family, field });
+  });
+  return out;
+}
+
+/** The API's default and ceiling for sessionAffinityConfig.clientIP.timeoutSeconds. */
+export const AFFINITY_DEFAULT_SECONDS = 10800;
+const AFFINITY_MAX_SECONDS = 86400;
+
+function decodeAffinity(spec: Record<string, unknown>, sink: ProblemSink): number {
+  if (spec.sessionAffinity !== 'ClientIP') return 0;
+  const config = isRecord(spec.sessionAffinityConfig) ? spec.sessionAffinityConfig : undefined;
+  const timeout = isRecord(config?.clientIP) ? config.clientIP.timeoutSeconds : undefined;
+  if (timeout === undefined || timeout === null) return AFFINITY_DEFAULT_SECONDS;
+  if (!Number.isInteger(timeout) || (timeout as number) < 1 || (timeout as number) > AFFINITY_MAX_SECONDS) {
+    sink.add('spec.sessionAffinityConfig.clientIP.timeoutSeconds', `is ${describeValue(timeout)}; use 1 to ${AFFINITY_MAX_SECONDS} (default ${AFFINITY_DEFAULT_SECONDS} is used)`);
+    return AFFINITY_DEFAULT_SECONDS;
+  }
+  return timeout as number;
+}
+
+const TOPOLOGY_ANNOTATIONS = ['service.kubernetes.io/topology-mode', 'service.kubernetes.io/topology-aware-hints'];
+
+/** undefined for services socklb does not program: headless, ExternalName, another proxy's, or without a valid spec. */
+export function decodeService(service: Service, problems: Problem[]): DecodedService | undefined {
+  const id = objectName('Service', service.metadata, problems);
+  if (!id) return undefined;
+  const owner = `${id.namespace}/${id.name}`;
+  const sink = new ProblemSink(problems, `Service ${owner}`);
+  if (stringEntry(service.metadata?.labels, SERVICE_PROXY_NAME_LABEL) !== undefined) return undefined;
+  const spec = service.spec;
+  if (!isRecord(spec)) {
+    sink.add('spec', `is ${describeValue(spec)}; expected an object`);
+    return undefined;
+  }
+  if (spec.type === 'ExternalName') return undefined;
+  if (spec.clusterIP === 'None' || (Array.isArray(spec.clusterIPs) && spec.clusterIPs[0] === 'None')) return undefined;
+  const annotations = service.metadata?.annotations;
+  const topologyAware = TOPOLOGY_ANNOTATIONS.some((a) => ['Auto', 'auto'].includes(stringEntry(annotations, a) ?? '')) || spec.trafficDistribution === 'PreferClose';
+  return {
+    ...id,
+    owner,
+    clusterIPs: decodeClusterIPs(spec, sink),
+    ports: decodeServicePorts(spec, sink),
+    localOnly: spec.internalTrafficPolicy === 'Local',
+    topologyAware,
+    affinityTimeoutSeconds: decodeAffinity(spec, sink),
+  };
+}

@@ -1,0 +1,186 @@
+// The desired state, kept up to date object by object. Watch events (or a file's objects)
+// go in; flush() returns only the frontends whose desired content changed since the last
+// flush, so a single endpoint change costs work for its service alone, not for the cluster.
+// Pure: no I/O, no clock.
+import { frontendId, type DesiredService } from '../datapath/desired-state.js';
+import type { NodeContext } from './endpoint-selection.js';
+import { decodeService, decodeSlice, isRecord, objectKey, type DecodedService, type DecodedSlice } from './k8s-decode.js';
+import type { EndpointSlice, Service } from './k8s-objects.js';
+import { describeValue, ProblemSink, type Problem } from './problems.js';
+import { serviceFrontends } from './service-frontends.js';
+
+export interface DesiredChanges {
+  /** Frontends added or whose backends or settings changed. */
+  upserts: DesiredService[];
+  /** Frontend ids (frontendId()) no service wants any more. */
+  removals: string[];
+}
+
+const key = (namespace: string, name: string): string => `${namespace}/${name}`;
+
+function sameService(a: DesiredService, b: DesiredService): boolean {
+  if ((a.affinityTimeoutSeconds ?? 0) !== (b.affinityTimeoutSeconds ?? 0) || a.owner !== b.owner || a.backends.length !== b.backends.length) return false;
+  // Backends are sorted by selectEndpoints, so equal sets are equal lists.
+  return a.backends.every((x, i) => x.address === b.backends[i]!.address && x.port === b.backends[i]!.port);
+}
+
+export class ServiceIndex {
+  private node: NodeContext;
+  private readonly services = new Map<string, DecodedService>();
+  private readonly serviceProblems = new Map<string, Problem[]>();
+  private readonly slices = new Map<string, DecodedSlice>();
+  private readonly sliceProblems = new Map<string, Problem[]>();
+  /** Slices by the owner they name, so a service's slices are found without a scan. */
+  private readonly slicesByOwner = new Map<string, Set<string>>();
+  /** What each service programs now, by frontend id. */
+  private readonly outputs = new Map<string, Map<string, DesiredService>>();
+  /** Which service holds a frontend id; a second claimant waits, reported, until it is free. */
+  private readonly claims = new Map<string, string>();
+  private readonly waiting = new Map<string, Set<string>>();
+  private readonly conflictProblems = new Map<string, Problem[]>();
+  private readonly dirty = new Set<string>();
+
+  constructor(node: NodeContext = {}) {
+    this.node = node;
+  }
+
+  /** The node's name or zone changed: every service may select differently. */
+  setNode(node: NodeContext): void {
+    if (node.name === this.node.name && node.zone === this.node.zone) return;
+    this.node = node;
+    for (const owner of this.services.keys()) this.dirty.add(owner);
+  }
+
+  upsertService(raw: Service): void {
+    const problems: Problem[] = [];
+    if (!isRecord(raw)) problems.push({ object: 'Service ?', field: '(object)', message: `is ${describeValue(raw)}; expected a Service object` });
+    const decoded = isRecord(raw) ? decodeService(raw, problems) : undefined;
+    const owner = objectKey(raw);
+    // An object without a name cannot be updated or deleted later; its problems stay with this index.
+    this.serviceProblems.set(owner ?? `?${this.serviceProblems.size}`, problems);
+    if (owner === undefined) return;
+    if (decoded) this.services.set(owner, decoded);
+    else this.services.delete(owner);
+    this.dirty.add(owner);
+  }
+
+  deleteService(namespace: string, name: string): void {
+    const owner = key(namespace, name);
+    this.services.delete(owner);
+    this.serviceProblems.delete(owner);
+    this.dirty.add(owner);
+  }
+
+  upsertSlice(raw: EndpointSlice): void {
+    const problems: Problem[] = [];
+    if (!isRecord(raw)) {
+      problems.push({ object: 'EndpointSlice ?', field: '(object)', message: `is ${describeValue(raw)}; expected an EndpointSlice object` });
+      this.sliceProblems.set(`?${this.sliceProblems.size}`, problems);
+      return;
+    }
+    const decoded = decodeSlice(raw, problems);
+    const id = objectKey(raw);
+    if (id === undefined) {
+      this.sliceProblems.set(`?${this.sliceProblems.size}`, problems);
+      return;
+    }
+    this.sliceProblems.set(id, problems);
+    this.removeSlice(id);
+    if (!decoded) return;
+    this.slices.set(id, decoded);
+    let set = this.slicesByOwner.get(decoded.owner);
+    if (!set) this.slicesByOwner.set(decoded.owner, (set = new Set()));
+    set.add(id);
+    this.dirty.add(decoded.owner);
+  }
+
+  deleteSlice(namespace: string, name: string): void {
+    const id = key(namespace, name);
+    this.sliceProblems.delete(id);
+    this.removeSlice(id);
+  }
+
+  private removeSlice(id: string): void {
+    const prev = this.slices.get(id);
+    if (!prev) return;
+    this.slices.delete(id);
+    this.slicesByOwner.get(prev.owner)?.delete(id);
+    this.dirty.add(prev.owner);
+  }
+
+  /** Every problem with the objects as they are now. */
+  problems(): Problem[] {
+    return [...this.serviceProblems.values(), ...this.sliceProblems.values(), ...this.conflictProblems.values()].flat();
+  }
+
+  /** The whole desired state, for a full resync. */
+  desired(): DesiredService[] {
+    return [...this.outputs.values()].flatMap((m) => [...m.values()]);
+  }
+
+  get size(): { services: number; slices: number } {
+    return { services: this.services.size, slices: this.slices.size };
+  }
+
+  /** Recomputes the services touched since the last flush and returns what changed. */
+  flush(): DesiredChanges {
+    const changes = new Map<string, DesiredService | null>();
+    // Sorted, so a batch (a file, a relist) resolves VIP conflicts by namespace/name, the same on every run.
+    const queue = [...this.dirty].sort();
+    this.dirty.clear();
+    for (let owner = queue.shift(); owner !== undefined; owner = queue.shift()) {
+      const prev = this.outputs.get(owner) ?? new Map<string, DesiredService>();
+      for (const fid of prev.keys()) {
+        this.claims.delete(fid);
+        changes.set(fid, null);
+        // A service that wanted this frontend may take it now.
+        for (const w of this.waiting.get(fid) ?? []) if (w !== owner) queue.push(w);
+        this.waiting.delete(fid);
+      }
+      for (const waiters of this.waiting.values()) waiters.delete(owner);
+      const next = new Map<string, DesiredService>();
+      const svc = this.services.get(owner);
+      const problems: Problem[] = [];
+      if (svc) {
+        const sink = new ProblemSink(problems, `Service ${owner}`);
+        const slices = [...(this.slicesByOwner.get(owner) ?? [])].map((id) => this.slices.get(id)!);
+        for (const { field, ...desired } of serviceFrontends(svc, slices, this.node, sink)) {
+          const fid = frontendId(desired.frontend);
+          const holder = this.claims.get(fid);
+          if (holder !== undefined && holder !== owner) {
+            const { address, port, protocol } = desired.frontend;
+            sink.add(field, `${address} port ${port}/${protocol} is already served for Service ${holder}; this port is skipped until one of them changes`);
+            let w = this.waiting.get(fid);
+            if (!w) this.waiting.set(fid, (w = new Set()));
+            w.add(owner);
+            continue;
+          }
+          this.claims.set(fid, owner);
+          next.set(fid, desired);
+          const before = prev.get(fid);
+          if (before && sameService(before, desired)) changes.delete(fid);
+          else changes.set(fid, desired);
+        }
+      }
+      this.conflictProblems.set(owner, problems);
+      if (next.size > 0) this.outputs.set(owner, next);
+      else this.outputs.delete(owner);
+    }
+    const upserts: DesiredService[] = [];
+    const removals: string[] = [];
+    for (const [fid, d] of changes) {
+      if (d) upserts.push(d);
+      else if (!this.claims.has(fid)) removals.push(fid);
+    }
+    return { upserts, removals };
+  }
+}
+
+/** All objects at once: the desired state and its problems (the file source, and tests). */
+export function desiredServices(services: readonly Service[], slices: readonly EndpointSlice[], node: NodeContext = {}): { services: DesiredService[]; problems: Problem[] } {
+  const index = new ServiceIndex(node);
+  for (const s of slices) index.upsertSlice(s);
+  for (const s of services) index.upsertService(s);
+  index.flush();
+  return { services: index.desired(), problems: index.problems() };
+}

@@ -1,0 +1,37 @@
+import t from 'tap';
+import { Metrics } from '../../src/cli/metrics.js';
+import { startOpsServer } from '../../src/cli/ops-server.js';
+
+t.test('metrics render in the Prometheus text format', async (t) => {
+  const m = new Metrics();
+  m.observeSync(0.003, 0);
+  m.observeSync(0.2, 2);
+  m.register({ name: 'x_total', help: 'X.', type: 'counter', read: () => [{ labels: { a: 'q"\\\n' }, value: 5n }, { value: 1 }] });
+  const text = m.render();
+  t.match(text, /^# TYPE socklb_sync_duration_seconds histogram$/m);
+  t.match(text, /^socklb_sync_duration_seconds_bucket\{le="0.0025"\} 0$/m);
+  t.match(text, /^socklb_sync_duration_seconds_bucket\{le="0.005"\} 1$/m);
+  t.match(text, /^socklb_sync_duration_seconds_bucket\{le="\+Inf"\} 2$/m);
+  t.match(text, /^socklb_sync_duration_seconds_count 2$/m);
+  t.match(text, /^socklb_sync_errors_total 2$/m);
+  t.match(text, /^x_total\{a="q\\"\\\\\\n"\} 5$/m, 'label values are escaped');
+  t.match(text, /^x_total 1$/m);
+});
+
+t.test('health, readiness and metrics over HTTP', async (t) => {
+  let ready = false;
+  const { server, address } = await startOpsServer('127.0.0.1:0', { ready: () => ready, metrics: () => 'm 1\n' });
+  t.teardown(() => server.close());
+  const get = async (path: string): Promise<[number, string]> => {
+    const r = await fetch(`http://${address}${path}`);
+    return [r.status, await r.text()];
+  };
+  t.same(await get('/healthz'), [200, 'ok\n']);
+  t.equal((await get('/readyz'))[0], 503);
+  ready = true;
+  t.same(await get('/readyz'), [200, 'ready\n']);
+  t.same(await get('/metrics?x=1'), [200, 'm 1\n']);
+  t.equal((await get('/other'))[0], 404);
+  await t.rejects(startOpsServer('nonsense', { ready: () => true, metrics: () => '' }), /is not HOST:PORT/);
+  await t.rejects(startOpsServer(address, { ready: () => true, metrics: () => '' }), /cannot listen on/);
+});
