@@ -101,7 +101,7 @@ static __always_inline int sock_xlate_fwd(struct bpf_sock_addr *ctx, bool v6)
 	key.port = (__be16)ctx->user_port;
 	key.protocol = ctx->protocol;
 
-	switch (lb_select_backend(&key, &backend)) {
+	switch (lb_select_backend(&key, bpf_get_netns_cookie(ctx), &backend)) {
 	case LB_NOT_A_SERVICE:
 		return SYSCALL_PROCEED;
 	case LB_SELECTED:

@@ -18,9 +18,10 @@ struct frontend_key {
  * either the whole old list or the whole new one, never a mix. */
 struct frontend_value {
 	__u32 service_id;
-	__u16 backend_count; /* 0: the service exists but has no usable endpoint */
-	__u8 generation;     /* 0 or 1 */
-	__u8 flags;          /* reserved for per-service behaviour (affinity, local traffic) */
+	__u16 backend_count;    /* 0: the service exists but has no usable endpoint */
+	__u8 generation;        /* 0 or 1 */
+	__u8 flags;             /* reserved for per-service behaviour */
+	__u32 affinity_timeout; /* sessionAffinity ClientIP: idle seconds a client keeps its backend; 0: none */
 };
 
 struct {

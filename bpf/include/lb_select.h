@@ -6,6 +6,7 @@
 #include "frontends_map.h"
 #include "backends_map.h"
 #include "counters_map.h"
+#include "affinity_maps.h"
 
 enum lb_result {
 	LB_NOT_A_SERVICE = 0,
@@ -18,7 +19,32 @@ enum lb_result {
  * the new, complete list. */
 #define LB_SELECT_ATTEMPTS 2
 
+/* The backend this client used last for the service, if it is recent and still a member. */
+static __always_inline bool lb_affinity_backend(const struct frontend_value *svc,
+						const struct affinity_key *client, __u64 now,
+						struct backend_value *out)
+{
+	struct affinity_value *remembered = bpf_map_lookup_elem(&slb_affinity, client);
+	struct affinity_match_key member;
+	struct backend_value *backend;
+
+	if (!remembered || now - remembered->last_used_ns > (__u64)svc->affinity_timeout * 1000000000ull)
+		return false;
+	member.service_id = svc->service_id;
+	member.backend_id = remembered->backend_id;
+	if (!bpf_map_lookup_elem(&slb_affinity_match, &member))
+		return false;
+	backend = bpf_map_lookup_elem(&slb_backends, &member.backend_id);
+	if (!backend)
+		return false;
+	remembered->last_used_ns = now;
+	*out = *backend;
+	return true;
+}
+
+/* netns_cookie identifies the client for services with session affinity. */
 static __always_inline enum lb_result lb_select_backend(const struct frontend_key *key,
+							__u64 netns_cookie,
 							struct backend_value *out)
 {
 	for (int attempt = 0; attempt < LB_SELECT_ATTEMPTS; attempt++) {
@@ -32,6 +58,14 @@ static __always_inline enum lb_result lb_select_backend(const struct frontend_ke
 			return LB_NOT_A_SERVICE;
 		if (svc->backend_count == 0)
 			return LB_NO_BACKEND;
+		struct affinity_key client = { .netns_cookie = netns_cookie, .service_id = svc->service_id };
+		__u64 now = 0;
+
+		if (svc->affinity_timeout) {
+			now = bpf_ktime_get_ns();
+			if (lb_affinity_backend(svc, &client, now, out))
+				return LB_SELECTED;
+		}
 		slot.service_id = svc->service_id;
 		slot.generation = svc->generation;
 		slot.slot = bpf_get_prandom_u32() % svc->backend_count;
@@ -47,6 +81,11 @@ static __always_inline enum lb_result lb_select_backend(const struct frontend_ke
 			continue;
 		}
 		*out = *backend;
+		if (svc->affinity_timeout) {
+			struct affinity_value remember = { .last_used_ns = now, .backend_id = backend_id };
+
+			bpf_map_update_elem(&slb_affinity, &client, &remember, BPF_ANY);
+		}
 		return LB_SELECTED;
 	}
 	return LB_NO_BACKEND;

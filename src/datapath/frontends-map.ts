@@ -17,6 +17,7 @@ export interface FrontendValue {
   backend_count: number;
   generation: number;
   flags: number;
+  affinity_timeout: number;
 }
 
 export const frontendKeyLayout = defineStruct<FrontendKey>('frontend_key', [
@@ -31,6 +32,7 @@ export const frontendValueLayout = defineStruct<FrontendValue>('frontend_value',
   ['backend_count', u16],
   ['generation', u8],
   ['flags', u8],
+  ['affinity_timeout', u32],
 ]);
 
 /** Upper bound of backend_count (a __u16). */

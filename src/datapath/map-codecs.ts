@@ -2,23 +2,26 @@
 // struct shared with the kernel is checked against the compiled object.
 import type { StructLayout } from '../bpf/struct-layout.js';
 import { BACKENDS_MAP, SLOTS_MAP, backendKeyLayout, backendValueLayout, slotKeyLayout, slotValueLayout } from './backends-map.js';
+import { AFFINITY_MAP, AFFINITY_MATCH_MAP, affinityKeyLayout, affinityMatchKeyLayout, affinityValueLayout } from './affinity-maps.js';
 import { FRONTENDS_MAP, frontendKeyLayout, frontendValueLayout } from './frontends-map.js';
 import { SOCK_REVNAT_MAP, UDP_REVNAT_MAP, revnatValueLayout, sockRevnatLayout, udpRevnatKeyLayout } from './revnat-maps.js';
 
 export interface MapCodec {
   map: string;
-  /** undefined where the C side uses a plain integer (sk_storage's int key). */
+  /** undefined where the C side uses a plain integer (sk_storage's int key, a __u8 flag). */
   key: StructLayout<object> | undefined;
-  value: StructLayout<object>;
+  value: StructLayout<object> | undefined;
 }
 
-const codec = <K extends object, V extends object>(map: string, key: StructLayout<K> | undefined, value: StructLayout<V>): MapCodec => ({
+const codec = <K extends object, V extends object>(map: string, key: StructLayout<K> | undefined, value: StructLayout<V> | undefined): MapCodec => ({
   map,
   key: key as StructLayout<object> | undefined,
-  value: value as StructLayout<object>,
+  value: value as StructLayout<object> | undefined,
 });
 
 export const MAP_CODECS: readonly MapCodec[] = [
+  codec(AFFINITY_MAP, affinityKeyLayout, affinityValueLayout),
+  codec(AFFINITY_MATCH_MAP, affinityMatchKeyLayout, undefined),
   codec(FRONTENDS_MAP, frontendKeyLayout, frontendValueLayout),
   codec(BACKENDS_MAP, backendKeyLayout, backendValueLayout),
   codec(SLOTS_MAP, slotKeyLayout, slotValueLayout),

@@ -5,6 +5,9 @@
 //      lookup reads, and only then does one frontend update switch lookups over to it;
 //   3. removed services disappear from the frontends map before their slots go;
 //   4. backends are deleted last, once no live list refers to them.
+// For services with session affinity, a (service, backend) membership pair is added before
+// the backend's slot goes live and removed after it is gone, so a remembered backend is reused
+// only while it belongs to the service.
 // So a new connection never goes to a removed backend and never fails while the service has
 // one. Failures are per service: a failed service keeps its previous state, the rest apply.
 import { backendId as backendAddrId, frontendId, type Backend, type DesiredService } from './desired-state.js';
@@ -20,6 +23,8 @@ interface FrontendState {
   active: (number | undefined)[];
   /** What the spare generation's slots hold, so the next update rewrites only what differs. */
   spare: (number | undefined)[];
+  /** Seconds of session affinity; 0: none. */
+  affinityTimeout: number;
 }
 
 interface BackendState {
@@ -91,13 +96,28 @@ export class Reconciler {
         generation: f.value.generation & 1,
         active: f.active,
         spare: f.spare,
+        affinityTimeout: f.value.affinity_timeout,
       });
       r.nextServiceId = Math.max(r.nextServiceId, f.value.service_id + 1);
       for (const id of f.active) if (id !== undefined) r.ref(id, +1);
     }
     // Slots no frontend points to are debris of an interrupted run; nothing can read them.
     for (const key of snap.orphanSlots) maps.slots.delete(key);
+    r.repairAffinityMembers();
     return r;
+  }
+
+  /** Makes the membership map hold exactly the live backends of services with affinity. */
+  private repairAffinityMembers(): void {
+    const want = new Set<string>();
+    for (const f of this.frontends.values()) if (f.affinityTimeout > 0) for (const b of f.active) if (b !== undefined) want.add(`${f.serviceId}|${b}`);
+    for (const [key] of this.maps.affinityMatch.entries()) {
+      if (!want.delete(`${key.service_id}|${key.backend_id}`)) this.maps.affinityMatch.delete(key);
+    }
+    for (const pair of want) {
+      const [service_id, backend_id] = pair.split('|').map(Number) as [number, number];
+      this.maps.affinityMatch.set({ service_id, backend_id }, { present: 1 });
+    }
   }
 
   /** Entries the agent holds in each map it writes, for logs and metrics. */
@@ -153,13 +173,16 @@ export class Reconciler {
     }
     const current = this.frontends.get(id);
     const ids = service.backends.map((b) => this.backendFor(b, report));
-    if (current && sameMembers(current.active, ids)) return;
+    const affinityTimeout = service.affinityTimeoutSeconds ?? 0;
+    if (current && current.affinityTimeout === affinityTimeout && sameMembers(current.active, ids)) return;
+    const oldMembers = current && current.affinityTimeout > 0 ? current.active.filter((b): b is number => b !== undefined) : [];
+    const newMembers = affinityTimeout > 0 ? ids : [];
 
     const key = current?.key ?? frontendKeyOf(service);
     const serviceId = current?.serviceId ?? this.allocServiceId();
     const generation = current ? current.generation ^ 1 : 0;
     const half = current ? [...current.spare] : [];
-    const state: FrontendState = current ?? { key, serviceId, generation: 0, active: [], spare: [] };
+    const state: FrontendState = current ?? { key, serviceId, generation: 0, active: [], spare: [], affinityTimeout: 0 };
     if (!current) this.frontends.set(id, state);
     try {
       ids.forEach((backendId, slot) => {
@@ -173,8 +196,12 @@ export class Reconciler {
         half.length = slot;
         report.mapOperations++;
       }
-      // The switch: one update replaces count and generation together.
-      this.maps.frontends.set(key, { service_id: serviceId, backend_count: ids.length, generation, flags: 0 });
+      for (const b of newMembers.filter((x) => !oldMembers.includes(x))) {
+        this.maps.affinityMatch.set({ service_id: serviceId, backend_id: b }, { present: 1 });
+        report.mapOperations++;
+      }
+      // The switch: one update replaces count, generation and affinity together.
+      this.maps.frontends.set(key, { service_id: serviceId, backend_count: ids.length, generation, flags: 0, affinity_timeout: affinityTimeout });
       report.mapOperations++;
     } catch (err) {
       // Lookups still use the old generation; remember what the spare half holds now.
@@ -187,8 +214,21 @@ export class Reconciler {
     state.spare = state.active;
     state.active = ids;
     state.generation = generation;
+    state.affinityTimeout = affinityTimeout;
     if (current) report.frontendsUpdated++;
     else report.frontendsAdded++;
+    this.deleteAffinityMembers(
+      serviceId,
+      oldMembers.filter((x) => !newMembers.includes(x)),
+      report,
+    );
+  }
+
+  private deleteAffinityMembers(serviceId: number, backendIds: readonly number[], report: ReconcileReport): void {
+    for (const b of backendIds) {
+      this.maps.affinityMatch.delete({ service_id: serviceId, backend_id: b });
+      report.mapOperations++;
+    }
   }
 
   private removeFrontend(id: string, state: FrontendState, report: ReconcileReport): void {
@@ -207,6 +247,12 @@ export class Reconciler {
         report.mapOperations++;
       });
     }
+    if (state.affinityTimeout > 0)
+      this.deleteAffinityMembers(
+        state.serviceId,
+        state.active.filter((b): b is number => b !== undefined),
+        report,
+      );
   }
 
   private backendFor(backend: Backend, report: ReconcileReport): number {

@@ -8,9 +8,11 @@ import type { DesiredSource, SourceUpdate } from './desired-source.js';
 import { watchFile } from './file-watch.js';
 import { readServicesFile, ServicesFileError } from './services-file.js';
 
-// 20 ms coalesces the burst of events one save makes; the 500 ms poll catches changes
-// inotify misses (network filesystems, some bind mounts).
-const WATCH = { debounceMs: 20, pollMs: 500 };
+// A change is read once the file held still for 40 ms (two looks 40 ms apart), which
+// coalesces the events of one save and skips half-written files; the 500 ms poll catches
+// changes inotify misses (network filesystems, some bind mounts). A change lands in the maps
+// about 100 ms after the write.
+const WATCH = { debounceMs: 40, pollMs: 500 };
 
 export class FileSource implements DesiredSource {
   private unwatch: (() => void) | undefined;

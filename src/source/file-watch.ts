@@ -1,11 +1,13 @@
 // Calls back soon after a file changes. Watches the directory rather than the file, because
 // editors and `kubectl ... > file` replace files by rename, which ends a watch on the old inode;
-// a slow poll backs the watch up on filesystems where inotify misses changes.
+// a slow poll backs the watch up on filesystems where inotify misses changes. A file written
+// in place (`> file` truncates, then writes as output comes) is only reported once it has
+// stopped changing for one quiet interval, so a half-written file is not taken for the new one.
 import { watch, statSync, type FSWatcher } from 'node:fs';
 import { basename, dirname } from 'node:path';
 
 export interface FileWatchOptions {
-  /** Events within this window are coalesced into one callback. */
+  /** The quiet interval: a change is reported once the file stayed the same this long. */
   debounceMs: number;
   pollMs: number;
 }
@@ -24,11 +26,22 @@ function fingerprint(path: string): string {
  * leads to a callback; a spurious one only costs an idempotent re-read. */
 export function watchFile(path: string, onChange: () => void, opts: FileWatchOptions): () => void {
   let last = fingerprint(path);
+  let settling: string | undefined;
   let timer: NodeJS.Timeout | undefined;
   const check = (): void => {
     timer = undefined;
     const now = fingerprint(path);
-    if (now === last) return;
+    if (now === last) {
+      settling = undefined;
+      return;
+    }
+    if (now !== settling) {
+      // Changed since the last look: wait for it to hold still for one more interval.
+      settling = now;
+      timer = setTimeout(check, opts.debounceMs);
+      return;
+    }
+    settling = undefined;
     last = now;
     onChange();
   };

@@ -5,7 +5,8 @@ import type { DesiredService, Protocol } from '../../src/datapath/desired-state.
 import { Reconciler } from '../../src/datapath/reconciler.js';
 import { desiredView, lookupView, memoryMaps, type MemoryMaps } from '../helpers/memory-maps.js';
 
-const svc = (address: string, port: number, backends: string[], protocol: Protocol = 'TCP'): DesiredService => ({
+const svc = (address: string, port: number, backends: string[], protocol: Protocol = 'TCP', affinityTimeoutSeconds = 0): DesiredService => ({
+  affinityTimeoutSeconds,
   frontend: { address, port, protocol },
   backends: backends.map((b) => {
     const [a, p] = b.split('|');
@@ -130,16 +131,67 @@ t.test('too many endpoints for one frontend is an error for that service only', 
   t.same(Object.keys(viewOf(maps)), ['10.96.0.2|80|TCP']);
 });
 
+t.test('session affinity: the timeout rides on the frontend; membership pairs follow the live backends', async (t) => {
+  const maps = memoryMaps();
+  const r = Reconciler.adopt(maps);
+  r.apply([svc('10.96.0.1', 80, ['10.0.0.1', '10.0.0.2'], 'TCP', 60)]);
+  const [, v] = maps.frontends.entries()[0]!;
+  t.equal(v.affinity_timeout, 60);
+  t.same(
+    maps.affinityMatch
+      .entries()
+      .map(([k]) => k.backend_id)
+      .sort(),
+    [1, 2],
+  );
+  t.match(r.apply([svc('10.96.0.1', 80, ['10.0.0.1', '10.0.0.2'], 'TCP', 60)]), { mapOperations: 0 });
+  r.apply([svc('10.96.0.1', 80, ['10.0.0.2', '10.0.0.3'], 'TCP', 60)]);
+  t.same(
+    maps.affinityMatch
+      .entries()
+      .map(([k]) => k.backend_id)
+      .sort(),
+    [2, 3],
+  );
+  r.apply([svc('10.96.0.1', 80, ['10.0.0.2', '10.0.0.3'], 'TCP', 0)]);
+  t.equal(maps.affinityMatch.data.size, 0, 'turning affinity off removes the pairs');
+  t.equal(maps.frontends.entries()[0]![1].affinity_timeout, 0);
+  r.apply([svc('10.96.0.1', 80, ['10.0.0.2'], 'TCP', 5)]);
+  maps.affinityMatch.set({ service_id: 77, backend_id: 1 }, { present: 1 });
+  maps.affinityMatch.delete({ service_id: maps.frontends.entries()[0]![1].service_id, backend_id: 2 });
+  Reconciler.adopt(maps);
+  t.same(
+    maps.affinityMatch.entries().map(([k]) => k.backend_id),
+    [2],
+    'adoption repairs missing and stale pairs',
+  );
+  Reconciler.adopt(maps).apply([]);
+  t.equal(maps.affinityMatch.data.size, 0, 'removing the service removes its pairs');
+});
+
 t.test('at every single map operation, each lookup sees a whole old or a whole new list', async (t) => {
   const frontends = ['10.96.0.1|80|TCP', '10.96.0.1|53|UDP', 'fd00::1|80|TCP', '10.96.0.2|80|TCP'];
   const backends = ['10.0.0.1|80', '10.0.0.2|80', '10.0.0.3|81', 'fd00::a|80', 'fd00::b|80', '10.0.0.4|80'];
-  const stateArb = fc.array(fc.tuple(fc.constantFrom(...frontends), fc.subarray(backends)), { maxLength: 4 }).map((entries) => {
-    const m = new Map(entries);
-    return [...m].map(([f, bs]) => {
+  const stateArb = fc.array(fc.tuple(fc.constantFrom(...frontends), fc.subarray(backends), fc.constantFrom(0, 0, 30)), { maxLength: 4 }).map((entries) => {
+    const m = new Map(entries.map(([f, bs, aff]) => [f, [bs, aff] as const]));
+    return [...m].map(([f, [bs, aff]]) => {
       const [address, port, protocol] = f.split('|');
-      return svc(address!, Number(port), bs, protocol as Protocol);
+      return svc(address!, Number(port), bs, protocol as Protocol, aff);
     });
   });
+  // Membership pairs a lookup would find, as "VIP|port|PROTO -> backend" for frontends with affinity.
+  const members = (maps: MemoryMaps): Set<string> => {
+    const out = new Set<string>();
+    for (const [k, v] of maps.frontends.entries()) {
+      if (v.affinity_timeout === 0) continue;
+      for (const [mk] of maps.affinityMatch.entries()) {
+        if (mk.service_id !== v.service_id) continue;
+        const b = maps.backends.get({ backend_id: mk.backend_id });
+        if (b) out.add(`${k.address}|${k.port}|${k.protocol === 17 ? 'UDP' : 'TCP'} -> ${b.address}|${b.port}`);
+      }
+    }
+    return out;
+  };
   let steps = 0;
   fc.assert(
     fc.property(fc.array(stateArb, { minLength: 1, maxLength: 6 }), fc.boolean(), (states, restartBetween) => {
@@ -154,6 +206,10 @@ t.test('at every single map operation, each lookup sees a whole old or a whole n
             assert.notEqual(seen, 'broken', `${id} is broken mid-update`);
             const ok = [before.get(id), after.get(id)].some((l) => l !== undefined && JSON.stringify(l) === JSON.stringify(seen));
             assert.ok(ok, `${id} shows ${JSON.stringify(seen)}: neither the old ${JSON.stringify(before.get(id))} nor the new ${JSON.stringify(after.get(id))}`);
+            // A service with affinity reuses a remembered backend only if it is a member:
+            // every live backend must be one, so no client is sent elsewhere by mistake.
+            const [f] = maps.frontends.entries().filter(([k]) => `${k.address}|${k.port}|${k.protocol === 17 ? 'UDP' : 'TCP'}` === id);
+            if (f && f[1].affinity_timeout > 0) for (const b of seen as string[]) assert.ok(members(maps).has(`${id} -> ${b}`), `${id}: live backend ${b} is no affinity member`);
           }
         });
         const report = r.apply(state);
@@ -163,6 +219,14 @@ t.test('at every single map operation, each lookup sees a whole old or a whole n
         // No backend entry outlives its last live reference.
         const live = new Set([...after.values()].flat());
         assert.equal(maps.backends.data.size, live.size);
+        // Membership pairs are exactly the live backends of services with affinity.
+        const wantMembers = new Set(
+          state
+            .filter((s) => s.affinityTimeoutSeconds)
+            .flatMap((s) => s.backends.map((b) => `${s.frontend.address}|${s.frontend.port}|${s.frontend.protocol} -> ${b.address}|${b.port}`)),
+        );
+        assert.deepEqual(members(maps), wantMembers);
+        assert.equal(maps.affinityMatch.data.size, wantMembers.size, 'no stale membership pair');
         before = after;
         if (restartBetween) r = Reconciler.adopt(maps);
       }

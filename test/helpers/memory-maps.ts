@@ -1,6 +1,7 @@
 // In-memory stand-ins for the datapath maps, for the reconciler's unit tests. Keys and values
 // go through the real codecs, so equal-in-C keys are equal here too. A hook runs after every
 // operation, which lets tests check what a concurrent BPF lookup would see at each step.
+import { affinityMatchKeyLayout, affinityMatchValueLayout, type AffinityMatchKey } from '../../src/datapath/affinity-maps.js';
 import type { StructLayout } from '../../src/bpf/struct-layout.js';
 import type { KeyValueMap } from '../../src/bpf/typed-map.js';
 import {
@@ -60,6 +61,7 @@ export interface MemoryMaps extends DatapathMaps {
   frontends: MemoryMap<FrontendKey, FrontendValue>;
   backends: MemoryMap<BackendKey, BackendValue>;
   slots: MemoryMap<SlotKey, SlotValue>;
+  affinityMatch: MemoryMap<AffinityMatchKey, { present: number }>;
   onEveryOp(fn: (() => void) | undefined): void;
   operations(): number;
 }
@@ -68,17 +70,20 @@ export function memoryMaps(): MemoryMaps {
   const frontends = new MemoryMap(frontendKeyLayout, frontendValueLayout);
   const backends = new MemoryMap(backendKeyLayout, backendValueLayout);
   const slots = new MemoryMap(slotKeyLayout, slotValueLayout);
+  const affinityMatch = new MemoryMap(affinityMatchKeyLayout, affinityMatchValueLayout);
   return {
     frontends,
     backends,
     slots,
+    affinityMatch,
     counters: () => ({ translated: 0n, no_backend: 0n, revnat: 0n, slot_retry: 0n }),
     onEveryOp(fn) {
       frontends.afterOp = fn;
       backends.afterOp = fn;
       slots.afterOp = fn;
+      affinityMatch.afterOp = fn;
     },
-    operations: () => frontends.writes + backends.writes + slots.writes,
+    operations: () => frontends.writes + backends.writes + slots.writes + affinityMatch.writes,
   };
 }
 

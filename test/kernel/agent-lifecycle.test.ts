@@ -93,14 +93,23 @@ t.test('agent life cycle', async (t) => {
     const synced = await second.nextSync();
     t.match(synced, { mapOperations: 0, frontends: 2, backends: 6 }, 'the maps already matched the file');
     t.equal(attachedPrograms(lab.net.cgroup.path).length, 8, 'still one program per hook');
-    t.same(readdirSync(`${lab.bpffs}/maps`).sort(), ['slb_backends', 'slb_counters', 'slb_frontends', 'slb_slots', 'slb_sock_revnat', 'slb_udp_revnat']);
+    t.same(readdirSync(`${lab.bpffs}/maps`).sort(), [
+      'slb_affinity',
+      'slb_affinity_match',
+      'slb_backends',
+      'slb_counters',
+      'slb_frontends',
+      'slb_slots',
+      'slb_sock_revnat',
+      'slb_udp_revnat',
+    ]);
     const r = await lab.probe({ mode: 'tcp', host: '10.96.0.10', port: 80, count: 60, concurrency: 2 });
     t.same(Object.keys(byBackend(r)).sort(), BACKENDS);
     await second.stop();
   });
 
   t.test('uninstall detaches every program and removes every pin', async (t) => {
-    t.match(socklb('uninstall', '--bpffs', lab.bpffs), /^detached 8 programs, removed 6 maps/);
+    t.match(socklb('uninstall', '--bpffs', lab.bpffs), /^detached 8 programs, removed 8 maps/);
     t.same(attachedPrograms(lab.net.cgroup.path), []);
     t.notOk(existsSync(lab.bpffs));
     const r = await lab.probe({ mode: 'tcp', host: '10.96.0.10', port: 80, count: 1, timeoutMs: 500 });

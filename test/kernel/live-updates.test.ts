@@ -1,5 +1,5 @@
 // Changes to the services file while traffic flows.
-import { writeFileSync } from 'node:fs';
+import { renameSync, writeFileSync } from 'node:fs';
 import t from 'tap';
 import { openPinnedDatapath } from '../../src/datapath/sock-datapath.js';
 import { byBackend, KernelLab } from '../helpers/kernel-lab.js';
@@ -34,7 +34,8 @@ t.test('live updates', async (t) => {
 
   t.test('a broken file keeps the last applied state; an invalid object is skipped, others apply', async (t) => {
     const unreadable = agent.waitForLog((l) => /services file not applied/.test(l.msg), 5000, agent.logs.length);
-    writeFileSync(lab.servicesFile, 'apiVersion: v1\nkind: Service\nmetadata: {name: [oops\n');
+    writeFileSync(`${lab.servicesFile}.broken`, 'apiVersion: v1\nkind: Service\nmetadata: {name: [oops\n');
+    renameSync(`${lab.servicesFile}.broken`, lab.servicesFile);
     await unreadable;
     const still = await lab.probe({ mode: 'tcp', host: '10.96.0.10', port: 80, count: 10 });
     if (!t.same(byBackend(still), { 'be-1': 10 }, `still served (errors: ${JSON.stringify(still.errors)})`)) t.comment(JSON.stringify(agent.logs.slice(-8), null, 1));

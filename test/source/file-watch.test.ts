@@ -1,4 +1,4 @@
-import { mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
@@ -38,6 +38,22 @@ t.test('in-place writes, atomic replacements and deletion are all noticed, coale
   t.ok(await nextCall(calls, 2000), 'deletion');
   writeFileSync(join(dir, 'other'), 'x');
   t.notOk(await nextCall(calls, 200), 'another file in the directory is ignored');
+});
+
+t.test('a file written in place is reported once it holds still, not half-written', async (t) => {
+  const file = join(dir, 'c.yaml');
+  writeFileSync(file, 'start');
+  const calls = { n: 0 };
+  const stop = watchFile(file, () => calls.n++, { debounceMs: 40, pollMs: 10_000 });
+  t.teardown(stop);
+  // A slow writer: truncate, then a piece every 15 ms, for 150 ms.
+  writeFileSync(file, '');
+  for (let i = 0; i < 10; i++) {
+    await new Promise((r) => setTimeout(r, 15));
+    appendFileSync(file, `piece ${i}\n`);
+  }
+  t.equal(calls.n, 0, 'nothing reported while the writer keeps writing');
+  t.ok(await nextCall(calls, 2000), 'reported once it stopped');
 });
 
 t.test('a replacement of the same size is noticed by its inode and mtime', async (t) => {
