@@ -124,15 +124,20 @@ export class ServiceIndex {
 
   /** Recomputes the services touched since the last flush and returns what changed. */
   flush(): DesiredChanges {
-    const changes = new Map<string, DesiredService | null>();
+    // What each frontend touched in this flush held before it: the delta compares end with start,
+    // whatever happened in between (a frontend can pass from one service to another).
+    const before = new Map<string, DesiredService | null>();
+    const touch = (fid: string, value: DesiredService | undefined): void => {
+      if (!before.has(fid)) before.set(fid, value ?? null);
+    };
     // Sorted, so a batch (a file, a relist) resolves VIP conflicts by namespace/name, the same on every run.
     const queue = [...this.dirty].sort();
     this.dirty.clear();
     for (let owner = queue.shift(); owner !== undefined; owner = queue.shift()) {
       const prev = this.outputs.get(owner) ?? new Map<string, DesiredService>();
-      for (const fid of prev.keys()) {
+      for (const [fid, value] of prev) {
+        touch(fid, value);
         this.claims.delete(fid);
-        changes.set(fid, null);
         // A service that wanted this frontend may take it now.
         for (const w of this.waiting.get(fid) ?? []) if (w !== owner) queue.push(w);
         this.waiting.delete(fid);
@@ -155,11 +160,9 @@ export class ServiceIndex {
             w.add(owner);
             continue;
           }
+          touch(fid, undefined);
           this.claims.set(fid, owner);
           next.set(fid, desired);
-          const before = prev.get(fid);
-          if (before && sameService(before, desired)) changes.delete(fid);
-          else changes.set(fid, desired);
         }
       }
       this.conflictProblems.set(owner, problems);
@@ -168,9 +171,11 @@ export class ServiceIndex {
     }
     const upserts: DesiredService[] = [];
     const removals: string[] = [];
-    for (const [fid, d] of changes) {
-      if (d) upserts.push(d);
-      else if (!this.claims.has(fid)) removals.push(fid);
+    for (const [fid, was] of before) {
+      const holder = this.claims.get(fid);
+      const now = holder === undefined ? undefined : this.outputs.get(holder)?.get(fid);
+      if (now && !(was && sameService(was, now))) upserts.push(now);
+      else if (!now && was) removals.push(fid);
     }
     return { upserts, removals };
   }
