@@ -143,6 +143,8 @@ export function startAgent(opts: AgentOptions, log: Logger): Agent {
     async stop() {
       opts.source.stop();
       await opsAddress;
+      // Idle keep-alive connections (a scraper, a probe) would hold close() open.
+      server?.closeAllConnections();
       await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
       datapath.close();
       log.info({ bpffs: opts.bpffs }, 'agent stopped; the datapath stays attached (socklb uninstall removes it)');

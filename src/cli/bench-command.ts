@@ -20,6 +20,8 @@ function writeJson(path: string | undefined, data: unknown): void {
 const say = (s: string): void => {
   process.stdout.write(`${s}\n`);
 };
+// A reader that goes away (| head) must not kill a run before it removes what it made.
+process.stdout.on('error', () => undefined);
 
 export function addBenchCommands(program: Command): void {
   const bench = program.command('bench').description('benchmarks (they build their own namespaces and cgroups, and remove them)');

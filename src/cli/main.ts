@@ -4,8 +4,7 @@
 import { Command, Option } from 'commander';
 import { findCgroup2Root } from '../bpf/kernel-env.js';
 import { DEFAULT_BPFFS, uninstallSockDatapath } from '../datapath/sock-datapath.js';
-import { ClusterSource } from '../k8s/cluster-source.js';
-import { loadKubeConfig } from '../k8s/kube-client.js';
+import type { ClusterSource } from '../k8s/cluster-source.js';
 import { watchRestartsMetric } from './watch-metrics.js';
 import { FileSource } from '../source/file-source.js';
 import { startAgent } from './agent.js';
@@ -46,17 +45,22 @@ program
   .option('--cgroup <dir>', 'cgroup v2 directory whose processes are load balanced (default: the cgroup2 root from /proc/mounts)')
   .option('--metrics-address <host:port>', 'where to serve /healthz, /readyz and /metrics ("" to disable)', '0.0.0.0:9966')
   .option('--log-level <level>', 'pino log level', 'info')
-  .action((opts: AgentFlags) => {
+  .action(async (opts: AgentFlags) => {
     const log = createLogger(opts.logLevel);
     try {
-      const cluster = opts.services ? undefined : new ClusterSource(loadKubeConfig(opts.kubeconfig), opts.nodeName, log);
+      let cluster: ClusterSource | undefined;
+      if (!opts.services) {
+        // Loaded only for the API source: @kubernetes/client-node alone adds ~75 MB of RSS.
+        const [{ ClusterSource }, { loadKubeConfig }] = await Promise.all([import('../k8s/cluster-source.js'), import('../k8s/kube-client.js')]);
+        cluster = new ClusterSource(loadKubeConfig(opts.kubeconfig), opts.nodeName, log);
+      }
       const agent = startAgent(
         {
           source: cluster ?? new FileSource(opts.services!, log),
           bpffs: opts.bpffs,
           cgroup: opts.cgroup ?? findCgroup2Root(),
           opsAddress: opts.metricsAddress || undefined,
-          extraMetrics: cluster && ((m) => m.register(watchRestartsMetric(cluster))),
+          extraMetrics: cluster && ((m) => m.register(watchRestartsMetric(cluster!))),
         },
         log,
       );

@@ -33,7 +33,9 @@ export function serviceFrontends(svc: DecodedService, slices: readonly DecodedSl
         const port = slicePortFor(slice, sp);
         if (port === undefined) continue;
         portFound = true;
-        for (const e of slice.endpoints) candidates.push({ ...e, port });
+        for (const e of slice.endpoints) {
+          candidates.push({ address: e.address, port, ready: e.ready, serving: e.serving, terminating: e.terminating, nodeName: e.nodeName, zoneHints: e.zoneHints });
+        }
       }
       if (!portFound && familySlices.some((s) => s.endpoints.length > 0)) {
         sink.add(

@@ -133,7 +133,9 @@ export class ServiceIndex {
     // Sorted, so a batch (a file, a relist) resolves VIP conflicts by namespace/name, the same on every run.
     const queue = [...this.dirty].sort();
     this.dirty.clear();
-    for (let owner = queue.shift(); owner !== undefined; owner = queue.shift()) {
+    // An index walks the queue: shift() would move the whole array per service.
+    for (let at = 0; at < queue.length; at++) {
+      const owner = queue[at]!;
       const prev = this.outputs.get(owner) ?? new Map<string, DesiredService>();
       for (const [fid, value] of prev) {
         touch(fid, value);

@@ -20,10 +20,14 @@ const find = (kind: string): Obj => {
 };
 
 t.test('the ClusterRole grants get, list and watch on exactly the watched resources', async (t) => {
-  const granted = find('ClusterRole').rules.flatMap((r: Obj) => r.apiGroups.flatMap((g: string) => r.resources.map((res: string) => ({ group: g, resource: res, verbs: [...r.verbs].sort() }))));
+  const granted = find('ClusterRole').rules.flatMap((r: Obj) =>
+    r.apiGroups.flatMap((g: string) => r.resources.map((res: string) => ({ group: g, resource: res, verbs: [...r.verbs].sort() }))),
+  );
   t.same(
     granted.sort((a: Obj, b: Obj) => `${a.group}/${a.resource}`.localeCompare(`${b.group}/${b.resource}`)),
-    WATCHED_RESOURCES.map((w) => ({ group: w.group, resource: w.resource, verbs: ['get', 'list', 'watch'] })).sort((a, b) => `${a.group}/${a.resource}`.localeCompare(`${b.group}/${b.resource}`)),
+    WATCHED_RESOURCES.map((w) => ({ group: w.group, resource: w.resource, verbs: ['get', 'list', 'watch'] })).sort((a, b) =>
+      `${a.group}/${a.resource}`.localeCompare(`${b.group}/${b.resource}`),
+    ),
   );
   const binding = find('ClusterRoleBinding');
   const sa = find('ServiceAccount');
@@ -51,7 +55,10 @@ t.test('the DaemonSet runs the agent as its preflight and probes expect', async 
   t.same([c.readinessProbe.httpGet.path, c.readinessProbe.httpGet.port], ['/readyz', port]);
   for (const e of c.env.filter((x: Obj) => x.valueFrom?.configMapKeyRef)) {
     t.ok(e.valueFrom.configMapKeyRef.key in config, `${e.name} comes from a key the ConfigMap has`);
-    t.ok(c.args.some((a: string) => a.includes(`$(${e.name})`)), `${e.name} is passed as a flag`);
+    t.ok(
+      c.args.some((a: string) => a.includes(`$(${e.name})`)),
+      `${e.name} is passed as a flag`,
+    );
   }
   const mountOf = (path: string): Obj | undefined => c.volumeMounts.find((m: Obj) => m.mountPath === path);
   const volume = (name: string): Obj => pod.volumes.find((v: Obj) => v.name === name);
