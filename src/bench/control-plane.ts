@@ -28,6 +28,8 @@ export interface ControlPlaneResult {
   changeMapOperations: number;
   /** Process RSS with everything programmed (before the file measurement below). */
   rssMb: number;
+  /** V8 heap in use after a full collection at that point (needs node --expose-gc; else without it). */
+  heapUsedMb: number;
   /** Reading and parsing the same objects as one YAML services file (the file source). */
   fileParseMs: number;
 }
@@ -105,10 +107,12 @@ export async function benchControlPlane(opts: { services: number; endpoints: num
       samples.push(performance.now() - t);
       changeOps += report.mapOperations;
     }
+    (globalThis as { gc?: () => void }).gc?.();
     const rssMb = process.memoryUsage().rss / 2 ** 20;
+    const heapUsedMb = process.memoryUsage().heapUsed / 2 ** 20;
     const changeMs = { p50: quantile(samples, 0.5), p99: quantile(samples, 0.99), max: Math.max(...samples), samples: samples.length };
     progress(
-      `one endpoint change: p50 ${changeMs.p50.toFixed(2)} ms, p99 ${changeMs.p99.toFixed(2)} ms, max ${changeMs.max.toFixed(2)} ms over ${samples.length}; RSS ${rssMb.toFixed(0)} MB`,
+      `one endpoint change: p50 ${changeMs.p50.toFixed(2)} ms, p99 ${changeMs.p99.toFixed(2)} ms, max ${changeMs.max.toFixed(2)} ms over ${samples.length}; RSS ${rssMb.toFixed(0)} MB, heap in use ${heapUsedMb.toFixed(0)} MB`,
     );
 
     const file = join(dir, 'services.yaml');
@@ -126,6 +130,7 @@ export async function benchControlPlane(opts: { services: number; endpoints: num
       changeMs,
       changeMapOperations: samples.length ? changeOps / samples.length : 0,
       rssMb,
+      heapUsedMb,
       fileParseMs,
     };
   } finally {

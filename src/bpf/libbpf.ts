@@ -44,6 +44,8 @@ export const native = {
   mapUpdateElem: libbpf.func('int bpf_map_update_elem(int fd, const void *key, const void *value, uint64_t flags)'),
   mapLookupElem: libbpf.func('int bpf_map_lookup_elem(int fd, const void *key, void *value)'),
   mapDeleteElem: libbpf.func('int bpf_map_delete_elem(int fd, const void *key)'),
+  mapUpdateBatch: libbpf.func('int bpf_map_update_batch(int fd, const void *keys, const void *values, _Inout_ uint32_t *count, const void *opts)'),
+  mapDeleteBatch: libbpf.func('int bpf_map_delete_batch(int fd, const void *keys, _Inout_ uint32_t *count, const void *opts)'),
   mapGetNextKey: libbpf.func('int bpf_map_get_next_key(int fd, const void *key, void *next_key)'),
   numPossibleCpus: libbpf.func('int libbpf_num_possible_cpus(void)'),
   setPrint: libbpf.func('void *libbpf_set_print(socklb_libbpf_print_fn *fn)'),

@@ -2,7 +2,7 @@
 // alignment rules, and encodes and decodes values. Each map layout is described once with
 // this and checked against the compiled object's BTF by test/bpf/btf-layouts.test.ts.
 import { endianness } from 'node:os';
-import { ipFromBytes, ipToBytes } from '../net/ip-address.js';
+import { ipFromBytes, writeIpBytes } from '../net/ip-address.js';
 
 const hostLittleEndian = endianness() === 'LE';
 
@@ -56,7 +56,7 @@ export const lbAddress: FieldType<string> = {
   size: 16,
   align: 4,
   read: (v, o) => ipFromBytes(new Uint8Array(v.buffer, v.byteOffset + o, 16)),
-  write: (v, o, x) => new Uint8Array(v.buffer, v.byteOffset + o, 16).set(ipToBytes(x)),
+  write: (v, o, x) => writeIpBytes(x, v, o),
 };
 
 /** Explicit padding bytes, named as in the C struct; always written as zero. */
@@ -81,6 +81,15 @@ export interface StructLayout<T> {
   decode(bytes: Uint8Array, offset?: number): T;
 }
 
+// Encoding many entries into one batch buffer (or one scratch buffer again and again) should
+// not allocate a DataView per entry: the last few views are kept by buffer.
+const views = new WeakMap<Uint8Array, DataView>();
+function viewOf(bytes: Uint8Array): DataView {
+  let v = views.get(bytes);
+  if (!v) views.set(bytes, (v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength)));
+  return v;
+}
+
 export function defineStruct<T extends object>(cName: string, specs: readonly FieldSpec<T>[]): StructLayout<T> {
   let offset = 0;
   let maxAlign = 1;
@@ -102,8 +111,8 @@ export function defineStruct<T extends object>(cName: string, specs: readonly Fi
       // that are equal in C would differ byte for byte.
       const bytes = into ?? new Uint8Array(size);
       if (into) bytes.fill(0, at, at + size);
-      const view = new DataView(bytes.buffer, bytes.byteOffset + at, size);
-      for (const f of dataFields) f.type.write(view, f.offset, (value as Record<string, unknown>)[f.name]);
+      const view = viewOf(bytes);
+      for (const f of dataFields) f.type.write(view, at + f.offset, (value as Record<string, unknown>)[f.name]);
       return bytes;
     },
     decode(bytes, at = 0) {

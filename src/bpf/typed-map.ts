@@ -11,13 +11,26 @@ export const enum UpdateFlags {
   Exist = 2,
 }
 
+/** How far a batch got: `done` elements applied in order; `error` is what stopped the next one. */
+export interface BatchResult {
+  done: number;
+  error?: BpfError | Error;
+}
+
 /** What the datapath needs of a map; TypedMap is the kernel's, tests may supply another. */
 export interface KeyValueMap<K, V> {
   get(key: K): V | undefined;
   set(key: K, value: V): void;
   delete(key: K): boolean;
   entries(): [K, V][];
+  /** Writes entries in order, stopping at the first failure. */
+  setMany(entries: readonly (readonly [K, V])[]): BatchResult;
+  /** Deletes keys in order, stopping at the first failure (ENOENT included). */
+  deleteMany(keys: readonly K[]): BatchResult;
 }
+
+// One batch syscall carries at most this many elements, which bounds the buffers it needs.
+const BATCH_CHUNK = 8192;
 
 export class TypedMap<K, V> implements KeyValueMap<K, V> {
   private readonly keyBytes: Uint8Array;
@@ -58,6 +71,42 @@ export class TypedMap<K, V> implements KeyValueMap<K, V> {
     if (ret === -ENOENT) return false;
     checkReturn(ret, `delete from map ${this.name}`);
     return true;
+  }
+
+  setMany(entries: readonly (readonly [K, V])[]): BatchResult {
+    const ks = this.keyLayout.size;
+    const vs = this.valueLayout.size;
+    let done = 0;
+    while (done < entries.length) {
+      const n = Math.min(BATCH_CHUNK, entries.length - done);
+      const keys = new Uint8Array(n * ks);
+      const values = new Uint8Array(n * vs);
+      for (let i = 0; i < n; i++) {
+        const [k, v] = entries[done + i]!;
+        this.keyLayout.encode(k, keys, i * ks);
+        this.valueLayout.encode(v, values, i * vs);
+      }
+      const count = [n];
+      const ret = native.mapUpdateBatch(this.fd, keys, values, count, null) as number;
+      done += ret < 0 ? count[0]! : n;
+      if (ret < 0) return { done, error: new BpfError(`update of map ${this.name}`, -ret) };
+    }
+    return { done };
+  }
+
+  deleteMany(keys: readonly K[]): BatchResult {
+    const ks = this.keyLayout.size;
+    let done = 0;
+    while (done < keys.length) {
+      const n = Math.min(BATCH_CHUNK, keys.length - done);
+      const buf = new Uint8Array(n * ks);
+      for (let i = 0; i < n; i++) this.keyLayout.encode(keys[done + i]!, buf, i * ks);
+      const count = [n];
+      const ret = native.mapDeleteBatch(this.fd, buf, count, null) as number;
+      done += ret < 0 ? count[0]! : n;
+      if (ret < 0) return { done, error: new BpfError(`delete from map ${this.name}`, -ret) };
+    }
+    return { done };
   }
 
   /** Every key; entries deleted or added while iterating may be missed or seen, as in the kernel. */

@@ -9,11 +9,15 @@
 // the backend's slot goes live and removed after it is gone, so a remembered backend is reused
 // only while it belongs to the service.
 // So a new connection never goes to a removed backend and never fails while the service has
-// one. Failures are per service: a failed service keeps its previous state, the rest apply.
+// one. Each rule holds across the whole sync, so every step is one batch over all services
+// (a few syscalls instead of one per entry). Failures are per service: a service whose entry
+// fails keeps its previous state, the rest apply.
 import { backendId as backendAddrId, frontendId, type Backend, type DesiredService } from './desired-state.js';
+import type { SlotKey } from './backends-map.js';
 import type { DatapathMaps } from './datapath-maps.js';
 import { IPPROTO_TCP, IPPROTO_UDP, MAX_BACKENDS_PER_FRONTEND, type FrontendKey } from './frontends-map.js';
 import { readSnapshot } from './map-snapshot.js';
+import { deleteAll, writeAll } from './batched-writes.js';
 
 interface FrontendState {
   key: FrontendKey;
@@ -25,6 +29,28 @@ interface FrontendState {
   spare: (number | undefined)[];
   /** Seconds of session affinity; 0: none. */
   affinityTimeout: number;
+  /** Backend ids whose (service, backend) membership pair is in the affinity match map. */
+  members: Set<number>;
+}
+
+/** One frontend to write in this sync. */
+interface Plan {
+  fid: string;
+  owner: string;
+  state: FrontendState;
+  isNew: boolean;
+  ids: number[];
+  generation: number;
+  /** What the spare generation will hold once the writes are done. */
+  half: (number | undefined)[];
+  affinityTimeout: number;
+  failed: boolean;
+}
+
+interface PendingBackend {
+  id: number;
+  backend: Backend;
+  plans: Plan[];
 }
 
 interface BackendState {
@@ -97,6 +123,7 @@ export class Reconciler {
         active: f.active,
         spare: f.spare,
         affinityTimeout: f.value.affinity_timeout,
+        members: new Set(),
       });
       r.nextServiceId = Math.max(r.nextServiceId, f.value.service_id + 1);
       for (const id of f.active) if (id !== undefined) r.ref(id, +1);
@@ -109,14 +136,18 @@ export class Reconciler {
 
   /** Makes the membership map hold exactly the live backends of services with affinity. */
   private repairAffinityMembers(): void {
-    const want = new Set<string>();
-    for (const f of this.frontends.values()) if (f.affinityTimeout > 0) for (const b of f.active) if (b !== undefined) want.add(`${f.serviceId}|${b}`);
-    for (const [key] of this.maps.affinityMatch.entries()) {
-      if (!want.delete(`${key.service_id}|${key.backend_id}`)) this.maps.affinityMatch.delete(key);
+    const want = new Map<string, FrontendState>();
+    for (const f of this.frontends.values()) {
+      if (f.affinityTimeout === 0) continue;
+      for (const b of f.active) if (b !== undefined) want.set(`${f.serviceId}|${b}`, f);
     }
-    for (const pair of want) {
+    for (const [key] of this.maps.affinityMatch.entries()) {
+      if (!want.has(`${key.service_id}|${key.backend_id}`)) this.maps.affinityMatch.delete(key);
+    }
+    for (const [pair, f] of want) {
       const [service_id, backend_id] = pair.split('|').map(Number) as [number, number];
       this.maps.affinityMatch.set({ service_id, backend_id }, { present: 1 });
+      f.members.add(backend_id);
     }
   }
 
@@ -137,136 +168,197 @@ export class Reconciler {
 
   /** Applies a delta: upserted frontends are written if they differ, removed ones deleted. */
   applyChanges(changes: { upserts: readonly DesiredService[]; removals: readonly string[] }): ReconcileReport {
-    const report: ReconcileReport = {
-      frontendsAdded: 0,
-      frontendsUpdated: 0,
-      frontendsRemoved: 0,
-      backendsAdded: 0,
-      backendsRemoved: 0,
-      mapOperations: 0,
-      errors: [],
+    const report: ReconcileReport = { frontendsAdded: 0, frontendsUpdated: 0, frontendsRemoved: 0, backendsAdded: 0, backendsRemoved: 0, mapOperations: 0, errors: [] };
+    const fail = (p: Plan, err: Error): void => {
+      if (p.failed) return;
+      p.failed = true;
+      report.errors.push({ owner: p.owner, frontend: p.fid, message: err.message });
     };
-    for (const service of changes.upserts) {
-      const id = frontendId(service.frontend);
-      try {
-        this.applyService(id, service, report);
-      } catch (err) {
-        report.errors.push({ owner: service.owner, frontend: id, message: (err as Error).message });
-      }
+    const pending = new Map<string, PendingBackend>();
+    const plans = this.plan(changes.upserts, pending, report);
+
+    // 1. New backends, before any slot refers to them.
+    const newBackends = [...pending.values()];
+    const failedBackends = new Set<PendingBackend>();
+    report.mapOperations += writeAll(
+      this.maps.backends,
+      newBackends.map((b) => ({ key: { backend_id: b.id }, value: { address: b.backend.address, port: b.backend.port }, tag: b })),
+      (b, err) => {
+        failedBackends.add(b);
+        for (const p of b.plans) fail(p, err);
+      },
+    );
+    for (const b of newBackends) {
+      if (failedBackends.has(b)) continue;
+      this.backendsById.set(b.id, { id: b.id, backend: b.backend, refs: 0 });
+      this.backendIdByAddr.set(backendAddrId(b.backend), b.id);
+      report.backendsAdded++;
     }
-    for (const id of changes.removals) {
-      const state = this.frontends.get(id);
-      if (!state) continue;
-      try {
-        this.removeFrontend(id, state, report);
-      } catch (err) {
-        report.errors.push({ owner: '(removed service)', frontend: id, message: (err as Error).message });
-      }
+
+    // 2. New lists into spare generations, and membership pairs for them; no lookup reads these yet.
+    const slotWrites: { key: SlotKey; value: { backend_id: number }; tag: [Plan, number] }[] = [];
+    const slotExtras: { key: SlotKey; tag: [Plan, number] }[] = [];
+    const memberAdds: { key: { service_id: number; backend_id: number }; value: { present: number }; tag: [Plan, number] }[] = [];
+    for (const p of plans) {
+      if (p.failed) continue;
+      const service_id = p.state.serviceId;
+      p.ids.forEach((backend_id, slot) => {
+        if (p.half[slot] !== backend_id) slotWrites.push({ key: { service_id, slot, generation: p.generation }, value: { backend_id }, tag: [p, slot] });
+        p.half[slot] = backend_id;
+      });
+      for (let slot = p.ids.length; slot < p.half.length; slot++) slotExtras.push({ key: { service_id, slot, generation: p.generation }, tag: [p, slot] });
+      p.half.length = p.ids.length;
+      if (p.affinityTimeout > 0) for (const b of p.ids) if (!p.state.members.has(b)) memberAdds.push({ key: { service_id, backend_id: b }, value: { present: 1 }, tag: [p, b] });
     }
+    report.mapOperations += writeAll(this.maps.slots, slotWrites, ([p, slot], err) => {
+      p.half[slot] = undefined; // unknown content: rewritten next time
+      fail(p, err);
+    });
+    report.mapOperations += deleteAll(this.maps.slots, slotExtras, ([p, slot], err) => {
+      p.half.length = Math.max(p.half.length, slot + 1); // still there: deleted next time
+      fail(p, err);
+    });
+    report.mapOperations += writeAll(this.maps.affinityMatch, memberAdds, ([p], err) => fail(p, err));
+    for (const { tag } of memberAdds) tag[0].state.members.add(tag[1]);
+
+    // 3. The switch: one frontend update per service replaces count, generation and affinity together.
+    const flips = plans.filter((p) => !p.failed);
+    report.mapOperations += writeAll(
+      this.maps.frontends,
+      flips.map((p) => ({
+        key: p.state.key,
+        value: { service_id: p.state.serviceId, backend_count: p.ids.length, generation: p.generation, flags: 0, affinity_timeout: p.affinityTimeout },
+        tag: p,
+      })),
+      (p, err) => fail(p, err),
+    );
+
+    // 4. Removed services leave the frontends map before their slots and pairs go.
+    const removed = changes.removals.flatMap((fid) => {
+      const state = this.frontends.get(fid);
+      return state ? [{ fid, state }] : [];
+    });
+    const failedRemovals = new Set<string>();
+    report.mapOperations += deleteAll(
+      this.maps.frontends,
+      removed.map((r) => ({ key: r.state.key, tag: r.fid })),
+      (fid, err) => {
+        failedRemovals.add(fid);
+        report.errors.push({ owner: '(removed service)', frontend: fid, message: err.message });
+      },
+    );
+    const afterDeletes: { slots: { key: SlotKey; tag: string }[]; members: { key: { service_id: number; backend_id: number }; tag: string }[] } = { slots: [], members: [] };
+    for (const { fid, state } of removed) {
+      if (failedRemovals.has(fid)) continue;
+      this.frontends.delete(fid);
+      for (const b of state.active) if (b !== undefined) this.ref(b, -1);
+      report.frontendsRemoved++;
+      const generations: [number, (number | undefined)[]][] = [
+        [state.generation, state.active],
+        [state.generation ^ 1, state.spare],
+      ];
+      for (const [generation, slots] of generations) slots.forEach((_, slot) => afterDeletes.slots.push({ key: { service_id: state.serviceId, slot, generation }, tag: fid }));
+      for (const b of state.members) afterDeletes.members.push({ key: { service_id: state.serviceId, backend_id: b }, tag: fid });
+    }
+
+    // The flipped services' new state; pairs of backends that left them go after the switch.
+    for (const p of plans) {
+      const s = p.state;
+      s.spare = p.half;
+      if (p.failed) {
+        if (p.isNew) this.frontends.delete(p.fid);
+        continue;
+      }
+      if (p.isNew) this.frontends.set(p.fid, s);
+      for (const b of p.ids) this.ref(b, +1);
+      for (const b of s.active) if (b !== undefined) this.ref(b, -1);
+      s.spare = s.active;
+      s.active = p.ids;
+      s.generation = p.generation;
+      s.affinityTimeout = p.affinityTimeout;
+      const keep = new Set(p.affinityTimeout > 0 ? p.ids : []);
+      for (const b of s.members) {
+        if (keep.has(b)) continue;
+        afterDeletes.members.push({ key: { service_id: s.serviceId, backend_id: b }, tag: p.fid });
+        s.members.delete(b);
+      }
+      if (p.isNew) report.frontendsAdded++;
+      else report.frontendsUpdated++;
+    }
+    const reportAfter = (fid: string, err: Error): void => {
+      report.errors.push({ owner: '(cleanup)', frontend: fid, message: err.message });
+    };
+    report.mapOperations += deleteAll(this.maps.slots, afterDeletes.slots, reportAfter);
+    report.mapOperations += deleteAll(this.maps.affinityMatch, afterDeletes.members, reportAfter);
+
+    // 5. Backends no live list refers to any more.
     this.collectBackends(report);
     return report;
   }
 
-  private applyService(id: string, service: DesiredService, report: ReconcileReport): void {
-    if (service.backends.length > MAX_BACKENDS_PER_FRONTEND) {
-      throw new Error(`has ${service.backends.length} endpoints; socklb supports at most ${MAX_BACKENDS_PER_FRONTEND} per service port`);
-    }
-    const current = this.frontends.get(id);
-    const ids = service.backends.map((b) => this.backendFor(b, report));
-    const affinityTimeout = service.affinityTimeoutSeconds ?? 0;
-    if (current && current.affinityTimeout === affinityTimeout && sameMembers(current.active, ids)) return;
-    const oldMembers = current && current.affinityTimeout > 0 ? current.active.filter((b): b is number => b !== undefined) : [];
-    const newMembers = affinityTimeout > 0 ? ids : [];
-
-    const key = current?.key ?? frontendKeyOf(service);
-    const serviceId = current?.serviceId ?? this.allocServiceId();
-    const generation = current ? current.generation ^ 1 : 0;
-    const half = current ? [...current.spare] : [];
-    const state: FrontendState = current ?? { key, serviceId, generation: 0, active: [], spare: [], affinityTimeout: 0 };
-    if (!current) this.frontends.set(id, state);
-    try {
-      ids.forEach((backendId, slot) => {
-        if (half[slot] === backendId) return;
-        this.maps.slots.set({ service_id: serviceId, slot, generation }, { backend_id: backendId });
-        half[slot] = backendId;
-        report.mapOperations++;
-      });
-      for (let slot = half.length - 1; slot >= ids.length; slot--) {
-        this.maps.slots.delete({ service_id: serviceId, slot, generation });
-        half.length = slot;
-        report.mapOperations++;
+  /** What each upsert needs written; allocates ids, writes nothing. */
+  private plan(upserts: readonly DesiredService[], pending: Map<string, PendingBackend>, report: ReconcileReport): Plan[] {
+    const plans: Plan[] = [];
+    for (const service of upserts) {
+      const fid = frontendId(service.frontend);
+      if (service.backends.length > MAX_BACKENDS_PER_FRONTEND) {
+        report.errors.push({
+          owner: service.owner,
+          frontend: fid,
+          message: `has ${service.backends.length} endpoints; socklb supports at most ${MAX_BACKENDS_PER_FRONTEND} per service port`,
+        });
+        continue;
       }
-      for (const b of newMembers.filter((x) => !oldMembers.includes(x))) {
-        this.maps.affinityMatch.set({ service_id: serviceId, backend_id: b }, { present: 1 });
-        report.mapOperations++;
+      const current = this.frontends.get(fid);
+      const affinityTimeout = service.affinityTimeoutSeconds ?? 0;
+      const used: PendingBackend[] = [];
+      let ids: number[];
+      try {
+        ids = service.backends.map((b) => this.backendIdFor(b, pending, used));
+      } catch (err) {
+        report.errors.push({ owner: service.owner, frontend: fid, message: (err as Error).message });
+        continue;
       }
-      // The switch: one update replaces count, generation and affinity together.
-      this.maps.frontends.set(key, { service_id: serviceId, backend_count: ids.length, generation, flags: 0, affinity_timeout: affinityTimeout });
-      report.mapOperations++;
-    } catch (err) {
-      // Lookups still use the old generation; remember what the spare half holds now.
-      state.spare = half;
-      if (!current) this.frontends.delete(id);
-      throw err;
+      if (current && current.affinityTimeout === affinityTimeout && sameMembers(current.active, ids)) continue;
+      let state = current;
+      if (!state) {
+        try {
+          state = { key: frontendKeyOf(service), serviceId: this.allocServiceId(), generation: 0, active: [], spare: [], affinityTimeout: 0, members: new Set() };
+        } catch (err) {
+          report.errors.push({ owner: service.owner, frontend: fid, message: (err as Error).message });
+          continue;
+        }
+      }
+      const p: Plan = {
+        fid,
+        owner: service.owner,
+        state,
+        isNew: !current,
+        ids,
+        generation: current ? current.generation ^ 1 : 0,
+        half: current ? [...current.spare] : [],
+        affinityTimeout,
+        failed: false,
+      };
+      for (const b of used) b.plans.push(p);
+      plans.push(p);
     }
-    for (const b of ids) this.ref(b, +1);
-    for (const b of state.active) if (b !== undefined) this.ref(b, -1);
-    state.spare = state.active;
-    state.active = ids;
-    state.generation = generation;
-    state.affinityTimeout = affinityTimeout;
-    if (current) report.frontendsUpdated++;
-    else report.frontendsAdded++;
-    this.deleteAffinityMembers(
-      serviceId,
-      oldMembers.filter((x) => !newMembers.includes(x)),
-      report,
-    );
+    return plans;
   }
 
-  private deleteAffinityMembers(serviceId: number, backendIds: readonly number[], report: ReconcileReport): void {
-    for (const b of backendIds) {
-      this.maps.affinityMatch.delete({ service_id: serviceId, backend_id: b });
-      report.mapOperations++;
-    }
-  }
-
-  private removeFrontend(id: string, state: FrontendState, report: ReconcileReport): void {
-    this.maps.frontends.delete(state.key);
-    report.mapOperations++;
-    this.frontends.delete(id);
-    for (const b of state.active) if (b !== undefined) this.ref(b, -1);
-    report.frontendsRemoved++;
-    const generations: [number, (number | undefined)[]][] = [
-      [state.generation, state.active],
-      [state.generation ^ 1, state.spare],
-    ];
-    for (const [generation, slots] of generations) {
-      slots.forEach((_, slot) => {
-        this.maps.slots.delete({ service_id: state.serviceId, slot, generation });
-        report.mapOperations++;
-      });
-    }
-    if (state.affinityTimeout > 0)
-      this.deleteAffinityMembers(
-        state.serviceId,
-        state.active.filter((b): b is number => b !== undefined),
-        report,
-      );
-  }
-
-  private backendFor(backend: Backend, report: ReconcileReport): number {
-    const known = this.backendIdByAddr.get(backendAddrId(backend));
+  /** The id of a backend, allocating one (written in step 1) for an address not seen before. */
+  private backendIdFor(backend: Backend, pending: Map<string, PendingBackend>, used: PendingBackend[]): number {
+    const addr = backendAddrId(backend);
+    const known = this.backendIdByAddr.get(addr);
     if (known !== undefined) return known;
-    const id = this.nextBackendId;
-    if (id > MAX_ID) throw new Error('backend ids are exhausted; restart the agent after `socklb uninstall`');
-    this.maps.backends.set({ backend_id: id }, { address: backend.address, port: backend.port });
-    this.nextBackendId++;
-    this.backendsById.set(id, { id, backend, refs: 0 });
-    this.backendIdByAddr.set(backendAddrId(backend), id);
-    report.backendsAdded++;
-    report.mapOperations++;
-    return id;
+    let p = pending.get(addr);
+    if (!p) {
+      if (this.nextBackendId > MAX_ID) throw new Error('backend ids are exhausted; restart the agent after `socklb uninstall`');
+      p = { id: this.nextBackendId++, backend, plans: [] };
+      pending.set(addr, p);
+    }
+    used.push(p);
+    return p.id;
   }
 
   private allocServiceId(): number {
@@ -280,17 +372,20 @@ export class Reconciler {
   }
 
   private collectBackends(report: ReconcileReport): void {
-    for (const [id, b] of this.backendsById) {
-      if (b.refs > 0) continue;
-      try {
-        this.maps.backends.delete({ backend_id: id });
-        report.mapOperations++;
-      } catch (err) {
-        report.errors.push({ owner: '(backend)', frontend: backendAddrId(b.backend), message: (err as Error).message });
-        continue;
-      }
-      this.backendsById.delete(id);
-      if (this.backendIdByAddr.get(backendAddrId(b.backend)) === id) this.backendIdByAddr.delete(backendAddrId(b.backend));
+    const unused = [...this.backendsById.values()].filter((b) => b.refs <= 0);
+    const failed = new Set<BackendState>();
+    report.mapOperations += deleteAll(
+      this.maps.backends,
+      unused.map((b) => ({ key: { backend_id: b.id }, tag: b })),
+      (b, err) => {
+        failed.add(b);
+        report.errors.push({ owner: '(backend)', frontend: backendAddrId(b.backend), message: err.message });
+      },
+    );
+    for (const b of unused) {
+      if (failed.has(b)) continue;
+      this.backendsById.delete(b.id);
+      if (this.backendIdByAddr.get(backendAddrId(b.backend)) === b.id) this.backendIdByAddr.delete(backendAddrId(b.backend));
       report.backendsRemoved++;
     }
   }

@@ -3,7 +3,7 @@
 // operation, which lets tests check what a concurrent BPF lookup would see at each step.
 import { affinityMatchKeyLayout, affinityMatchValueLayout, type AffinityMatchKey } from '../../src/datapath/affinity-maps.js';
 import type { StructLayout } from '../../src/bpf/struct-layout.js';
-import type { KeyValueMap } from '../../src/bpf/typed-map.js';
+import type { BatchResult, KeyValueMap } from '../../src/bpf/typed-map.js';
 import {
   backendKeyLayout,
   backendValueLayout,
@@ -50,6 +50,25 @@ export class MemoryMap<K, V> implements KeyValueMap<K, V> {
     this.writes++;
     this.afterOp?.();
     return had;
+  }
+
+  // Batches behave as the kernel's generic batch ops: in order, stopping at the first failure.
+  setMany(entries: readonly (readonly [K, V])[]): BatchResult {
+    for (let i = 0; i < entries.length; i++) {
+      try {
+        this.set(entries[i]![0], entries[i]![1]);
+      } catch (err) {
+        return { done: i, error: err as Error };
+      }
+    }
+    return { done: entries.length };
+  }
+
+  deleteMany(keys: readonly K[]): BatchResult {
+    for (let i = 0; i < keys.length; i++) {
+      if (!this.delete(keys[i]!)) return { done: i, error: Object.assign(new Error('No such file or directory (ENOENT)'), { errno: 2 }) };
+    }
+    return { done: keys.length };
   }
 
   entries(): [K, V][] {
