@@ -74,7 +74,8 @@ export function startAgent(opts: AgentOptions, log: Logger): Agent {
   opts.extraMetrics?.(metrics);
 
   let synced = false;
-  let lastProblems = '';
+  let lastProblems: readonly unknown[] = [];
+  let lastProblemsText = '';
   const sync = (): void => {
     if (!opts.source.ready()) return;
     const started = process.hrtime.bigint();
@@ -85,17 +86,19 @@ export function startAgent(opts: AgentOptions, log: Logger): Agent {
     metrics.observeSync(seconds, report.errors.length);
     // Problems are logged when they change, not on every sync.
     const problems = opts.source.problems();
-    const text = problems.map(formatProblem).join('\n');
-    if (text !== lastProblems) {
-      for (const p of problems) log.warn({ object: p.object, field: p.field }, formatProblem(p));
-      lastProblems = text;
+    if (problems !== lastProblems) {
+      lastProblems = problems;
+      const text = problems.map(formatProblem).join('\n');
+      if (text !== lastProblemsText) for (const p of problems) log.warn({ object: p.object, field: p.field }, formatProblem(p));
+      lastProblemsText = text;
     }
     for (const e of report.errors) log.error({ service: e.owner, frontend: e.frontend }, `service not programmed: ${e.message}`);
     const { errors, ...counts } = report;
     log.info({ kind: update.kind, ...counts, errors: errors.length, ...reconciler.size, durationMs: seconds * 1000 }, 'synced');
     if (!synced && update.kind === 'full') {
       synced = true;
-      log.info('ready: the first full sync is in the maps');
+      const since = opts.source.completeSince?.();
+      log.info(since === undefined ? {} : { msSinceInputComplete: Date.now() - since }, 'ready: the first full sync is in the maps');
     }
   };
 

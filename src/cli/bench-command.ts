@@ -2,6 +2,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Command } from 'commander';
+import { benchAgentOverApi } from '../bench/agent-over-api.js';
 import { benchControlPlane } from '../bench/control-plane.js';
 import { benchShortConnections, SHORT_CONNECTION_MODES } from '../bench/short-connections.js';
 
@@ -43,6 +44,18 @@ export function addBenchCommands(program: Command): void {
         );
       }
       writeJson(opts.json, { benchmark: 'short-connections', date: new Date().toISOString(), ...r });
+    });
+
+  bench
+    .command('agent-api')
+    .description('the agent process fed by a list/watch API server on loopback: lists to maps, change latency, RSS')
+    .option('--services <n>', 'services', int, 10000)
+    .option('--endpoints <n>', 'endpoints per service', int, 10)
+    .option('--changes <n>', 'single-endpoint changes to time', int, 200)
+    .option('--json <file>', 'write the results as JSON')
+    .action(async (opts: { services: number; endpoints: number; changes: number; json?: string }) => {
+      const r = await benchAgentOverApi(opts, say);
+      writeJson(opts.json, { benchmark: 'agent-api', date: new Date().toISOString(), ...r });
     });
 
   bench

@@ -100,6 +100,8 @@ export class Reconciler {
   private readonly frontends = new Map<string, FrontendState>();
   private readonly backendsById = new Map<number, BackendState>();
   private readonly backendIdByAddr = new Map<string, number>();
+  /** Backends whose reference count reached zero since the last collection: the only ones to look at. */
+  private readonly unreferenced = new Set<number>();
   private nextServiceId = 1;
   private nextBackendId = 1;
 
@@ -112,6 +114,7 @@ export class Reconciler {
     for (const [id, value] of snap.backends) {
       const backend = { address: value.address, port: value.port };
       r.backendsById.set(id, { id, backend, refs: 0 });
+      r.unreferenced.add(id);
       if (!r.backendIdByAddr.has(backendAddrId(backend))) r.backendIdByAddr.set(backendAddrId(backend), id);
       r.nextBackendId = Math.max(r.nextBackendId, id + 1);
     }
@@ -191,6 +194,7 @@ export class Reconciler {
     for (const b of newBackends) {
       if (failedBackends.has(b)) continue;
       this.backendsById.set(b.id, { id: b.id, backend: b.backend, refs: 0 });
+      this.unreferenced.add(b.id); // collected unless a flipped list takes it below
       this.backendIdByAddr.set(backendAddrId(b.backend), b.id);
       report.backendsAdded++;
     }
@@ -368,11 +372,18 @@ export class Reconciler {
 
   private ref(id: number, delta: number): void {
     const b = this.backendsById.get(id);
-    if (b) b.refs += delta;
+    if (!b) return;
+    b.refs += delta;
+    if (b.refs <= 0) this.unreferenced.add(id);
   }
 
   private collectBackends(report: ReconcileReport): void {
-    const unused = [...this.backendsById.values()].filter((b) => b.refs <= 0);
+    const unused: BackendState[] = [];
+    for (const id of this.unreferenced) {
+      const b = this.backendsById.get(id);
+      if (b && b.refs <= 0) unused.push(b);
+    }
+    this.unreferenced.clear();
     const failed = new Set<BackendState>();
     report.mapOperations += deleteAll(
       this.maps.backends,
@@ -383,7 +394,10 @@ export class Reconciler {
       },
     );
     for (const b of unused) {
-      if (failed.has(b)) continue;
+      if (failed.has(b)) {
+        this.unreferenced.add(b.id); // tried again next time
+        continue;
+      }
       this.backendsById.delete(b.id);
       if (this.backendIdByAddr.get(backendAddrId(b.backend)) === b.id) this.backendIdByAddr.delete(backendAddrId(b.backend));
       report.backendsRemoved++;

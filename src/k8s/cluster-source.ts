@@ -89,6 +89,11 @@ export class ClusterSource implements DesiredSource {
     return this.watches.every((w) => w.status.listed);
   }
 
+  /** When the last of the initial lists arrived, once all have. */
+  completeSince(): number | undefined {
+    return this.ready() ? Math.max(...this.watches.map((w) => w.status.listedAt ?? 0)) : undefined;
+  }
+
   watchStatus(): ResourceWatchStatus[] {
     return this.watches.map((w) => w.status);
   }

@@ -16,6 +16,8 @@ export interface ResourceWatchStatus {
   resource: string;
   /** A full list has been received at least once. */
   listed: boolean;
+  /** When the last full list finished arriving (ms since the epoch). */
+  listedAt: number | undefined;
   restarts: number;
   lastError: string | undefined;
 }
@@ -48,10 +50,11 @@ export class ResourceWatch<T extends KubernetesObject> {
     private readonly backoff: BackoffPolicy = DEFAULT_BACKOFF,
     fieldSelector?: string,
   ) {
-    this.status = { resource, listed: false, restarts: 0, lastError: undefined };
+    this.status = { resource, listed: false, listedAt: undefined, restarts: 0, lastError: undefined };
     const selector = fieldSelector ? `&fieldSelector=${encodeURIComponent(fieldSelector)}` : '';
     const listFn = async (): Promise<ObjectList<T>> => {
       const list = await getJson<ObjectList<T>>(kc, `${listPath}?${selector.slice(1)}`);
+      this.status.listedAt = Date.now();
       // The informer applies the items right after this resolves, synchronously; the
       // immediate callback runs after that, when the state really holds the list.
       setImmediate(() => {

@@ -28,3 +28,27 @@ export class ProblemSink {
     this.out.push({ object: this.object, field, message });
   }
 }
+
+/** Current problems by object, kept small (objects without problems take no entry) and
+ * flattened only when something changed: every sync asks, few syncs change it. */
+export class ProblemBook {
+  private readonly byKey = new Map<string, Problem[]>();
+  private flat: Problem[] | undefined = [];
+
+  set(key: string, problems: Problem[]): void {
+    const had = this.byKey.has(key);
+    if (problems.length > 0) this.byKey.set(key, problems);
+    else this.byKey.delete(key);
+    if (had || problems.length > 0) this.flat = undefined;
+  }
+
+  delete(key: string): void {
+    if (this.byKey.delete(key)) this.flat = undefined;
+  }
+
+  /** The same array until a problem changes, so callers can compare by identity. */
+  all(): Problem[] {
+    this.flat ??= [...this.byKey.values()].flat();
+    return this.flat;
+  }
+}

@@ -6,7 +6,7 @@ import { frontendId, type DesiredService } from '../datapath/desired-state.js';
 import type { NodeContext } from './endpoint-selection.js';
 import { decodeService, decodeSlice, isRecord, objectKey, type DecodedService, type DecodedSlice } from './k8s-decode.js';
 import type { EndpointSlice, Service } from './k8s-objects.js';
-import { describeValue, ProblemSink, type Problem } from './problems.js';
+import { describeValue, ProblemBook, ProblemSink, type Problem } from './problems.js';
 import { serviceFrontends } from './service-frontends.js';
 
 export interface DesiredChanges {
@@ -27,9 +27,10 @@ function sameService(a: DesiredService, b: DesiredService): boolean {
 export class ServiceIndex {
   private node: NodeContext;
   private readonly services = new Map<string, DecodedService>();
-  private readonly serviceProblems = new Map<string, Problem[]>();
+  private readonly problemBook = new ProblemBook();
+  /** Numbers objects without a usable name, whose problems are kept under a key of their own. */
+  private unnamed = 0;
   private readonly slices = new Map<string, DecodedSlice>();
-  private readonly sliceProblems = new Map<string, Problem[]>();
   /** Slices by the owner they name, so a service's slices are found without a scan. */
   private readonly slicesByOwner = new Map<string, Set<string>>();
   /** What each service programs now, by frontend id. */
@@ -37,7 +38,6 @@ export class ServiceIndex {
   /** Which service holds a frontend id; a second claimant waits, reported, until it is free. */
   private readonly claims = new Map<string, string>();
   private readonly waiting = new Map<string, Set<string>>();
-  private readonly conflictProblems = new Map<string, Problem[]>();
   private readonly dirty = new Set<string>();
 
   constructor(node: NodeContext = {}) {
@@ -57,7 +57,7 @@ export class ServiceIndex {
     const decoded = isRecord(raw) ? decodeService(raw, problems) : undefined;
     const owner = objectKey(raw);
     // An object without a name cannot be updated or deleted later; its problems stay with this index.
-    this.serviceProblems.set(owner ?? `?${this.serviceProblems.size}`, problems);
+    this.problemBook.set(`Service ${owner ?? `?${this.unnamed++}`}`, problems);
     if (owner === undefined) return;
     if (decoded) this.services.set(owner, decoded);
     else this.services.delete(owner);
@@ -67,7 +67,7 @@ export class ServiceIndex {
   deleteService(namespace: string, name: string): void {
     const owner = key(namespace, name);
     this.services.delete(owner);
-    this.serviceProblems.delete(owner);
+    this.problemBook.delete(`Service ${owner}`);
     this.dirty.add(owner);
   }
 
@@ -75,16 +75,16 @@ export class ServiceIndex {
     const problems: Problem[] = [];
     if (!isRecord(raw)) {
       problems.push({ object: 'EndpointSlice ?', field: '(object)', message: `is ${describeValue(raw)}; expected an EndpointSlice object` });
-      this.sliceProblems.set(`?${this.sliceProblems.size}`, problems);
+      this.problemBook.set(`EndpointSlice ?${this.unnamed++}`, problems);
       return;
     }
     const decoded = decodeSlice(raw, problems);
     const id = objectKey(raw);
     if (id === undefined) {
-      this.sliceProblems.set(`?${this.sliceProblems.size}`, problems);
+      this.problemBook.set(`EndpointSlice ?${this.unnamed++}`, problems);
       return;
     }
-    this.sliceProblems.set(id, problems);
+    this.problemBook.set(`EndpointSlice ${id}`, problems);
     this.removeSlice(id);
     if (!decoded) return;
     this.slices.set(id, decoded);
@@ -96,7 +96,7 @@ export class ServiceIndex {
 
   deleteSlice(namespace: string, name: string): void {
     const id = key(namespace, name);
-    this.sliceProblems.delete(id);
+    this.problemBook.delete(`EndpointSlice ${id}`);
     this.removeSlice(id);
   }
 
@@ -110,7 +110,7 @@ export class ServiceIndex {
 
   /** Every problem with the objects as they are now. */
   problems(): Problem[] {
-    return [...this.serviceProblems.values(), ...this.sliceProblems.values(), ...this.conflictProblems.values()].flat();
+    return this.problemBook.all();
   }
 
   /** The whole desired state, for a full resync. */
@@ -167,7 +167,7 @@ export class ServiceIndex {
           next.set(fid, desired);
         }
       }
-      this.conflictProblems.set(owner, problems);
+      this.problemBook.set(`conflicts ${owner}`, problems);
       if (next.size > 0) this.outputs.set(owner, next);
       else this.outputs.delete(owner);
     }

@@ -19,4 +19,6 @@ export interface DesiredSource {
   take(): SourceUpdate | undefined;
   /** Every problem with the current objects. */
   problems(): Problem[];
+  /** When the source's complete picture arrived (ms since the epoch), if it can tell. */
+  completeSince?(): number | undefined;
 }

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import t from 'tap';
 import { desiredServices } from '../../src/model/service-index.js';
 import type { EndpointSlice, Service } from '../../src/model/k8s-objects.js';
-import { FakeApiServer } from '../helpers/fake-api-server.js';
+import { FakeApiServer } from '../../src/lab/fake-api-server.js';
 import { byBackend, eventually, KernelLab, programmed, programmedView, type AgentProcess } from '../helpers/kernel-lab.js';
 import { endpointSlice, service } from '../helpers/k8s-fixtures.js';
 

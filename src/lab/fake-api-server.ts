@@ -1,4 +1,4 @@
-// An API server for tests that speaks the real list/watch wire protocol on loopback: JSON lists
+// An API server for tests and benchmarks that speaks the real list/watch wire protocol on loopback: JSON lists
 // with metadata.resourceVersion; watches as chunked streams of one JSON event per line (ADDED,
 // MODIFIED, DELETED, BOOKMARK, ERROR); 410 Gone for a resourceVersion older than the history it
 // keeps; and the faults a real one shows: dropped connections and outages.

@@ -1,0 +1,120 @@
+// The real agent, as a separate process, fed by an API server speaking the list/watch
+// protocol on loopback: how long after the lists arrive the maps hold N services x M
+// endpoints, how long one endpoint change takes from the API server to the maps, and the
+// agent's RSS at that size. The agent's programs attach to a cgroup made for the run.
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { uninstallSockDatapath } from '../datapath/sock-datapath.js';
+import { CLI_PATH } from '../install-paths.js';
+import { AgentProcess } from '../lab/agent-process.js';
+import { FakeApiServer } from '../lab/fake-api-server.js';
+import { RunCgroup } from '../lab/run-cgroup.js';
+import { quantile } from './stats.js';
+
+export interface AgentOverApiResult {
+  services: number;
+  endpointsPerService: number;
+  /** From the last initial list received to the first full sync in the maps, as the agent logs it. */
+  listsToMapsMs: number;
+  /** From publishing one changed EndpointSlice to the agent's log of the sync that wrote it. */
+  changeMs: { p50: number; p99: number; max: number; samples: number };
+  /** The agent process's VmRSS at the end. */
+  agentRssMb: number;
+}
+
+const NODE = 'bench-node';
+const v4 = (n: number, base: number): string => `10.${base + (n >>> 16)}.${(n >>> 8) & 255}.${n & 255}`;
+
+function slice(i: number, endpoints: string[]): Record<string, unknown> {
+  return {
+    apiVersion: 'discovery.k8s.io/v1',
+    kind: 'EndpointSlice',
+    metadata: { name: `svc-${i}-abcde`, namespace: 'bench', labels: { 'kubernetes.io/service-name': `svc-${i}` } },
+    addressType: 'IPv4',
+    ports: [{ name: 'http', protocol: 'TCP', port: 8080 }],
+    endpoints: endpoints.map((a, j) => ({
+      addresses: [a],
+      conditions: { ready: true, serving: true, terminating: false },
+      nodeName: `node-${j % 50}`,
+      targetRef: { kind: 'Pod', namespace: 'bench', name: `svc-${i}-pod-${j}` },
+    })),
+  };
+}
+
+function rssMb(pid: number): number {
+  const kb = /^VmRSS:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
+  return Number(kb) / 1024;
+}
+
+export async function benchAgentOverApi(opts: { services: number; endpoints: number; changes: number }, progress: (s: string) => void): Promise<AgentOverApiResult> {
+  const id = `${process.pid}-${Date.now().toString(36)}`;
+  const cgroup = new RunCgroup(`socklb-bench-${id}`);
+  const bpffs = `/sys/fs/bpf/socklb-bench-${id}`;
+  const dir = mkdtempSync(join(tmpdir(), 'socklb-bench-'));
+  const api = new FakeApiServer();
+  let agent: AgentProcess | undefined;
+  try {
+    await api.start();
+    api.apply('nodes', { apiVersion: 'v1', kind: 'Node', metadata: { name: NODE, labels: { 'topology.kubernetes.io/zone': 'zone-a' } } });
+    const endpoints: string[][] = [];
+    for (let i = 0; i < opts.services; i++) {
+      api.apply('services', {
+        apiVersion: 'v1',
+        kind: 'Service',
+        metadata: { name: `svc-${i}`, namespace: 'bench' },
+        spec: {
+          type: 'ClusterIP',
+          clusterIP: v4(i, 96),
+          clusterIPs: [v4(i, 96)],
+          ipFamilies: ['IPv4'],
+          ports: [{ name: 'http', protocol: 'TCP', port: 80, targetPort: 8080 }],
+          sessionAffinity: 'None',
+        },
+      });
+      endpoints.push(Array.from({ length: opts.endpoints }, (_, j) => v4(i * opts.endpoints + j, 128)));
+      api.apply('endpointslices', slice(i, endpoints[i]!));
+    }
+    const kubeconfig = join(dir, 'kubeconfig');
+    writeFileSync(kubeconfig, api.kubeconfig());
+    const child = spawn(
+      process.execPath,
+      [CLI_PATH, 'agent', '--kubeconfig', kubeconfig, '--node-name', NODE, '--bpffs', bpffs, '--cgroup', cgroup.path, '--metrics-address', ''],
+      {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
+    agent = new AgentProcess(child);
+    const ready = await agent.waitForLog((l) => l.msg === 'ready: the first full sync is in the maps', 120_000);
+    const listsToMapsMs = ready.msSinceInputComplete as number;
+    progress(`${opts.services} services x ${opts.endpoints} endpoints: in the maps ${listsToMapsMs} ms after the last list arrived`);
+
+    const samples: number[] = [];
+    for (let k = 0; k < opts.changes; k++) {
+      const i = (k * 7919) % opts.services;
+      endpoints[i]![k % opts.endpoints] = v4(opts.services * opts.endpoints + k, 128);
+      const from = agent.logs.length;
+      const published = Date.now();
+      api.apply('endpointslices', slice(i, endpoints[i]!));
+      const synced = await agent.waitForLog((l) => l.msg === 'synced' && l.kind === 'delta', 10_000, from);
+      samples.push((synced.time as number) - published);
+    }
+    const changeMs = { p50: quantile(samples, 0.5), p99: quantile(samples, 0.99), max: Math.max(...samples), samples: samples.length };
+    const agentRssMb = rssMb(child.pid!);
+    progress(
+      `one endpoint change, API server to maps: p50 ${changeMs.p50} ms, p99 ${changeMs.p99} ms, max ${changeMs.max} ms over ${samples.length}; agent RSS ${agentRssMb.toFixed(0)} MB`,
+    );
+    return { services: opts.services, endpointsPerService: opts.endpoints, listsToMapsMs, changeMs, agentRssMb };
+  } finally {
+    await agent?.stop();
+    try {
+      uninstallSockDatapath(bpffs);
+    } catch {
+      // nothing was pinned
+    }
+    await api.stop();
+    rmSync(dir, { recursive: true, force: true });
+    await cgroup.remove();
+  }
+}
