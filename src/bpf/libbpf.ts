@@ -28,10 +28,8 @@ export const native = {
   mapName: libbpf.func('const char *bpf_map__name(const void *map)'),
   mapFd: libbpf.func('int bpf_map__fd(const void *map)'),
   mapSetPinPath: libbpf.func('int bpf_map__set_pin_path(void *map, const char *path)'),
-  mapIsPinned: libbpf.func('bool bpf_map__is_pinned(const void *map)'),
   programName: libbpf.func('const char *bpf_program__name(const void *prog)'),
   programSectionName: libbpf.func('const char *bpf_program__section_name(const void *prog)'),
-  programFd: libbpf.func('int bpf_program__fd(const void *prog)'),
   programAttachCgroup: libbpf.func('void *bpf_program__attach_cgroup(const void *prog, int cgroup_fd)'),
   linkOpen: libbpf.func('void *bpf_link__open(const char *path)'),
   linkPin: libbpf.func('int bpf_link__pin(void *link, const char *path)'),
@@ -53,8 +51,6 @@ export const native = {
   strerror: libc.func('const char *strerror(int errnum)'),
   vsnprintf: libc.func('int vsnprintf(_Out_ uint8_t *buf, size_t size, const char *format, void *args)'),
 };
-
-export const errnoNames = koffi.os.errno as Record<string, number>;
 
 /** The errno libbpf left for a call that returned NULL (libbpf 1.x sets errno on failure). */
 export function lastErrno(): number {

@@ -29,45 +29,28 @@ export class ClusterSource implements DesiredSource {
     this.index = new ServiceIndex({ name: nodeName });
     const onError = (resource: string, err: Error, retryInMs: number): void =>
       log.warn({ resource, err: err.message, retryInMs }, 'watch failed; the datapath keeps its state and the watch restarts');
-    const events = <T>(upsert: (o: T) => void, del: (o: T) => void) => ({ upsert, delete: del, changed: () => this.onChange() });
+    const watch = (resource: (typeof WATCHED_RESOURCES)[number], upsert: (o: KubernetesObject) => void, del: (o: KubernetesObject) => void, fieldSelector?: string) =>
+      new ResourceWatch<KubernetesObject>(kc, resource.resource, resource.path, { upsert, delete: del, changed: () => this.onChange() }, onError, backoff, fieldSelector);
     const [services, slices, nodes] = WATCHED_RESOURCES;
     this.watches = [
-      new ResourceWatch<KubernetesObject>(
-        kc,
-        'services',
-        services.path,
-        events(
-          (o) => this.index.upsertService(o as Service),
-          (o) => this.index.deleteService(...nsName(o)),
-        ),
-        onError,
-        backoff,
+      watch(
+        services,
+        (o) => this.index.upsertService(o as Service),
+        (o) => this.index.deleteService(...nsName(o)),
       ),
-      new ResourceWatch<KubernetesObject>(
-        kc,
-        'endpointslices',
-        slices.path,
-        events(
-          (o) => this.index.upsertSlice(o as EndpointSlice),
-          (o) => this.index.deleteSlice(...nsName(o)),
-        ),
-        onError,
-        backoff,
+      watch(
+        slices,
+        (o) => this.index.upsertSlice(o as EndpointSlice),
+        (o) => this.index.deleteSlice(...nsName(o)),
       ),
     ];
     if (nodeName) {
       // Only this node: its zone label decides topology-aware routing.
       this.watches.push(
-        new ResourceWatch<KubernetesObject>(
-          kc,
-          'nodes',
-          nodes.path,
-          events(
-            (o) => this.index.setNode({ name: nodeName, zone: (o.metadata?.labels ?? {})[ZONE_LABEL] }),
-            () => this.index.setNode({ name: nodeName }),
-          ),
-          onError,
-          backoff,
+        watch(
+          nodes,
+          (o) => this.index.setNode({ name: nodeName, zone: (o.metadata?.labels ?? {})[ZONE_LABEL] }),
+          () => this.index.setNode({ name: nodeName }),
           `metadata.name=${nodeName}`,
         ),
       );
