@@ -10,6 +10,7 @@ import { uninstallSockDatapath } from '../datapath/sock-datapath.js';
 import { CLI_PATH } from '../install-paths.js';
 import { AgentProcess } from '../lab/agent-process.js';
 import { FakeApiServer } from '../lab/fake-api-server.js';
+import { LabRun } from '../lab/lab-run.js';
 import { RunCgroup } from '../lab/run-cgroup.js';
 import { quantile } from './stats.js';
 
@@ -49,9 +50,9 @@ function rssMb(pid: number): number {
 }
 
 export async function benchAgentOverApi(opts: { services: number; endpoints: number; changes: number }, progress: (s: string) => void): Promise<AgentOverApiResult> {
-  const id = `${process.pid}-${Date.now().toString(36)}`;
-  const cgroup = new RunCgroup(`socklb-bench-${id}`);
-  const bpffs = `/sys/fs/bpf/socklb-bench-${id}`;
+  const labRun = LabRun.begin();
+  const cgroup = new RunCgroup(labRun.cgroupName);
+  const bpffs = labRun.bpffs('bench');
   const dir = mkdtempSync(join(tmpdir(), 'socklb-bench-'));
   const api = new FakeApiServer();
   let agent: AgentProcess | undefined;
@@ -116,5 +117,6 @@ export async function benchAgentOverApi(opts: { services: number; endpoints: num
     await api.stop();
     rmSync(dir, { recursive: true, force: true });
     await cgroup.remove();
+    labRun.end();
   }
 }

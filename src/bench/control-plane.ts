@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import jsYaml from 'js-yaml';
 import { installSockDatapath, uninstallSockDatapath } from '../datapath/sock-datapath.js';
 import { Reconciler } from '../datapath/reconciler.js';
+import { LabRun } from '../lab/lab-run.js';
 import { RunCgroup } from '../lab/run-cgroup.js';
 import type { EndpointSlice, Service } from '../model/k8s-objects.js';
 import { ServiceIndex } from '../model/service-index.js';
@@ -69,9 +70,9 @@ function slice(service: string, addresses: string[]): EndpointSlice {
 }
 
 export async function benchControlPlane(opts: { services: number; endpoints: number; changes: number }, progress: (s: string) => void): Promise<ControlPlaneResult> {
-  const id = `${process.pid}-${Date.now().toString(36)}`;
-  const cgroup = new RunCgroup(`socklb-bench-${id}`);
-  const bpffs = `/sys/fs/bpf/socklb-bench-${id}`;
+  const labRun = LabRun.begin();
+  const cgroup = new RunCgroup(labRun.cgroupName);
+  const bpffs = labRun.bpffs('bench');
   const dir = mkdtempSync(join(tmpdir(), 'socklb-bench-'));
   let datapath: ReturnType<typeof installSockDatapath> | undefined;
   try {
@@ -142,5 +143,6 @@ export async function benchControlPlane(opts: { services: number; endpoints: num
     }
     rmSync(dir, { recursive: true, force: true });
     await cgroup.remove();
+    labRun.end();
   }
 }

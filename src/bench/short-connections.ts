@@ -37,7 +37,7 @@ const BACKEND_PORT = 8080;
 
 export async function benchShortConnections(opts: { rounds: number; durationMs: number }, progress: (s: string) => void): Promise<ShortConnectionsResult> {
   const net = PodNetwork.create();
-  const bpffs = `/sys/fs/bpf/socklb-bench-${net.runId}`;
+  const bpffs = net.labRun.bpffs('bench');
   let datapath: ReturnType<typeof installSockDatapath> | undefined;
   try {
     net.addPod('client');

@@ -36,7 +36,7 @@ function spreadTable(result: ProbeResult, out: (s: string) => void): void {
 
 export async function runDemo(opts: { services: string; connections: number }, log: Logger, out: (s: string) => void): Promise<boolean> {
   const net = PodNetwork.create();
-  const bpffs = `/sys/fs/bpf/socklb-demo-${net.runId}`;
+  const bpffs = net.labRun.bpffs('demo');
   let agent: Agent | undefined;
   let interrupted = false;
   const onSignal = (): void => {

@@ -7,6 +7,7 @@ import { DEFAULT_BPFFS, uninstallSockDatapath } from '../datapath/sock-datapath.
 import type { ClusterSource } from '../k8s/cluster-source.js';
 import { watchRestartsMetric } from './watch-metrics.js';
 import { FileSource } from '../source/file-source.js';
+import { sweepAbandonedRuns } from '../lab/sweep.js';
 import { startAgent } from './agent.js';
 import { addBenchCommands } from './bench-command.js';
 import { DEMO_SERVICES_FILE, runDemo } from './demo.js';
@@ -99,6 +100,21 @@ program
     try {
       const removed = uninstallSockDatapath(opts.bpffs);
       process.stdout.write(`detached ${removed.links.length} programs, removed ${removed.maps.length} maps from ${opts.bpffs}\n`);
+    } catch (err) {
+      fail(err);
+    }
+  });
+
+program
+  .command('lab')
+  .description('the namespaces, cgroups and pins of tests, benchmarks and demos')
+  .command('sweep')
+  .description('remove what runs that were killed before their clean-up left behind (their owner process is gone)')
+  .action(async () => {
+    try {
+      const swept = await sweepAbandonedRuns();
+      for (const [id, problems] of swept) process.stdout.write(`run ${id}: ${problems.length === 0 ? 'removed' : `left: ${problems.join('; ')}`}\n`);
+      if ([...swept.values()].some((p) => p.length > 0)) process.exit(1);
     } catch (err) {
       fail(err);
     }

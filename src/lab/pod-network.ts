@@ -3,8 +3,8 @@
 // the service ranges route to the node namespace, which blackholes them, so a VIP that is not
 // translated goes nowhere outside the namespaces of this run (and hangs instead of answering).
 import { spawn, type ChildProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { run, tryRun } from './command.js';
+import { LabRun } from './lab-run.js';
 import { RunCgroup } from './run-cgroup.js';
 
 export const SERVICE_CIDR_V4 = '10.96.0.0/16';
@@ -29,12 +29,12 @@ export class PodNetwork {
   private readonly children = new Set<ChildProcess>();
   private nextHost = 10;
 
-  private constructor(runId: string) {
-    this.runId = runId;
-    this.nodeNetns = `slb-${runId}-node`;
+  private constructor(readonly labRun: LabRun) {
+    this.runId = labRun.id;
+    this.nodeNetns = `${labRun.netnsPrefix}node`;
     run('ip', ['netns', 'add', this.nodeNetns]);
     try {
-      this.cgroup = new RunCgroup(`socklb-${runId}`);
+      this.cgroup = new RunCgroup(labRun.cgroupName);
     } catch (err) {
       tryRun('ip', ['netns', 'del', this.nodeNetns]);
       throw err;
@@ -43,7 +43,7 @@ export class PodNetwork {
 
   /** Builds the node namespace and the run's cgroup; call destroy() in a finally or teardown. */
   static create(): PodNetwork {
-    const net = new PodNetwork(randomBytes(4).toString('hex'));
+    const net = new PodNetwork(LabRun.begin());
     try {
       const n = ['-n', net.nodeNetns];
       run('ip', [...n, 'link', 'set', 'lo', 'up']);
@@ -62,7 +62,7 @@ export class PodNetwork {
 
   addPod(name: string): Pod {
     const host = this.nextHost++;
-    const pod: Pod = { name, netns: `slb-${this.runId}-${name}`, ipv4: `${POD_PREFIX_V4}${host}`, ipv6: `${POD_PREFIX_V6}${host.toString(16)}` };
+    const pod: Pod = { name, netns: `${this.labRun.netnsPrefix}${name}`, ipv4: `${POD_PREFIX_V4}${host}`, ipv6: `${POD_PREFIX_V6}${host.toString(16)}` };
     run('ip', ['netns', 'add', pod.netns]);
     this.pods.set(name, pod);
     const p = ['-n', pod.netns];
@@ -118,6 +118,7 @@ export class PodNetwork {
     }
     const p = tryRun('ip', ['netns', 'del', this.nodeNetns]);
     if (p) problems.push(p);
+    if (problems.length === 0) this.labRun.end();
     return problems;
   }
 }

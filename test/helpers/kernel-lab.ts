@@ -62,7 +62,7 @@ export class KernelLab {
     readonly net: PodNetwork,
     readonly dir: string,
   ) {
-    this.bpffs = `/sys/fs/bpf/socklb-test-${net.runId}`;
+    this.bpffs = net.labRun.bpffs('test');
     this.servicesFile = join(dir, 'services.yaml');
   }
 
