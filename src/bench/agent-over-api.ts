@@ -21,8 +21,10 @@ export interface AgentOverApiResult {
   listsToMapsMs: number;
   /** From publishing one changed EndpointSlice to the agent's log of the sync that wrote it. */
   changeMs: { p50: number; p99: number; max: number; samples: number };
-  /** The agent process's VmRSS at the end. */
+  /** The agent process's VmRSS right after the changes. */
   agentRssMb: number;
+  /** Its VmRSS after 10 s without events, once V8 has had time to give memory back. */
+  agentIdleRssMb: number;
 }
 
 const NODE = 'bench-node';
@@ -49,7 +51,12 @@ function rssMb(pid: number): number {
   return Number(kb) / 1024;
 }
 
-export async function benchAgentOverApi(opts: { services: number; endpoints: number; changes: number }, progress: (s: string) => void): Promise<AgentOverApiResult> {
+const IDLE_MS = 10_000;
+
+export async function benchAgentOverApi(
+  opts: { services: number; endpoints: number; changes: number; idleMs?: number },
+  progress: (s: string) => void,
+): Promise<AgentOverApiResult> {
   const labRun = LabRun.begin();
   const cgroup = new RunCgroup(labRun.cgroupName);
   const bpffs = labRun.bpffs('bench');
@@ -81,7 +88,7 @@ export async function benchAgentOverApi(opts: { services: number; endpoints: num
     writeFileSync(kubeconfig, api.kubeconfig());
     const child = spawn(
       process.execPath,
-      [CLI_PATH, 'agent', '--kubeconfig', kubeconfig, '--node-name', NODE, '--bpffs', bpffs, '--cgroup', cgroup.path, '--metrics-address', ''],
+      [CLI_PATH, 'agent', '--kubeconfig', kubeconfig, '--node-name', NODE, '--bpffs', bpffs, '--cgroup', cgroup.path, '--metrics-address', '127.0.0.1:0'],
       {
         stdio: ['ignore', 'pipe', 'pipe'],
       },
@@ -106,7 +113,14 @@ export async function benchAgentOverApi(opts: { services: number; endpoints: num
     progress(
       `one endpoint change, API server to maps: p50 ${changeMs.p50} ms, p99 ${changeMs.p99} ms, max ${changeMs.max} ms over ${samples.length}; agent RSS ${agentRssMb.toFixed(0)} MB`,
     );
-    return { services: opts.services, endpointsPerService: opts.endpoints, listsToMapsMs, changeMs, agentRssMb };
+    const idleMs = opts.idleMs ?? IDLE_MS;
+    await new Promise((r) => setTimeout(r, idleMs));
+    const agentIdleRssMb = rssMb(child.pid!);
+    const ops = (agent.logs.find((l) => l.msg === 'serving /healthz, /readyz and /metrics')?.address as string | undefined) ?? '';
+    const memory = ops ? (await (await fetch(`http://${ops}/metrics`)).text()).split('\n').filter((l) => l.startsWith('socklb_process_memory_bytes')) : [];
+    for (const l of memory) progress(`  ${l.replace(/ (\d+)$/, (_, b: string) => ` ${(Number(b) / 2 ** 20).toFixed(0)} MB`)}`);
+    progress(`agent RSS after ${idleMs / 1000} s without events: ${agentIdleRssMb.toFixed(0)} MB`);
+    return { services: opts.services, endpointsPerService: opts.endpoints, listsToMapsMs, changeMs, agentRssMb, agentIdleRssMb };
   } finally {
     await agent?.stop();
     try {

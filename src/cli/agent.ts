@@ -71,6 +71,20 @@ export function startAgent(opts: AgentOptions, log: Logger): Agent {
     type: 'counter',
     read: () => Object.entries(datapath.maps.counters()).map(([event, value]) => ({ labels: { event }, value })),
   });
+  metrics.register({
+    name: 'socklb_process_memory_bytes',
+    help: 'Memory of the agent process: resident set and V8 heap.',
+    type: 'gauge',
+    read: () => {
+      const m = process.memoryUsage();
+      return [
+        { labels: { kind: 'rss' }, value: m.rss },
+        { labels: { kind: 'heap_used' }, value: m.heapUsed },
+        { labels: { kind: 'heap_total' }, value: m.heapTotal },
+        { labels: { kind: 'external' }, value: m.external + m.arrayBuffers },
+      ];
+    },
+  });
   opts.extraMetrics?.(metrics);
 
   let synced = false;

@@ -4,6 +4,7 @@
 // watch or an API outage costs retries, never a crash, and the datapath keeps its last state.
 import { ListWatch, Watch, type KubeConfig, type KubernetesObject } from '@kubernetes/client-node';
 import { getJson } from './kube-client.js';
+import { trimObject } from './object-trim.js';
 
 export interface ResourceEvents<T> {
   upsert(obj: T): void;
@@ -30,9 +31,12 @@ export interface BackoffPolicy {
 export const DEFAULT_BACKOFF: BackoffPolicy = { initialMs: 200, maxMs: 30_000 };
 
 interface ObjectList<T> {
-  metadata?: { resourceVersion?: string };
+  metadata?: { resourceVersion?: string; continue?: string };
   items: T[];
 }
+
+/** Items per list page, as client-go's pager asks: a large cluster's list is never parsed at once. */
+export const LIST_PAGE_SIZE = 500;
 
 export class ResourceWatch<T extends KubernetesObject> {
   readonly status: ResourceWatchStatus;
@@ -53,7 +57,18 @@ export class ResourceWatch<T extends KubernetesObject> {
     this.status = { resource, listed: false, listedAt: undefined, restarts: 0, lastError: undefined };
     const selector = fieldSelector ? `&fieldSelector=${encodeURIComponent(fieldSelector)}` : '';
     const listFn = async (): Promise<ObjectList<T>> => {
-      const list = await getJson<ObjectList<T>>(kc, `${listPath}?${selector.slice(1)}`);
+      const items: T[] = [];
+      let page: ObjectList<T>;
+      let token: string | undefined;
+      do {
+        const cont = token ? `&continue=${encodeURIComponent(token)}` : '';
+        page = await getJson<ObjectList<T>>(kc, `${listPath}?limit=${LIST_PAGE_SIZE}${cont}${selector}`);
+        for (const o of page.items ?? []) items.push(trimObject(resource, o) as T);
+        token = page.metadata?.continue || undefined;
+      } while (token);
+      // The pages form one consistent snapshot at the first page's resourceVersion; the last
+      // page carries it too, and the watch resumes from it.
+      const list: ObjectList<T> = { metadata: { resourceVersion: page.metadata?.resourceVersion ?? '' }, items };
       this.status.listedAt = Date.now();
       // The informer applies the items right after this resolves, synchronously; the
       // immediate callback runs after that, when the state really holds the list.
@@ -62,12 +77,23 @@ export class ResourceWatch<T extends KubernetesObject> {
         this.failures = 0;
         events.changed();
       });
-      return { ...list, items: list.items ?? [] };
+      return list;
     };
+    // Watch events are trimmed on their way into the informer's cache, like list items.
+    const watch = new Watch(kc);
+    const trimmingWatch = {
+      watch: (path: string, params: Record<string, string | number | boolean | undefined>, onEvent: (phase: string, obj: T, raw: unknown) => void, done: (err: unknown) => void) =>
+        watch.watch(
+          path,
+          params,
+          (phase: string, obj: T, raw: unknown) => onEvent(phase, phase === 'ERROR' || phase === 'BOOKMARK' ? obj : (trimObject(resource, obj) as T), raw),
+          done,
+        ),
+    } as unknown as Watch;
     // The watch path carries allowWatchBookmarks: the informer adds watch, resourceVersion
     // and the field selector to it, and bookmarks keep the resourceVersion fresh on quiet
     // resources so a reconnect rarely needs a relist.
-    this.informer = new ListWatch<T>(`${listPath}?allowWatchBookmarks=true`, new Watch(kc), listFn as never, false, undefined, fieldSelector);
+    this.informer = new ListWatch<T>(`${listPath}?allowWatchBookmarks=true`, trimmingWatch, listFn as never, false, undefined, fieldSelector);
     this.informer.on('add', (o) => {
       events.upsert(o);
       events.changed();

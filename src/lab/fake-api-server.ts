@@ -44,6 +44,9 @@ export class FakeApiServer {
   private readonly objects: Record<Resource, Map<string, Record<string, unknown>>> = { services: new Map(), endpointslices: new Map(), nodes: new Map() };
   private readonly history: StoredEvent[] = [];
   private readonly watchers = new Set<Watcher>();
+  /** Snapshots behind continue tokens: pages of one list are consistent, as the API server makes them. */
+  private readonly snapshots = new Map<string, { rv: number; items: Record<string, unknown>[] }>();
+  private tokens = 0;
   private readonly sockets = new Set<Socket>();
   private server: Server | undefined;
   private port = 0;
@@ -163,10 +166,28 @@ export class FakeApiServer {
     const selector = url.searchParams.get('fieldSelector') ?? '';
     const nameFilter = /^metadata\.name=(.+)$/.exec(selector)?.[1];
     if (url.searchParams.get('watch') !== 'true') {
-      this.requests.list++;
       const [kind, apiVersion] = LIST_KIND[resource];
-      const items = [...this.objects[resource].values()].filter((o) => nameFilter === undefined || (o.metadata as { name: string }).name === nameFilter);
-      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ kind, apiVersion, metadata: { resourceVersion: String(this.rv) }, items }));
+      const token = url.searchParams.get('continue');
+      const limit = Number(url.searchParams.get('limit') ?? '0');
+      let snapshot = token ? this.snapshots.get(token) : undefined;
+      if (token && !snapshot) {
+        res.writeHead(410, { 'content-type': 'application/json' }).end(JSON.stringify({ kind: 'Status', code: 410, reason: 'Expired' }));
+        return;
+      }
+      if (!snapshot) {
+        this.requests.list++;
+        snapshot = { rv: this.rv, items: [...this.objects[resource].values()].filter((o) => nameFilter === undefined || (o.metadata as { name: string }).name === nameFilter) };
+      }
+      const offset = token ? Number(token.split(':')[1]) : 0;
+      const end = limit > 0 ? Math.min(snapshot.items.length, offset + limit) : snapshot.items.length;
+      const metadata: Record<string, string> = { resourceVersion: String(snapshot.rv) };
+      if (end < snapshot.items.length) {
+        const next = `${resource}-${snapshot.rv}-${++this.tokens}:${end}`;
+        this.snapshots.set(next, snapshot);
+        metadata.continue = next;
+      }
+      if (token) this.snapshots.delete(token);
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ kind, apiVersion, metadata, items: snapshot.items.slice(offset, end) }));
       return;
     }
     this.requests.watch++;
