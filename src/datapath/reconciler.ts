@@ -78,6 +78,8 @@ export interface ReconcileReport {
 }
 
 const MAX_ID = 0xffffffff;
+/** Frontends per step of a full resync. */
+const RESYNC_CHUNK = 2000;
 
 const protocolNumber = { TCP: IPPROTO_TCP, UDP: IPPROTO_UDP } as const;
 
@@ -161,12 +163,22 @@ export class Reconciler {
     return { frontends: this.frontends.size, backends: this.backendsById.size, slots };
   }
 
-  /** Makes the maps hold exactly `desired`: a full resync (startup, a whole file). */
+  /** Makes the maps hold exactly `desired`: a full resync (startup, a whole file). Large
+   * resyncs go in chunks: each keeps every rule above, and the write lists of one chunk, not of
+   * the whole cluster, are what the process holds at its peak. */
   apply(desired: readonly DesiredService[]): ReconcileReport {
     const wanted = new Map<string, DesiredService>();
     for (const s of desired) wanted.set(frontendId(s.frontend), s);
     const removals = [...this.frontends.keys()].filter((id) => !wanted.has(id));
-    return this.applyChanges({ upserts: [...wanted.values()], removals });
+    const upserts = [...wanted.values()];
+    const total: ReconcileReport = { frontendsAdded: 0, frontendsUpdated: 0, frontendsRemoved: 0, backendsAdded: 0, backendsRemoved: 0, mapOperations: 0, errors: [] };
+    for (let at = 0; at < upserts.length || at === 0; at += RESYNC_CHUNK) {
+      const last = at + RESYNC_CHUNK >= upserts.length;
+      const r = this.applyChanges({ upserts: upserts.slice(at, at + RESYNC_CHUNK), removals: last ? removals : [] });
+      for (const k of ['frontendsAdded', 'frontendsUpdated', 'frontendsRemoved', 'backendsAdded', 'backendsRemoved', 'mapOperations'] as const) total[k] += r[k];
+      total.errors.push(...r.errors);
+    }
+    return total;
   }
 
   /** Applies a delta: upserted frontends are written if they differ, removed ones deleted. */

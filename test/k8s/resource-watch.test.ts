@@ -25,7 +25,7 @@ t.test('a large list arrives in pages, trimmed, then the watch continues from it
     kc,
     'services',
     '/api/v1/services',
-    { upsert: (o) => seen.set(o.metadata!.name!, o), delete: (o) => seen.delete(o.metadata!.name!), changed: () => changes++ },
+    { upsert: (o) => seen.set(o.metadata!.name!, structuredClone(o)), delete: (o) => seen.delete(o.metadata!.name!), changed: () => changes++ },
     (_r, err) => t.fail(err.message),
     { initialMs: 50, maxMs: 200 },
   );
