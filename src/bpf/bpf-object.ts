@@ -3,7 +3,7 @@
 // restarted agent adopts the datapath state instead of starting empty.
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { checkHandle, checkReturn } from './bpf-error.js';
+import { BpfError, checkHandle, checkReturn } from './bpf-error.js';
 import { captureLibbpfLog, native, type Handle } from './libbpf.js';
 
 export interface LoadedProgram {
@@ -30,7 +30,17 @@ export function loadPinnedObject(objectPath: string, mapPinDir: string): LoadedO
       checkReturn(native.mapSetPinPath(m, join(mapPinDir, name)) as number, `set pin path of map ${name}`);
       mapHandles.push([name, m]);
     }
-    checkReturn(native.objectLoad(obj) as number, `load BPF object ${objectPath}`);
+    try {
+      checkReturn(native.objectLoad(obj) as number, `load BPF object ${objectPath}`);
+    } catch (err) {
+      const stale = err instanceof BpfError && err.libbpfLog.find((l) => l.includes("couldn't reuse pinned map"));
+      if (!stale) throw err;
+      // A map pinned by a socklb whose layout differs (an upgrade that changed a struct).
+      throw new Error(
+        `the maps pinned in ${mapPinDir} do not fit this socklb's programs (${stale.replace(/^libbpf:\s*/, '')}); ` +
+          'run `socklb uninstall --bpffs` on that directory (services are not balanced until the agent runs again) or choose another --bpffs',
+      );
+    }
     const maps = new Map(mapHandles.map(([name, m]) => [name, native.mapFd(m) as number]));
     const programs: LoadedProgram[] = [];
     for (let p = native.objectNextProgram(obj, null); p; p = native.objectNextProgram(obj, p)) {

@@ -71,7 +71,12 @@ export function captureLibbpfLog(): void {
   native.setPrint(printCallback);
 }
 
-const printCallback = koffi.register((_level: number, format: string, args: unknown) => {
+// libbpf's levels: 0 warn, 1 info, 2 debug. Warnings carry what explains a failure (verifier
+// logs, pinned maps that do not fit); the debug lines would bury them.
+const LIBBPF_WARN = 0;
+
+const printCallback = koffi.register((level: number, format: string, args: unknown) => {
+  if (level > LIBBPF_WARN) return 0;
   const n = native.vsnprintf(formatBuffer, formatBuffer.length, format, args) as number;
   const text = formatBuffer.subarray(0, Math.max(0, Math.min(n, formatBuffer.length - 1))).toString('utf8');
   for (const line of text.split('\n')) if (line.trim()) recentLog.push(line.trimEnd());

@@ -1,6 +1,6 @@
 // The agent's life cycle against the real kernel: stopped, restarted, listed, uninstalled.
-import { execFileSync } from 'node:child_process';
-import { existsSync, readdirSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import t from 'tap';
 import { CLI_PATH } from '../../src/install-paths.js';
 import { byBackend, KernelLab } from '../helpers/kernel-lab.js';
@@ -106,6 +106,18 @@ t.test('agent life cycle', async (t) => {
     const r = await lab.probe({ mode: 'tcp', host: '10.96.0.10', port: 80, count: 60, concurrency: 2 });
     t.same(Object.keys(byBackend(r)).sort(), BACKENDS);
     await second.stop();
+  });
+
+  t.test('maps pinned by an incompatible version are named, with what to do', async (t) => {
+    const stale = lab.net.labRun.bpffs('stale');
+    mkdirSync(`${stale}/maps`, { recursive: true });
+    t.teardown(() => rmSync(stale, { recursive: true, force: true }));
+    execFileSync('bpftool', ['map', 'create', `${stale}/maps/slb_frontends`, 'type', 'hash', 'key', '4', 'value', '4', 'entries', '16', 'name', 'slb_frontends']);
+    const r = spawnSync(process.execPath, [CLI_PATH, 'agent', '--services', lab.servicesFile, '--bpffs', stale, '--cgroup', lab.net.cgroup.path, '--metrics-address', ''], {
+      encoding: 'utf8',
+    });
+    t.equal(r.status, 1);
+    t.match(r.stdout, /the maps pinned in \S+ do not fit this socklb's programs .*slb_frontends.*run `socklb uninstall --bpffs`/);
   });
 
   t.test('uninstall detaches every program and removes every pin', async (t) => {
