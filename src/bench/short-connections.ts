@@ -5,14 +5,20 @@
 //   direct        to the backend's address from outside any socklb cgroup: no socklb at all
 //   direct-hooked to the backend's address from the socklb cgroup: what the hooks cost
 //                 traffic that is not for a service
+//   iptables      to the VIP from outside the socklb cgroup, through kube-proxy's iptables
+//                 rule set on the node namespace (DNAT and conntrack on every connection)
+// With --services N, N services are programmed in both socklb and iptables, the measured one
+// last in KUBE-SERVICES order (the worst case for iptables' linear walk).
 import { installSockDatapath, uninstallSockDatapath } from '../datapath/sock-datapath.js';
 import { Reconciler } from '../datapath/reconciler.js';
+import type { DesiredService } from '../datapath/desired-state.js';
+import { installIptablesMode } from './baselines/iptables-node.js';
 import { benchToolPath } from '../install-paths.js';
 import { waitForLine } from '../lab/lab-processes.js';
 import { PodNetwork } from '../lab/pod-network.js';
 import { spread, type Spread } from './stats.js';
 
-export const SHORT_CONNECTION_MODES = ['vip', 'direct', 'direct-hooked'] as const;
+export const SHORT_CONNECTION_MODES = ['vip', 'iptables', 'direct', 'direct-hooked'] as const;
 export type ShortConnectionMode = (typeof SHORT_CONNECTION_MODES)[number];
 
 interface CrrRun {
@@ -26,6 +32,7 @@ interface CrrRun {
 export interface ShortConnectionsResult {
   rounds: number;
   durationMs: number;
+  services: number;
   modes: Record<ShortConnectionMode, { rate: Spread; p50Us: Spread; p99Us: Spread; errors: number; runs: CrrRun[] }>;
   /** Median rate of each mode divided by the median rate of direct. */
   ratioToDirect: Record<ShortConnectionMode, number>;
@@ -35,7 +42,16 @@ const VIP = '10.96.0.10';
 const VIP_PORT = 80;
 const BACKEND_PORT = 8080;
 
-export async function benchShortConnections(opts: { rounds: number; durationMs: number }, progress: (s: string) => void): Promise<ShortConnectionsResult> {
+/** Filler services ahead of the measured one: VIPs in 10.96.128.0/17, endpoints that exist nowhere. */
+function fillerServices(n: number): DesiredService[] {
+  return Array.from({ length: n }, (_, i) => ({
+    frontend: { address: `10.96.${128 + (i >> 8)}.${i & 255}`, port: VIP_PORT, protocol: 'TCP' as const },
+    backends: [{ address: `10.245.${i >> 8}.${i & 255}`, port: BACKEND_PORT }],
+    owner: `bench/filler-${i}:http`,
+  }));
+}
+
+export async function benchShortConnections(opts: { rounds: number; durationMs: number; services?: number }, progress: (s: string) => void): Promise<ShortConnectionsResult> {
   const net = PodNetwork.create();
   const bpffs = net.labRun.bpffs('bench');
   let datapath: ReturnType<typeof installSockDatapath> | undefined;
@@ -44,14 +60,20 @@ export async function benchShortConnections(opts: { rounds: number; durationMs: 
     const backend = net.addPod('be-1');
     const server = net.spawn('be-1', benchToolPath('crr'), ['server', String(BACKEND_PORT)], { inCgroup: false });
     await waitForLine(server, /^listening$/, 5000, 'crr server');
+    const services = opts.services ?? 1;
+    const desired: DesiredService[] = [
+      ...fillerServices(services - 1),
+      { frontend: { address: VIP, port: VIP_PORT, protocol: 'TCP' }, backends: [{ address: backend.ipv4, port: BACKEND_PORT }], owner: 'bench/crr:http' },
+    ];
     datapath = installSockDatapath({ bpffs, cgroup: net.cgroup.path });
-    Reconciler.adopt(datapath.maps).apply([
-      { frontend: { address: VIP, port: VIP_PORT, protocol: 'TCP' }, backends: [{ address: backend.ipv4, port: BACKEND_PORT }], owner: 'bench/crr' },
-    ]);
+    Reconciler.adopt(datapath.maps).apply(desired);
+    const iptables = installIptablesMode(net, desired);
+    progress(`${services} services in socklb's maps and in kube-proxy's iptables layout (${iptables.serviceRules} rules in KUBE-SERVICES, the measured one last)`);
 
-    const runs: Record<ShortConnectionMode, CrrRun[]> = { vip: [], direct: [], 'direct-hooked': [] };
+    const runs: Record<ShortConnectionMode, CrrRun[]> = { vip: [], iptables: [], direct: [], 'direct-hooked': [] };
     const target: Record<ShortConnectionMode, [string, number, boolean]> = {
       vip: [VIP, VIP_PORT, true],
+      iptables: [VIP, VIP_PORT, false],
       direct: [backend.ipv4, BACKEND_PORT, false],
       'direct-hooked': [backend.ipv4, BACKEND_PORT, true],
     };
@@ -59,6 +81,7 @@ export async function benchShortConnections(opts: { rounds: number; durationMs: 
       const order = round % 2 === 0 ? [...SHORT_CONNECTION_MODES] : [...SHORT_CONNECTION_MODES].reverse();
       for (const mode of order) {
         const [host, port, inCgroup] = target[mode];
+        iptables.enable(mode === 'iptables');
         const client = net.spawn('client', benchToolPath('crr'), ['client', host, String(port), String(opts.durationMs)], { inCgroup });
         const line = await waitForLine(client, /^\{/, opts.durationMs + 10_000, `crr client (${mode})`);
         const run = JSON.parse(line) as CrrRun;
@@ -81,7 +104,7 @@ export async function benchShortConnections(opts: { rounds: number; durationMs: 
       ]),
     ) as ShortConnectionsResult['modes'];
     const ratioToDirect = Object.fromEntries(SHORT_CONNECTION_MODES.map((m) => [m, modes[m].rate.median / modes.direct.rate.median])) as Record<ShortConnectionMode, number>;
-    return { rounds: opts.rounds, durationMs: opts.durationMs, modes, ratioToDirect };
+    return { rounds: opts.rounds, durationMs: opts.durationMs, services, modes, ratioToDirect };
   } finally {
     datapath?.close();
     try {

@@ -32,8 +32,9 @@ export function addBenchCommands(program: Command): void {
     .description('connect/1-byte request/response/close rate: through a socklb VIP vs straight to the backend, interleaved')
     .option('--rounds <n>', 'interleaved rounds', int, 5)
     .option('--duration-ms <ms>', 'length of each run', int, 3000)
+    .option('--services <n>', 'services programmed (socklb and iptables); the measured one is the last', int, 1)
     .option('--json <file>', 'write the results as JSON')
-    .action(async (opts: { rounds: number; durationMs: number; json?: string }) => {
+    .action(async (opts: { rounds: number; durationMs: number; services: number; json?: string }) => {
       const r = await benchShortConnections(opts, say);
       say('\nmode            conn/s (median, min-max)       p50 us   p99 us   vs direct');
       for (const m of SHORT_CONNECTION_MODES) {

@@ -4,7 +4,8 @@ import { benchControlPlane } from '../../src/bench/control-plane.js';
 import { benchShortConnections, SHORT_CONNECTION_MODES } from '../../src/bench/short-connections.js';
 
 t.test('short connections: every mode completes connections without errors', async (t) => {
-  const r = await benchShortConnections({ rounds: 1, durationMs: 300 }, () => undefined);
+  const r = await benchShortConnections({ rounds: 1, durationMs: 300, services: 50 }, () => undefined);
+  t.equal(r.services, 50);
   for (const m of SHORT_CONNECTION_MODES) {
     t.ok(r.modes[m].runs[0]!.connections > 50, `${m}: ${r.modes[m].runs[0]!.connections} connections in 300 ms`);
     t.equal(r.modes[m].errors, 0, `${m}: no errors`);

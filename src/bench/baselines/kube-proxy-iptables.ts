@@ -10,6 +10,8 @@ import { endpointChain, serviceChain } from './kube-proxy-chains.js';
 export interface IptablesOptions {
   /** Traffic from outside this range to a cluster IP is masqueraded (kube-proxy --cluster-cidr). */
   clusterCidr?: string;
+  /** Also the jumps from the built-in chains, which kube-proxy installs with iptables -I. */
+  entryJumps?: boolean;
 }
 
 export interface IptablesRuleSet {
@@ -30,7 +32,15 @@ export function kubeProxyIptables(services: readonly DesiredService[], family: I
   const mine = services.filter((s) => ipFamily(s.frontend.address) === family);
   const host = family === 4 ? '/32' : '/128';
   const natChains = ['KUBE-SERVICES', 'KUBE-NODEPORTS', 'KUBE-POSTROUTING', 'KUBE-MARK-MASQ'];
+  const entry = opts.entryJumps
+    ? [
+        '-A PREROUTING -m comment --comment "kubernetes service portals" -j KUBE-SERVICES',
+        '-A OUTPUT -m comment --comment "kubernetes service portals" -j KUBE-SERVICES',
+        '-A POSTROUTING -m comment --comment "kubernetes postrouting rules" -j KUBE-POSTROUTING',
+      ]
+    : [];
   const natRules: string[] = [
+    ...entry,
     '-A KUBE-POSTROUTING -m mark ! --mark 0x4000/0x4000 -j RETURN',
     '-A KUBE-POSTROUTING -j MARK --xor-mark 0x4000',
     '-A KUBE-POSTROUTING -m comment --comment "kubernetes service traffic requiring SNAT" -j MASQUERADE --random-fully',

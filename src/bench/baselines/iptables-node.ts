@@ -1,0 +1,40 @@
+// Puts kube-proxy's iptables mode on the lab's node namespace: the rule set loaded with
+// iptables-restore and forwarding on. The bench switches the mode on only for its own runs:
+// the jumps from the built-in chains and bridge-nf-call-iptables (bridged pod traffic through
+// iptables, as on a node whose CNI uses a bridge) are what make a node pay for kube-proxy, and
+// the other modes must not. Everything lives in the node namespace and goes with it.
+import type { DesiredService } from '../../datapath/desired-state.js';
+import { run } from '../../lab/command.js';
+import type { PodNetwork } from '../../lab/pod-network.js';
+import { kubeProxyIptables } from './kube-proxy-iptables.js';
+
+export const POD_CIDR_V4 = '10.244.0.0/16';
+
+const ENTRY_JUMPS: [string, string[]][] = [
+  ['PREROUTING', ['-m', 'comment', '--comment', 'kubernetes service portals', '-j', 'KUBE-SERVICES']],
+  ['OUTPUT', ['-m', 'comment', '--comment', 'kubernetes service portals', '-j', 'KUBE-SERVICES']],
+  ['POSTROUTING', ['-m', 'comment', '--comment', 'kubernetes postrouting rules', '-j', 'KUBE-POSTROUTING']],
+];
+
+export interface IptablesMode {
+  serviceRules: number;
+  /** On: traffic on the node goes through kube-proxy's rules; off: as if kube-proxy were not there. */
+  enable(on: boolean): void;
+}
+
+export function installIptablesMode(net: PodNetwork, services: readonly DesiredService[]): IptablesMode {
+  const ns = ['netns', 'exec', net.nodeNetns];
+  run('ip', [...ns, 'sysctl', '-q', '-w', 'net.ipv4.ip_forward=1']);
+  const rules = kubeProxyIptables(services, 4, { clusterCidr: POD_CIDR_V4 });
+  run('ip', [...ns, 'iptables-restore', '--noflush'], { input: rules.restore });
+  let enabled = false;
+  return {
+    serviceRules: rules.serviceRules,
+    enable(on) {
+      if (on === enabled) return;
+      for (const [chain, rule] of ENTRY_JUMPS) run('ip', [...ns, 'iptables', '-t', 'nat', on ? '-A' : '-D', chain, ...rule]);
+      run('ip', [...ns, 'sysctl', '-q', '-w', `net.bridge.bridge-nf-call-iptables=${on ? 1 : 0}`]);
+      enabled = on;
+    },
+  };
+}
