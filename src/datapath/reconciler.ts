@@ -234,8 +234,12 @@ export class Reconciler {
       p.half.length = Math.max(p.half.length, slot + 1); // still there: deleted next time
       fail(p, err);
     });
-    report.mapOperations += writeAll(this.maps.affinityMatch, memberAdds, ([p], err) => fail(p, err));
-    for (const { tag } of memberAdds) tag[0].state.members.add(tag[1]);
+    const failedMembers = new Set<[Plan, number]>();
+    report.mapOperations += writeAll(this.maps.affinityMatch, memberAdds, (tag, err) => {
+      failedMembers.add(tag);
+      fail(tag[0], err);
+    });
+    for (const { tag } of memberAdds) if (!failedMembers.has(tag)) tag[0].state.members.add(tag[1]);
 
     // 3. The switch: one frontend update per service replaces count, generation and affinity together.
     const flips = plans.filter((p) => !p.failed);
@@ -282,7 +286,11 @@ export class Reconciler {
       const s = p.state;
       s.spare = p.half;
       if (p.failed) {
-        if (p.isNew) this.frontends.delete(p.fid);
+        // A new service that never went live: what was written for it is unreachable; remove it.
+        if (p.isNew) {
+          p.half.forEach((_, slot) => afterDeletes.slots.push({ key: { service_id: s.serviceId, slot, generation: p.generation }, tag: p.fid }));
+          for (const b of s.members) afterDeletes.members.push({ key: { service_id: s.serviceId, backend_id: b }, tag: p.fid });
+        }
         continue;
       }
       if (p.isNew) this.frontends.set(p.fid, s);

@@ -118,6 +118,7 @@ t.test('a new service that fails leaves nothing behind', async (t) => {
   t.equal(report.errors.length, 1);
   t.equal(maps.frontends.data.size, 0);
   t.equal(maps.backends.data.size, 0, 'the backend written for it is collected');
+  t.equal(maps.slots.data.size, 0, 'and the slots written for it');
   maps.frontends.failWrite = undefined;
   r.apply([svc('10.96.0.1', 80, ['10.0.0.1'])]);
   t.same(viewOf(maps), expected([svc('10.96.0.1', 80, ['10.0.0.1'])]));
