@@ -14,6 +14,7 @@ import { Reconciler } from '../datapath/reconciler.js';
 import type { DesiredService } from '../datapath/desired-state.js';
 import { installIptablesMode } from './baselines/iptables-node.js';
 import { benchToolPath } from '../install-paths.js';
+import { run as runCommand } from '../lab/command.js';
 import { waitForLine } from '../lab/lab-processes.js';
 import { PodNetwork } from '../lab/pod-network.js';
 import { spread, type Spread } from './stats.js';
@@ -27,13 +28,15 @@ interface CrrRun {
   elapsed_ns: number;
   p50_ns: number;
   p99_ns: number;
+  /** Kernel conntrack entries in the node namespace right after the run (ours added). */
+  conntrack_after?: number;
 }
 
 export interface ShortConnectionsResult {
   rounds: number;
   durationMs: number;
   services: number;
-  modes: Record<ShortConnectionMode, { rate: Spread; p50Us: Spread; p99Us: Spread; errors: number; runs: CrrRun[] }>;
+  modes: Record<ShortConnectionMode, { rate: Spread; p50Us: Spread; p99Us: Spread; errors: number; conntrackAfter: Spread; runs: CrrRun[] }>;
   /** Median rate of each mode divided by the median rate of direct. */
   ratioToDirect: Record<ShortConnectionMode, number>;
 }
@@ -82,12 +85,17 @@ export async function benchShortConnections(opts: { rounds: number; durationMs: 
       for (const mode of order) {
         const [host, port, inCgroup] = target[mode];
         iptables.enable(mode === 'iptables');
+        // Each run starts from an empty table, so the count after it is that mode's own state.
+        runCommand('ip', ['netns', 'exec', net.nodeNetns, 'conntrack', '-F']);
         const client = net.spawn('client', benchToolPath('crr'), ['client', host, String(port), String(opts.durationMs)], { inCgroup });
         const line = await waitForLine(client, /^\{/, opts.durationMs + 10_000, `crr client (${mode})`);
         const run = JSON.parse(line) as CrrRun;
+        // Closed flows stay in the table for seconds (CLOSE state, 10 s by default): the count
+        // right after a run is the per-flow state the mode leaves on the node.
+        run.conntrack_after = Number(runCommand('ip', ['netns', 'exec', net.nodeNetns, 'cat', '/proc/sys/net/netfilter/nf_conntrack_count']).trim());
         runs[mode].push(run);
         progress(
-          `round ${round + 1}/${opts.rounds} ${mode.padEnd(13)} ${Math.round(run.connections / (run.elapsed_ns / 1e9))} conn/s, p50 ${(run.p50_ns / 1000).toFixed(1)} us, p99 ${(run.p99_ns / 1000).toFixed(1)} us, errors ${run.errors}`,
+          `round ${round + 1}/${opts.rounds} ${mode.padEnd(13)} ${Math.round(run.connections / (run.elapsed_ns / 1e9))} conn/s, p50 ${(run.p50_ns / 1000).toFixed(1)} us, p99 ${(run.p99_ns / 1000).toFixed(1)} us, errors ${run.errors}, conntrack entries ${run.conntrack_after}`,
         );
       }
     }
@@ -99,6 +107,7 @@ export async function benchShortConnections(opts: { rounds: number; durationMs: 
           p50Us: spread(runs[m].map((r) => r.p50_ns / 1000)),
           p99Us: spread(runs[m].map((r) => r.p99_ns / 1000)),
           errors: runs[m].reduce((a, r) => a + r.errors, 0),
+          conntrackAfter: spread(runs[m].map((r) => r.conntrack_after ?? 0)),
           runs: runs[m],
         },
       ]),

@@ -36,12 +36,12 @@ export function addBenchCommands(program: Command): void {
     .option('--json <file>', 'write the results as JSON')
     .action(async (opts: { rounds: number; durationMs: number; services: number; json?: string }) => {
       const r = await benchShortConnections(opts, say);
-      say('\nmode            conn/s (median, min-max)       p50 us   p99 us   vs direct');
+      say('\nmode            conn/s (median, min-max)       p50 us   p99 us   vs direct   conntrack entries after');
       for (const m of SHORT_CONNECTION_MODES) {
         const x = r.modes[m];
         say(
           `${m.padEnd(15)} ${x.rate.median.toFixed(0).padStart(7)} (${x.rate.min.toFixed(0)}-${x.rate.max.toFixed(0)})`.padEnd(47) +
-            `${x.p50Us.median.toFixed(1).padStart(6)}   ${x.p99Us.median.toFixed(1).padStart(6)}   ${r.ratioToDirect[m].toFixed(3)}`,
+            `${x.p50Us.median.toFixed(1).padStart(6)}   ${x.p99Us.median.toFixed(1).padStart(6)}   ${r.ratioToDirect[m].toFixed(3).padStart(9)}   ${x.conntrackAfter.median.toFixed(0)}`,
         );
       }
       writeJson(opts.json, { benchmark: 'short-connections', date: new Date().toISOString(), ...r });

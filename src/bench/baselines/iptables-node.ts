@@ -24,7 +24,9 @@ export interface IptablesMode {
 
 export function installIptablesMode(net: PodNetwork, services: readonly DesiredService[]): IptablesMode {
   const ns = ['netns', 'exec', net.nodeNetns];
-  run('ip', [...ns, 'sysctl', '-q', '-w', 'net.ipv4.ip_forward=1']);
+  // A new namespace starts with bridge-nf-call-iptables=1: once tables are loaded, bridged pod
+  // traffic of every mode would be tracked. Off until iptables mode is switched on.
+  run('ip', [...ns, 'sysctl', '-q', '-w', 'net.ipv4.ip_forward=1', 'net.bridge.bridge-nf-call-iptables=0']);
   const rules = kubeProxyIptables(services, 4, { clusterCidr: POD_CIDR_V4 });
   run('ip', [...ns, 'iptables-restore', '--noflush'], { input: rules.restore });
   let enabled = false;
