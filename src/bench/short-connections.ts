@@ -36,6 +36,7 @@ export interface ShortConnectionsResult {
   rounds: number;
   durationMs: number;
   services: number;
+  workload: Workload;
   modes: Record<ShortConnectionMode, { rate: Spread; p50Us: Spread; p99Us: Spread; errors: number; conntrackAfter: Spread; runs: CrrRun[] }>;
   /** Median rate of each mode divided by the median rate of direct. */
   ratioToDirect: Record<ShortConnectionMode, number>;
@@ -54,7 +55,13 @@ function fillerServices(n: number): DesiredService[] {
   }));
 }
 
-export async function benchShortConnections(opts: { rounds: number; durationMs: number; services?: number }, progress: (s: string) => void): Promise<ShortConnectionsResult> {
+/** crr: a new connection per request (short connections); rr: one connection, many requests (long). */
+export type Workload = 'crr' | 'rr';
+
+export async function benchShortConnections(
+  opts: { rounds: number; durationMs: number; services?: number; workload?: Workload },
+  progress: (s: string) => void,
+): Promise<ShortConnectionsResult> {
   const net = PodNetwork.create();
   const bpffs = net.labRun.bpffs('bench');
   let datapath: ReturnType<typeof installSockDatapath> | undefined;
@@ -87,7 +94,7 @@ export async function benchShortConnections(opts: { rounds: number; durationMs: 
         iptables.enable(mode === 'iptables');
         // Each run starts from an empty table, so the count after it is that mode's own state.
         runCommand('ip', ['netns', 'exec', net.nodeNetns, 'conntrack', '-F']);
-        const client = net.spawn('client', benchToolPath('crr'), ['client', host, String(port), String(opts.durationMs)], { inCgroup });
+        const client = net.spawn('client', benchToolPath('crr'), [opts.workload === 'rr' ? 'rr' : 'client', host, String(port), String(opts.durationMs)], { inCgroup });
         const line = await waitForLine(client, /^\{/, opts.durationMs + 10_000, `crr client (${mode})`);
         const run = JSON.parse(line) as CrrRun;
         // Closed flows stay in the table for seconds (CLOSE state, 10 s by default): the count
@@ -113,7 +120,7 @@ export async function benchShortConnections(opts: { rounds: number; durationMs: 
       ]),
     ) as ShortConnectionsResult['modes'];
     const ratioToDirect = Object.fromEntries(SHORT_CONNECTION_MODES.map((m) => [m, modes[m].rate.median / modes.direct.rate.median])) as Record<ShortConnectionMode, number>;
-    return { rounds: opts.rounds, durationMs: opts.durationMs, services, modes, ratioToDirect };
+    return { rounds: opts.rounds, durationMs: opts.durationMs, services, workload: opts.workload ?? 'crr', modes, ratioToDirect };
   } finally {
     datapath?.close();
     try {

@@ -27,25 +27,32 @@ process.stdout.on('error', () => undefined);
 export function addBenchCommands(program: Command): void {
   const bench = program.command('bench').description('benchmarks (they build their own namespaces and cgroups, and remove them)');
 
-  bench
-    .command('short-connections')
-    .description('connect/1-byte request/response/close rate: through a socklb VIP vs straight to the backend, interleaved')
-    .option('--rounds <n>', 'interleaved rounds', int, 5)
-    .option('--duration-ms <ms>', 'length of each run', int, 3000)
-    .option('--services <n>', 'services programmed (socklb and iptables); the measured one is the last', int, 1)
-    .option('--json <file>', 'write the results as JSON')
-    .action(async (opts: { rounds: number; durationMs: number; services: number; json?: string }) => {
-      const r = await benchShortConnections(opts, say);
-      say('\nmode            conn/s (median, min-max)       p50 us   p99 us   vs direct   conntrack entries after');
-      for (const m of SHORT_CONNECTION_MODES) {
-        const x = r.modes[m];
-        say(
-          `${m.padEnd(15)} ${x.rate.median.toFixed(0).padStart(7)} (${x.rate.min.toFixed(0)}-${x.rate.max.toFixed(0)})`.padEnd(47) +
-            `${x.p50Us.median.toFixed(1).padStart(6)}   ${x.p99Us.median.toFixed(1).padStart(6)}   ${r.ratioToDirect[m].toFixed(3).padStart(9)}   ${x.conntrackAfter.median.toFixed(0)}`,
-        );
-      }
-      writeJson(opts.json, { benchmark: 'short-connections', date: new Date().toISOString(), ...r });
-    });
+  // Short and long connections run the same harness with a different client loop.
+  const connectionBenches = [
+    ['short-connections', 'crr', 'connect/1-byte request/response/close: socklb VIP, kube-proxy iptables layout, straight to the backend, interleaved', 'conn/s'],
+    ['long-connections', 'rr', '1-byte request/response on one persistent connection: socklb VIP, kube-proxy iptables layout, straight to the backend, interleaved', 'req/s'],
+  ] as const;
+  for (const [name, workload, description, unit] of connectionBenches) {
+    bench
+      .command(name)
+      .description(description)
+      .option('--rounds <n>', 'interleaved rounds', int, 5)
+      .option('--duration-ms <ms>', 'length of each run', int, 3000)
+      .option('--services <n>', 'services programmed (socklb and iptables); the measured one is the last', int, 1)
+      .option('--json <file>', 'write the results as JSON')
+      .action(async (opts: { rounds: number; durationMs: number; services: number; json?: string }) => {
+        const r = await benchShortConnections({ ...opts, workload }, say);
+        say(`\nmode            ${unit} (median, min-max)`.padEnd(47) + '   p50 us   p99 us   vs direct   conntrack entries after');
+        for (const m of SHORT_CONNECTION_MODES) {
+          const x = r.modes[m];
+          say(
+            `${m.padEnd(15)} ${x.rate.median.toFixed(0).padStart(7)} (${x.rate.min.toFixed(0)}-${x.rate.max.toFixed(0)})`.padEnd(47) +
+              `${x.p50Us.median.toFixed(1).padStart(6)}   ${x.p99Us.median.toFixed(1).padStart(6)}   ${r.ratioToDirect[m].toFixed(3).padStart(9)}   ${x.conntrackAfter.median.toFixed(0)}`,
+          );
+        }
+        writeJson(opts.json, { benchmark: name, date: new Date().toISOString(), ...r });
+      });
+  }
 
   // The two control-plane benchmarks take the same size options and report the same way.
   const sized = [

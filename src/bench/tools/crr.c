@@ -1,9 +1,11 @@
 // crr: connect-request-response-close, the short-connection workload no Debian tool runs
 // the way the comparison needs (one new TCP connection per 1-byte request, latency per
-// connection, a fixed duration).
-//   crr server PORT                      accept, read 1 byte, write 1 byte, close; forever
-//   crr client HOST PORT DURATION_MS     loop for DURATION_MS; prints one JSON line:
-//     {"connections":N,"errors":E,"elapsed_ns":T,"p50_ns":..,"p99_ns":..}
+// connection, a fixed duration), and its long-connection twin.
+//   crr server PORT                      accept; echo 1-byte requests until the peer closes; forever
+//   crr client HOST PORT DURATION_MS     connect/request/response/close in a loop for DURATION_MS
+//   crr rr HOST PORT DURATION_MS         one connection, request/response in a loop
+// Clients print one JSON line: {"connections":N,"errors":E,"elapsed_ns":T,"p50_ns":..,"p99_ns":..}
+// where "connections" counts transactions (for rr, requests on the one connection).
 // The client closes with SO_LINGER 0 (RST): no TIME_WAIT, so a long run cannot exhaust
 // ephemeral ports and every connection costs the same.
 #define _GNU_SOURCE
@@ -53,8 +55,8 @@ static int serve(const char *port)
 		int c = accept(fd, NULL, NULL);
 		if (c < 0)
 			continue;
-		if (read(c, &b, 1) == 1)
-			(void)!write(c, &b, 1);
+		while (read(c, &b, 1) == 1 && write(c, &b, 1) == 1)
+			;
 		close(c);
 	}
 }
@@ -99,12 +101,53 @@ static int client(const char *host, const char *port, long duration_ms)
 	return errors > 1000 ? 1 : 0;
 }
 
+static int request_response(const char *host, const char *port, long duration_ms)
+{
+	struct addrinfo hints = { .ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICHOST }, *ai;
+	uint64_t *samples = malloc(sizeof(uint64_t) * MAX_SAMPLES);
+	uint64_t start, deadline, n = 0, errors = 0;
+	int one = 1, fd;
+
+	if (!samples || getaddrinfo(host, port, &hints, &ai)) {
+		fprintf(stderr, "crr rr: bad address %s:%s\n", host, port);
+		return 2;
+	}
+	fd = socket(ai->ai_family, SOCK_STREAM, 0);
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	if (connect(fd, ai->ai_addr, ai->ai_addrlen)) {
+		perror("crr rr: connect");
+		return 1;
+	}
+	start = now_ns();
+	deadline = start + (uint64_t)duration_ms * 1000000ull;
+	while (now_ns() < deadline) {
+		uint64_t t0 = now_ns();
+		char b = 'x';
+		if (write(fd, &b, 1) != 1 || read(fd, &b, 1) != 1) {
+			errors++;
+			break;
+		}
+		if (n < MAX_SAMPLES)
+			samples[n] = now_ns() - t0;
+		n++;
+	}
+	close(fd);
+	uint64_t elapsed = now_ns() - start, kept = n < MAX_SAMPLES ? n : MAX_SAMPLES;
+	qsort(samples, kept, sizeof(uint64_t), cmp_u64);
+	printf("{\"connections\":%lu,\"errors\":%lu,\"elapsed_ns\":%lu,\"p50_ns\":%lu,\"p99_ns\":%lu}\n",
+	       (unsigned long)n, (unsigned long)errors, (unsigned long)elapsed,
+	       (unsigned long)(kept ? samples[kept / 2] : 0), (unsigned long)(kept ? samples[kept * 99 / 100] : 0));
+	return errors ? 1 : 0;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc == 3 && !strcmp(argv[1], "server"))
 		return serve(argv[2]);
 	if (argc == 5 && !strcmp(argv[1], "client"))
 		return client(argv[2], argv[3], atol(argv[4]));
-	fprintf(stderr, "usage: crr server PORT | crr client HOST PORT DURATION_MS\n");
+	if (argc == 5 && !strcmp(argv[1], "rr"))
+		return request_response(argv[2], argv[3], atol(argv[4]));
+	fprintf(stderr, "usage: crr server PORT | crr client|rr HOST PORT DURATION_MS\n");
 	return 2;
 }
