@@ -55,8 +55,9 @@ function fillerServices(n: number): DesiredService[] {
   }));
 }
 
-/** crr: a new connection per request (short connections); rr: one connection, many requests (long). */
-export type Workload = 'crr' | 'rr';
+/** crr: a new connection per request (short connections); rr: one connection, many requests
+ * (long); udp: datagram request/response on one unconnected socket (sendto the VIP, recvfrom). */
+export type Workload = 'crr' | 'rr' | 'udp';
 
 export async function benchShortConnections(
   opts: { rounds: number; durationMs: number; services?: number; workload?: Workload },
@@ -74,6 +75,7 @@ export async function benchShortConnections(
     const desired: DesiredService[] = [
       ...fillerServices(services - 1),
       { frontend: { address: VIP, port: VIP_PORT, protocol: 'TCP' }, backends: [{ address: backend.ipv4, port: BACKEND_PORT }], owner: 'bench/crr:http' },
+      { frontend: { address: VIP, port: VIP_PORT, protocol: 'UDP' }, backends: [{ address: backend.ipv4, port: BACKEND_PORT }], owner: 'bench/crr:udp' },
     ];
     datapath = installSockDatapath({ bpffs, cgroup: net.cgroup.path });
     Reconciler.adopt(datapath.maps).apply(desired);
@@ -94,7 +96,12 @@ export async function benchShortConnections(
         iptables.enable(mode === 'iptables');
         // Each run starts from an empty table, so the count after it is that mode's own state.
         runCommand('ip', ['netns', 'exec', net.nodeNetns, 'conntrack', '-F']);
-        const client = net.spawn('client', benchToolPath('crr'), [opts.workload === 'rr' ? 'rr' : 'client', host, String(port), String(opts.durationMs)], { inCgroup });
+        const client = net.spawn(
+          'client',
+          benchToolPath('crr'),
+          [opts.workload === 'rr' || opts.workload === 'udp' ? opts.workload : 'client', host, String(port), String(opts.durationMs)],
+          { inCgroup },
+        );
         const line = await waitForLine(client, /^\{/, opts.durationMs + 10_000, `crr client (${mode})`);
         const run = JSON.parse(line) as CrrRun;
         // Closed flows stay in the table for seconds (CLOSE state, 10 s by default): the count

@@ -31,6 +31,7 @@ export function addBenchCommands(program: Command): void {
   const connectionBenches = [
     ['short-connections', 'crr', 'connect/1-byte request/response/close: socklb VIP, kube-proxy iptables layout, straight to the backend, interleaved', 'conn/s'],
     ['long-connections', 'rr', '1-byte request/response on one persistent connection: socklb VIP, kube-proxy iptables layout, straight to the backend, interleaved', 'req/s'],
+    ['udp', 'udp', 'UDP request/response, sendto the VIP and recvfrom on one unconnected socket: socklb, kube-proxy iptables layout, direct, interleaved', 'req/s'],
   ] as const;
   for (const [name, workload, description, unit] of connectionBenches) {
     bench

@@ -13,14 +13,16 @@ t.test('short connections: every mode completes connections without errors', asy
   t.equal(r.ratioToDirect.direct, 1);
 });
 
-t.test('long connections: one connection per mode carries many requests', async (t) => {
-  const r = await benchShortConnections({ rounds: 1, durationMs: 300, workload: 'rr' }, () => undefined);
-  t.equal(r.workload, 'rr');
-  for (const m of SHORT_CONNECTION_MODES) {
-    t.ok(r.modes[m].runs[0]!.connections > 100, `${m}: ${r.modes[m].runs[0]!.connections} requests in 300 ms`);
-    t.equal(r.modes[m].errors, 0, `${m}: no errors`);
-  }
-});
+for (const workload of ['rr', 'udp'] as const) {
+  t.test(`${workload}: one socket per mode carries many requests`, async (t) => {
+    const r = await benchShortConnections({ rounds: 1, durationMs: 300, workload }, () => undefined);
+    t.equal(r.workload, workload);
+    for (const m of SHORT_CONNECTION_MODES) {
+      t.ok(r.modes[m].runs[0]!.connections > 100, `${m}: ${r.modes[m].runs[0]!.connections} requests in 300 ms`);
+      t.equal(r.modes[m].errors, 0, `${m}: no errors`);
+    }
+  });
+}
 
 t.test('control plane: programs every service and times changes', async (t) => {
   const r = await benchControlPlane({ services: 50, endpoints: 3, changes: 3 }, () => undefined);

@@ -4,6 +4,8 @@
 //   crr server PORT                      accept; echo 1-byte requests until the peer closes; forever
 //   crr client HOST PORT DURATION_MS     connect/request/response/close in a loop for DURATION_MS
 //   crr rr HOST PORT DURATION_MS         one connection, request/response in a loop
+//   crr udp HOST PORT DURATION_MS        one unconnected UDP socket: sendto, recvfrom, in a loop
+// The server answers UDP datagrams on the same port (a forked child).
 // Clients print one JSON line: {"connections":N,"errors":E,"elapsed_ns":T,"p50_ns":..,"p99_ns":..}
 // where "connections" counts transactions (for rr, requests on the one connection).
 // The client closes with SO_LINGER 0 (RST): no TIME_WAIT, so a long run cannot exhaust
@@ -18,6 +20,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -47,6 +51,25 @@ static int serve(const char *port)
 	    bind(fd, (struct sockaddr *)&addr, sizeof(addr)) || listen(fd, 4096)) {
 		perror("crr server");
 		return 1;
+	}
+	int u = socket(AF_INET6, SOCK_DGRAM, 0);
+	if (u < 0 || setsockopt(u, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero)) || bind(u, (struct sockaddr *)&addr, sizeof(addr))) {
+		perror("crr server (udp)");
+		return 1;
+	}
+	if (fork() == 0) {
+		/* The UDP echo; it dies with the server, which is what the lab ends by PID. */
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (getppid() == 1)
+			return 0;
+		for (;;) {
+			char b[64];
+			struct sockaddr_storage from;
+			socklen_t len = sizeof(from);
+			ssize_t n = recvfrom(u, b, sizeof(b), 0, (struct sockaddr *)&from, &len);
+			if (n > 0)
+				(void)!sendto(u, b, n, 0, (struct sockaddr *)&from, len);
+		}
 	}
 	printf("listening\n");
 	fflush(stdout);
@@ -140,6 +163,43 @@ static int request_response(const char *host, const char *port, long duration_ms
 	return errors ? 1 : 0;
 }
 
+static int udp_request_response(const char *host, const char *port, long duration_ms)
+{
+	struct addrinfo hints = { .ai_socktype = SOCK_DGRAM, .ai_flags = AI_NUMERICHOST }, *ai;
+	struct timeval timeout = { .tv_sec = 1 };
+	uint64_t *samples = malloc(sizeof(uint64_t) * MAX_SAMPLES);
+	uint64_t start, deadline, n = 0, errors = 0;
+	int fd;
+
+	if (!samples || getaddrinfo(host, port, &hints, &ai)) {
+		fprintf(stderr, "crr udp: bad address %s:%s\n", host, port);
+		return 2;
+	}
+	fd = socket(ai->ai_family, SOCK_DGRAM, 0);
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
+	start = now_ns();
+	deadline = start + (uint64_t)duration_ms * 1000000ull;
+	while (now_ns() < deadline) {
+		uint64_t t0 = now_ns();
+		char b = 'x';
+		if (sendto(fd, &b, 1, 0, ai->ai_addr, ai->ai_addrlen) != 1 || recvfrom(fd, &b, 1, 0, NULL, NULL) != 1) {
+			if (++errors > 1000)
+				break;
+			continue;
+		}
+		if (n < MAX_SAMPLES)
+			samples[n] = now_ns() - t0;
+		n++;
+	}
+	close(fd);
+	uint64_t elapsed = now_ns() - start, kept = n < MAX_SAMPLES ? n : MAX_SAMPLES;
+	qsort(samples, kept, sizeof(uint64_t), cmp_u64);
+	printf("{\"connections\":%lu,\"errors\":%lu,\"elapsed_ns\":%lu,\"p50_ns\":%lu,\"p99_ns\":%lu}\n",
+	       (unsigned long)n, (unsigned long)errors, (unsigned long)elapsed,
+	       (unsigned long)(kept ? samples[kept / 2] : 0), (unsigned long)(kept ? samples[kept * 99 / 100] : 0));
+	return errors > 1000 ? 1 : 0;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc == 3 && !strcmp(argv[1], "server"))
@@ -148,6 +208,8 @@ int main(int argc, char **argv)
 		return client(argv[2], argv[3], atol(argv[4]));
 	if (argc == 5 && !strcmp(argv[1], "rr"))
 		return request_response(argv[2], argv[3], atol(argv[4]));
-	fprintf(stderr, "usage: crr server PORT | crr client|rr HOST PORT DURATION_MS\n");
+	if (argc == 5 && !strcmp(argv[1], "udp"))
+		return udp_request_response(argv[2], argv[3], atol(argv[4]));
+	fprintf(stderr, "usage: crr server PORT | crr client|rr|udp HOST PORT DURATION_MS\n");
 	return 2;
 }
