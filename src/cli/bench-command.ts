@@ -4,7 +4,7 @@ import { dirname } from 'node:path';
 import type { Command } from 'commander';
 import { benchAgentOverApi } from '../bench/agent-over-api.js';
 import { benchControlPlane } from '../bench/control-plane.js';
-import { benchShortConnections, SHORT_CONNECTION_MODES } from '../bench/short-connections.js';
+import { benchConnections, CONNECTION_MODES } from '../bench/connection-bench.js';
 
 const int = (v: string): number => {
   const n = Number.parseInt(v, 10);
@@ -42,9 +42,9 @@ export function addBenchCommands(program: Command): void {
       .option('--services <n>', 'services programmed (socklb and iptables); the measured one is the last', int, 1)
       .option('--json <file>', 'write the results as JSON')
       .action(async (opts: { rounds: number; durationMs: number; services: number; json?: string }) => {
-        const r = await benchShortConnections({ ...opts, workload }, say);
+        const r = await benchConnections({ ...opts, workload }, say);
         say(`\nmode            ${unit} (median, min-max)`.padEnd(47) + '   p50 us   p99 us   vs direct   conntrack entries after');
-        for (const m of SHORT_CONNECTION_MODES) {
+        for (const m of CONNECTION_MODES) {
           const x = r.modes[m];
           say(
             `${m.padEnd(15)} ${x.rate.median.toFixed(0).padStart(7)} (${x.rate.min.toFixed(0)}-${x.rate.max.toFixed(0)})`.padEnd(47) +

@@ -1,12 +1,12 @@
 // A small run of each benchmark, so `npm run bench` keeps working and measures real traffic.
 import t from 'tap';
 import { benchControlPlane } from '../../src/bench/control-plane.js';
-import { benchShortConnections, SHORT_CONNECTION_MODES } from '../../src/bench/short-connections.js';
+import { benchConnections, CONNECTION_MODES } from '../../src/bench/connection-bench.js';
 
 t.test('short connections: every mode completes connections without errors', async (t) => {
-  const r = await benchShortConnections({ rounds: 1, durationMs: 300, services: 50 }, () => undefined);
+  const r = await benchConnections({ rounds: 1, durationMs: 300, services: 50 }, () => undefined);
   t.equal(r.services, 50);
-  for (const m of SHORT_CONNECTION_MODES) {
+  for (const m of CONNECTION_MODES) {
     t.ok(r.modes[m].runs[0]!.connections > 50, `${m}: ${r.modes[m].runs[0]!.connections} connections in 300 ms`);
     t.equal(r.modes[m].errors, 0, `${m}: no errors`);
   }
@@ -15,9 +15,9 @@ t.test('short connections: every mode completes connections without errors', asy
 
 for (const workload of ['rr', 'udp'] as const) {
   t.test(`${workload}: one socket per mode carries many requests`, async (t) => {
-    const r = await benchShortConnections({ rounds: 1, durationMs: 300, workload }, () => undefined);
+    const r = await benchConnections({ rounds: 1, durationMs: 300, workload }, () => undefined);
     t.equal(r.workload, workload);
-    for (const m of SHORT_CONNECTION_MODES) {
+    for (const m of CONNECTION_MODES) {
       t.ok(r.modes[m].runs[0]!.connections > 100, `${m}: ${r.modes[m].runs[0]!.connections} requests in 300 ms`);
       t.equal(r.modes[m].errors, 0, `${m}: no errors`);
     }

@@ -1,7 +1,8 @@
-// Short connections through socklb against the same loop straight to the backend: a client
-// pod runs crr (connect, 1-byte request, 1-byte response, close) for a fixed time, modes
-// interleaved round by round (A B C, then C B A, ...) so drift in the machine hits all alike.
-//   vip           to the service VIP from the socklb cgroup: translated at connect()
+// Connections to a service through socklb, through kube-proxy's iptables layout, and straight
+// to the backend: a client pod runs crr for a fixed time (a workload of short connections,
+// one long connection, or UDP datagrams), modes interleaved round by round (A B C D, then
+// D C B A, ...) so drift in the machine hits all alike.
+//   vip           to the service VIP from the socklb cgroup: translated at connect()/sendmsg()
 //   direct        to the backend's address from outside any socklb cgroup: no socklb at all
 //   direct-hooked to the backend's address from the socklb cgroup: what the hooks cost
 //                 traffic that is not for a service
@@ -19,8 +20,8 @@ import { waitForLine } from '../lab/lab-processes.js';
 import { PodNetwork } from '../lab/pod-network.js';
 import { spread, type Spread } from './stats.js';
 
-export const SHORT_CONNECTION_MODES = ['vip', 'iptables', 'direct', 'direct-hooked'] as const;
-export type ShortConnectionMode = (typeof SHORT_CONNECTION_MODES)[number];
+export const CONNECTION_MODES = ['vip', 'iptables', 'direct', 'direct-hooked'] as const;
+export type ConnectionMode = (typeof CONNECTION_MODES)[number];
 
 interface CrrRun {
   connections: number;
@@ -32,14 +33,14 @@ interface CrrRun {
   conntrack_after?: number;
 }
 
-export interface ShortConnectionsResult {
+export interface ConnectionBenchResult {
   rounds: number;
   durationMs: number;
   services: number;
   workload: Workload;
-  modes: Record<ShortConnectionMode, { rate: Spread; p50Us: Spread; p99Us: Spread; errors: number; conntrackAfter: Spread; runs: CrrRun[] }>;
+  modes: Record<ConnectionMode, { rate: Spread; p50Us: Spread; p99Us: Spread; errors: number; conntrackAfter: Spread; runs: CrrRun[] }>;
   /** Median rate of each mode divided by the median rate of direct. */
-  ratioToDirect: Record<ShortConnectionMode, number>;
+  ratioToDirect: Record<ConnectionMode, number>;
 }
 
 const VIP = '10.96.0.10';
@@ -59,10 +60,10 @@ function fillerServices(n: number): DesiredService[] {
  * (long); udp: datagram request/response on one unconnected socket (sendto the VIP, recvfrom). */
 export type Workload = 'crr' | 'rr' | 'udp';
 
-export async function benchShortConnections(
+export async function benchConnections(
   opts: { rounds: number; durationMs: number; services?: number; workload?: Workload },
   progress: (s: string) => void,
-): Promise<ShortConnectionsResult> {
+): Promise<ConnectionBenchResult> {
   const net = PodNetwork.create();
   const bpffs = net.labRun.bpffs('bench');
   let datapath: ReturnType<typeof installSockDatapath> | undefined;
@@ -82,15 +83,15 @@ export async function benchShortConnections(
     const iptables = installIptablesMode(net, desired);
     progress(`${services} services in socklb's maps and in kube-proxy's iptables layout (${iptables.serviceRules} rules in KUBE-SERVICES, the measured one last)`);
 
-    const runs: Record<ShortConnectionMode, CrrRun[]> = { vip: [], iptables: [], direct: [], 'direct-hooked': [] };
-    const target: Record<ShortConnectionMode, [string, number, boolean]> = {
+    const runs: Record<ConnectionMode, CrrRun[]> = { vip: [], iptables: [], direct: [], 'direct-hooked': [] };
+    const target: Record<ConnectionMode, [string, number, boolean]> = {
       vip: [VIP, VIP_PORT, true],
       iptables: [VIP, VIP_PORT, false],
       direct: [backend.ipv4, BACKEND_PORT, false],
       'direct-hooked': [backend.ipv4, BACKEND_PORT, true],
     };
     for (let round = 0; round < opts.rounds; round++) {
-      const order = round % 2 === 0 ? [...SHORT_CONNECTION_MODES] : [...SHORT_CONNECTION_MODES].reverse();
+      const order = round % 2 === 0 ? [...CONNECTION_MODES] : [...CONNECTION_MODES].reverse();
       for (const mode of order) {
         const [host, port, inCgroup] = target[mode];
         iptables.enable(mode === 'iptables');
@@ -114,7 +115,7 @@ export async function benchShortConnections(
       }
     }
     const modes = Object.fromEntries(
-      SHORT_CONNECTION_MODES.map((m) => [
+      CONNECTION_MODES.map((m) => [
         m,
         {
           rate: spread(runs[m].map((r) => r.connections / (r.elapsed_ns / 1e9))),
@@ -125,8 +126,8 @@ export async function benchShortConnections(
           runs: runs[m],
         },
       ]),
-    ) as ShortConnectionsResult['modes'];
-    const ratioToDirect = Object.fromEntries(SHORT_CONNECTION_MODES.map((m) => [m, modes[m].rate.median / modes.direct.rate.median])) as Record<ShortConnectionMode, number>;
+    ) as ConnectionBenchResult['modes'];
+    const ratioToDirect = Object.fromEntries(CONNECTION_MODES.map((m) => [m, modes[m].rate.median / modes.direct.rate.median])) as Record<ConnectionMode, number>;
     return { rounds: opts.rounds, durationMs: opts.durationMs, services, workload: opts.workload ?? 'crr', modes, ratioToDirect };
   } finally {
     datapath?.close();
