@@ -84,34 +84,56 @@ static int serve(const char *port)
 	}
 }
 
-static int client(const char *host, const char *port, long duration_ms)
-{
-	struct addrinfo hints = { .ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICHOST }, *ai;
-	struct linger lin = { .l_onoff = 1, .l_linger = 0 };
-	uint64_t *samples = malloc(sizeof(uint64_t) * MAX_SAMPLES);
-	uint64_t start, deadline, n = 0, errors = 0;
-	int one = 1;
+/* One client's target and, for rr and udp, the socket all its transactions use. */
+struct target {
+	struct addrinfo *ai;
+	int fd;
+};
 
-	if (!samples || getaddrinfo(host, port, &hints, &ai)) {
-		fprintf(stderr, "crr client: bad address %s:%s\n", host, port);
+/* One request and its response; 0 when answered. */
+typedef int (*transaction_fn)(struct target *t);
+
+static int connect_request_response_close(struct target *t)
+{
+	static const struct linger lin = { .l_onoff = 1, .l_linger = 0 };
+	int one = 1, ok;
+	char b = 'x';
+	int fd = socket(t->ai->ai_family, SOCK_STREAM, 0);
+
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	setsockopt(fd, SOL_SOCKET, SO_LINGER, &lin, sizeof(lin));
+	ok = !connect(fd, t->ai->ai_addr, t->ai->ai_addrlen) && write(fd, &b, 1) == 1 && read(fd, &b, 1) == 1;
+	close(fd);
+	return ok ? 0 : -1;
+}
+
+static int request_response(struct target *t)
+{
+	char b = 'x';
+	return write(t->fd, &b, 1) == 1 && read(t->fd, &b, 1) == 1 ? 0 : -1;
+}
+
+static int datagram_request_response(struct target *t)
+{
+	char b = 'x';
+	return sendto(t->fd, &b, 1, 0, t->ai->ai_addr, t->ai->ai_addrlen) == 1 && recvfrom(t->fd, &b, 1, 0, NULL, NULL) == 1 ? 0 : -1;
+}
+
+/* Runs transactions for duration_ms and prints the JSON line; gives up after max_errors. */
+static int measure(struct target *t, transaction_fn once, long duration_ms, uint64_t max_errors)
+{
+	uint64_t *samples = malloc(sizeof(uint64_t) * MAX_SAMPLES);
+	uint64_t start = now_ns(), deadline = start + (uint64_t)duration_ms * 1000000ull, n = 0, errors = 0;
+
+	if (!samples)
 		return 2;
-	}
-	start = now_ns();
-	deadline = start + (uint64_t)duration_ms * 1000000ull;
 	while (now_ns() < deadline) {
 		uint64_t t0 = now_ns();
-		char b = 'x';
-		int fd = socket(ai->ai_family, SOCK_STREAM, 0);
-		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-		setsockopt(fd, SOL_SOCKET, SO_LINGER, &lin, sizeof(lin));
-		if (connect(fd, ai->ai_addr, ai->ai_addrlen) || write(fd, &b, 1) != 1 || read(fd, &b, 1) != 1) {
-			errors++;
-			close(fd);
-			if (errors > 1000)
+		if (once(t)) {
+			if (++errors > max_errors)
 				break;
 			continue;
 		}
-		close(fd);
 		if (n < MAX_SAMPLES)
 			samples[n] = now_ns() - t0;
 		n++;
@@ -121,95 +143,43 @@ static int client(const char *host, const char *port, long duration_ms)
 	printf("{\"connections\":%lu,\"errors\":%lu,\"elapsed_ns\":%lu,\"p50_ns\":%lu,\"p99_ns\":%lu}\n",
 	       (unsigned long)n, (unsigned long)errors, (unsigned long)elapsed,
 	       (unsigned long)(kept ? samples[kept / 2] : 0), (unsigned long)(kept ? samples[kept * 99 / 100] : 0));
-	return errors > 1000 ? 1 : 0;
+	return errors > max_errors ? 1 : 0;
 }
 
-static int request_response(const char *host, const char *port, long duration_ms)
+static int run_client(const char *mode, const char *host, const char *port, long duration_ms)
 {
-	struct addrinfo hints = { .ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICHOST }, *ai;
-	uint64_t *samples = malloc(sizeof(uint64_t) * MAX_SAMPLES);
-	uint64_t start, deadline, n = 0, errors = 0;
-	int one = 1, fd;
+	int udp = !strcmp(mode, "udp");
+	struct addrinfo hints = { .ai_socktype = udp ? SOCK_DGRAM : SOCK_STREAM, .ai_flags = AI_NUMERICHOST };
+	struct target t = { .fd = -1 };
+	int one = 1;
 
-	if (!samples || getaddrinfo(host, port, &hints, &ai)) {
-		fprintf(stderr, "crr rr: bad address %s:%s\n", host, port);
+	if (getaddrinfo(host, port, &hints, &t.ai)) {
+		fprintf(stderr, "crr %s: bad address %s:%s\n", mode, host, port);
 		return 2;
 	}
-	fd = socket(ai->ai_family, SOCK_STREAM, 0);
-	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	if (connect(fd, ai->ai_addr, ai->ai_addrlen)) {
+	if (!strcmp(mode, "client"))
+		return measure(&t, connect_request_response_close, duration_ms, 1000);
+	t.fd = socket(t.ai->ai_family, hints.ai_socktype, 0);
+	if (udp) {
+		struct timeval timeout = { .tv_sec = 1 };
+		setsockopt(t.fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
+		return measure(&t, datagram_request_response, duration_ms, 1000);
+	}
+	/* rr: one connection; a failure on it ends the run. */
+	setsockopt(t.fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	if (connect(t.fd, t.ai->ai_addr, t.ai->ai_addrlen)) {
 		perror("crr rr: connect");
 		return 1;
 	}
-	start = now_ns();
-	deadline = start + (uint64_t)duration_ms * 1000000ull;
-	while (now_ns() < deadline) {
-		uint64_t t0 = now_ns();
-		char b = 'x';
-		if (write(fd, &b, 1) != 1 || read(fd, &b, 1) != 1) {
-			errors++;
-			break;
-		}
-		if (n < MAX_SAMPLES)
-			samples[n] = now_ns() - t0;
-		n++;
-	}
-	close(fd);
-	uint64_t elapsed = now_ns() - start, kept = n < MAX_SAMPLES ? n : MAX_SAMPLES;
-	qsort(samples, kept, sizeof(uint64_t), cmp_u64);
-	printf("{\"connections\":%lu,\"errors\":%lu,\"elapsed_ns\":%lu,\"p50_ns\":%lu,\"p99_ns\":%lu}\n",
-	       (unsigned long)n, (unsigned long)errors, (unsigned long)elapsed,
-	       (unsigned long)(kept ? samples[kept / 2] : 0), (unsigned long)(kept ? samples[kept * 99 / 100] : 0));
-	return errors ? 1 : 0;
-}
-
-static int udp_request_response(const char *host, const char *port, long duration_ms)
-{
-	struct addrinfo hints = { .ai_socktype = SOCK_DGRAM, .ai_flags = AI_NUMERICHOST }, *ai;
-	struct timeval timeout = { .tv_sec = 1 };
-	uint64_t *samples = malloc(sizeof(uint64_t) * MAX_SAMPLES);
-	uint64_t start, deadline, n = 0, errors = 0;
-	int fd;
-
-	if (!samples || getaddrinfo(host, port, &hints, &ai)) {
-		fprintf(stderr, "crr udp: bad address %s:%s\n", host, port);
-		return 2;
-	}
-	fd = socket(ai->ai_family, SOCK_DGRAM, 0);
-	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
-	start = now_ns();
-	deadline = start + (uint64_t)duration_ms * 1000000ull;
-	while (now_ns() < deadline) {
-		uint64_t t0 = now_ns();
-		char b = 'x';
-		if (sendto(fd, &b, 1, 0, ai->ai_addr, ai->ai_addrlen) != 1 || recvfrom(fd, &b, 1, 0, NULL, NULL) != 1) {
-			if (++errors > 1000)
-				break;
-			continue;
-		}
-		if (n < MAX_SAMPLES)
-			samples[n] = now_ns() - t0;
-		n++;
-	}
-	close(fd);
-	uint64_t elapsed = now_ns() - start, kept = n < MAX_SAMPLES ? n : MAX_SAMPLES;
-	qsort(samples, kept, sizeof(uint64_t), cmp_u64);
-	printf("{\"connections\":%lu,\"errors\":%lu,\"elapsed_ns\":%lu,\"p50_ns\":%lu,\"p99_ns\":%lu}\n",
-	       (unsigned long)n, (unsigned long)errors, (unsigned long)elapsed,
-	       (unsigned long)(kept ? samples[kept / 2] : 0), (unsigned long)(kept ? samples[kept * 99 / 100] : 0));
-	return errors > 1000 ? 1 : 0;
+	return measure(&t, request_response, duration_ms, 0);
 }
 
 int main(int argc, char **argv)
 {
 	if (argc == 3 && !strcmp(argv[1], "server"))
 		return serve(argv[2]);
-	if (argc == 5 && !strcmp(argv[1], "client"))
-		return client(argv[2], argv[3], atol(argv[4]));
-	if (argc == 5 && !strcmp(argv[1], "rr"))
-		return request_response(argv[2], argv[3], atol(argv[4]));
-	if (argc == 5 && !strcmp(argv[1], "udp"))
-		return udp_request_response(argv[2], argv[3], atol(argv[4]));
+	if (argc == 5 && (!strcmp(argv[1], "client") || !strcmp(argv[1], "rr") || !strcmp(argv[1], "udp")))
+		return run_client(argv[1], argv[2], argv[3], atol(argv[4]));
 	fprintf(stderr, "usage: crr server PORT | crr client|rr|udp HOST PORT DURATION_MS\n");
 	return 2;
 }
