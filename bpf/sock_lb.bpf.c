@@ -94,6 +94,7 @@ static __always_inline int sock_xlate_fwd(struct bpf_sock_addr *ctx, bool v6)
 {
 	struct frontend_key key = {};
 	struct backend_value backend;
+	__u32 backend_id;
 
 	if (ctx->protocol != IPPROTO_TCP && ctx->protocol != IPPROTO_UDP)
 		return SYSCALL_PROCEED;
@@ -101,7 +102,7 @@ static __always_inline int sock_xlate_fwd(struct bpf_sock_addr *ctx, bool v6)
 	key.port = (__be16)ctx->user_port;
 	key.protocol = ctx->protocol;
 
-	switch (lb_select_backend(&key, bpf_get_netns_cookie(ctx), &backend)) {
+	switch (lb_select_backend(&key, bpf_get_netns_cookie(ctx), &backend, &backend_id)) {
 	case LB_NOT_A_SERVICE:
 		return SYSCALL_PROCEED;
 	case LB_SELECTED:

@@ -5,11 +5,13 @@
 #include <linux/types.h>
 
 enum counter_id {
-	COUNTER_TRANSLATED = 0,   /* a connect or sendmsg rewritten to a backend */
-	COUNTER_NO_BACKEND = 1,   /* a service hit with no usable endpoint: refused */
+	COUNTER_TRANSLATED = 0,   /* a connect/sendmsg, or a tc flow's first packet, sent to a backend */
+	COUNTER_NO_BACKEND = 1,   /* a service hit with no usable endpoint: refused or dropped */
 	COUNTER_REVNAT = 2,       /* a recvmsg or getpeername rewritten back to the VIP */
 	COUNTER_SLOT_RETRY = 3,   /* a lookup that raced a backend update and read again */
-	COUNTER_MAX = 4,
+	COUNTER_CT_CREATED = 4,   /* a tc-translated flow got its conntrack entries */
+	COUNTER_CT_FAILED = 5,    /* a packet dropped because its conntrack entries could not be written or NAT failed */
+	COUNTER_MAX = 6,
 };
 
 struct {

@@ -22,7 +22,7 @@ enum lb_result {
 /* The backend this client used last for the service, if it is recent and still a member. */
 static __always_inline bool lb_affinity_backend(const struct frontend_value *svc,
 						const struct affinity_key *client, __u64 now,
-						struct backend_value *out)
+						struct backend_value *out, __u32 *backend_id_out)
 {
 	struct affinity_value *remembered = bpf_map_lookup_elem(&slb_affinity, client);
 	struct affinity_match_key member;
@@ -39,13 +39,17 @@ static __always_inline bool lb_affinity_backend(const struct frontend_value *svc
 		return false;
 	remembered->last_used_ns = now;
 	*out = *backend;
+	*backend_id_out = member.backend_id;
 	return true;
 }
 
-/* netns_cookie identifies the client for services with session affinity. */
+/* client_id names the client for services with session affinity: the socket hooks pass the
+ * pod's netns cookie, tc passes lb_client_id_of_address() of the packet's source. The chosen
+ * backend's id goes to *backend_id_out. */
 static __always_inline enum lb_result lb_select_backend(const struct frontend_key *key,
-							__u64 netns_cookie,
-							struct backend_value *out)
+							__u64 client_id,
+							struct backend_value *out,
+							__u32 *backend_id_out)
 {
 	for (int attempt = 0; attempt < LB_SELECT_ATTEMPTS; attempt++) {
 		struct frontend_value *svc = bpf_map_lookup_elem(&slb_frontends, key);
@@ -58,12 +62,12 @@ static __always_inline enum lb_result lb_select_backend(const struct frontend_ke
 			return LB_NOT_A_SERVICE;
 		if (svc->backend_count == 0)
 			return LB_NO_BACKEND;
-		struct affinity_key client = { .netns_cookie = netns_cookie, .service_id = svc->service_id };
+		struct affinity_key client = { .netns_cookie = client_id, .service_id = svc->service_id };
 		__u64 now = 0;
 
 		if (svc->affinity_timeout) {
 			now = bpf_ktime_get_ns();
-			if (lb_affinity_backend(svc, &client, now, out))
+			if (lb_affinity_backend(svc, &client, now, out, backend_id_out))
 				return LB_SELECTED;
 		}
 		slot.service_id = svc->service_id;
@@ -81,6 +85,7 @@ static __always_inline enum lb_result lb_select_backend(const struct frontend_ke
 			continue;
 		}
 		*out = *backend;
+		*backend_id_out = backend_id;
 		if (svc->affinity_timeout) {
 			struct affinity_value remember = { .last_used_ns = now, .backend_id = backend_id };
 
@@ -89,6 +94,13 @@ static __always_inline enum lb_result lb_select_backend(const struct frontend_ke
 		return LB_SELECTED;
 	}
 	return LB_NO_BACKEND;
+}
+
+/* At tc the client is known only by its address. Cookies are small counters, so setting the
+ * top bit keeps address-derived ids apart from them; an IPv6 address is folded to 64 bits. */
+static __always_inline __u64 lb_client_id_of_address(const struct lb_address *a)
+{
+	return (1ull << 63) | ((__u64)(a->words[0] ^ a->words[2]) << 32) | (a->words[1] ^ a->words[3]);
 }
 
 #endif

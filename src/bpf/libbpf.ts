@@ -19,6 +19,28 @@ const libc = loadLibrary('libc.so.6');
 
 const printFn = koffi.proto('int socklb_libbpf_print_fn(int level, const char *format, void *args)');
 
+// libbpf's option structs, field for field (libbpf/libbpf.h, bpf.h). Each starts with its own
+// size, which libbpf checks, so koffi's sizeof must equal C's: the layouts have no surprises.
+koffi.struct('bpf_tc_hook', { sz: 'size_t', ifindex: 'int', attach_point: 'int', parent: 'uint32_t' });
+koffi.struct('bpf_tc_opts', { sz: 'size_t', prog_fd: 'int', flags: 'uint32_t', prog_id: 'uint32_t', handle: 'uint32_t', priority: 'uint32_t' });
+koffi.struct('bpf_test_run_opts', {
+  sz: 'size_t',
+  data_in: 'const void *',
+  data_out: 'void *',
+  data_size_in: 'uint32_t',
+  data_size_out: 'uint32_t',
+  ctx_in: 'const void *',
+  ctx_out: 'void *',
+  ctx_size_in: 'uint32_t',
+  ctx_size_out: 'uint32_t',
+  retval: 'uint32_t',
+  repeat: 'int',
+  duration: 'uint32_t',
+  flags: 'uint32_t',
+  cpu: 'uint32_t',
+  batch_size: 'uint32_t',
+});
+
 export const native = {
   objectOpenFile: libbpf.func('void *bpf_object__open_file(const char *path, const void *opts)'),
   objectLoad: libbpf.func('int bpf_object__load(void *obj)'),
@@ -30,6 +52,12 @@ export const native = {
   mapSetPinPath: libbpf.func('int bpf_map__set_pin_path(void *map, const char *path)'),
   programName: libbpf.func('const char *bpf_program__name(const void *prog)'),
   programSectionName: libbpf.func('const char *bpf_program__section_name(const void *prog)'),
+  programFd: libbpf.func('int bpf_program__fd(const void *prog)'),
+  tcHookCreate: libbpf.func('int bpf_tc_hook_create(bpf_tc_hook *hook)'),
+  tcAttach: libbpf.func('int bpf_tc_attach(const bpf_tc_hook *hook, _Inout_ bpf_tc_opts *opts)'),
+  tcDetach: libbpf.func('int bpf_tc_detach(const bpf_tc_hook *hook, const bpf_tc_opts *opts)'),
+  tcQuery: libbpf.func('int bpf_tc_query(const bpf_tc_hook *hook, _Inout_ bpf_tc_opts *opts)'),
+  progTestRun: libbpf.func('int bpf_prog_test_run_opts(int prog_fd, _Inout_ bpf_test_run_opts *opts)'),
   programAttachCgroup: libbpf.func('void *bpf_program__attach_cgroup(const void *prog, int cgroup_fd)'),
   linkOpen: libbpf.func('void *bpf_link__open(const char *path)'),
   linkPin: libbpf.func('int bpf_link__pin(void *link, const char *path)'),
@@ -44,10 +72,13 @@ export const native = {
   mapDeleteElem: libbpf.func('int bpf_map_delete_elem(int fd, const void *key)'),
   mapUpdateBatch: libbpf.func('int bpf_map_update_batch(int fd, const void *keys, const void *values, _Inout_ uint32_t *count, const void *opts)'),
   mapDeleteBatch: libbpf.func('int bpf_map_delete_batch(int fd, const void *keys, _Inout_ uint32_t *count, const void *opts)'),
+  mapLookupBatch: libbpf.func('int bpf_map_lookup_batch(int fd, void *in_batch, void *out_batch, void *keys, void *values, _Inout_ uint32_t *count, const void *opts)'),
   mapGetNextKey: libbpf.func('int bpf_map_get_next_key(int fd, const void *key, void *next_key)'),
   numPossibleCpus: libbpf.func('int libbpf_num_possible_cpus(void)'),
   setPrint: libbpf.func('void *libbpf_set_print(socklb_libbpf_print_fn *fn)'),
   close: libc.func('int close(int fd)'),
+  setns: libc.func('int setns(int fd, int nstype)'),
+  ifNameToIndex: libc.func('unsigned int if_nametoindex(const char *ifname)'),
   strerror: libc.func('const char *strerror(int errnum)'),
   vsnprintf: libc.func('int vsnprintf(_Out_ uint8_t *buf, size_t size, const char *format, void *args)'),
 };

@@ -4,6 +4,8 @@ import { native } from './libbpf.js';
 import type { StructLayout } from './struct-layout.js';
 
 const ENOENT = 2;
+// EINVAL, ENOTSUPP (524), EOPNOTSUPP: map types without lookup_batch (sk_storage, ...).
+const BATCH_UNSUPPORTED = new Set([22, 524, 95]);
 
 export const enum UpdateFlags {
   Any = 0,
@@ -109,6 +111,30 @@ export class TypedMap<K, V> implements KeyValueMap<K, V> {
     return { done };
   }
 
+  private entriesBatched(): [K, V][] | undefined {
+    const ks = this.keyLayout.size;
+    const vs = this.valueLayout.size;
+    const keys = new Uint8Array(BATCH_CHUNK * ks);
+    const values = new Uint8Array(BATCH_CHUNK * vs);
+    // The batch position is a kernel cursor (a bucket index for hash maps): 8 bytes hold it.
+    const inBatch = new Uint8Array(8);
+    const outBatch = new Uint8Array(8);
+    const out: [K, V][] = [];
+    for (let first = true; ; first = false) {
+      const count = [BATCH_CHUNK];
+      const ret = native.mapLookupBatch(this.fd, first ? null : inBatch, outBatch, keys, values, count, null) as number;
+      if (ret < 0 && ret !== -ENOENT) {
+        if (first && BATCH_UNSUPPORTED.has(-ret)) return undefined;
+        throw new BpfError(`batch read of map ${this.name}`, -ret);
+      }
+      for (let i = 0; i < count[0]!; i++) {
+        out.push([this.keyLayout.decode(keys, i * ks), this.valueLayout.decode(values, i * vs)]);
+      }
+      if (ret === -ENOENT) return out;
+      inBatch.set(outBatch);
+    }
+  }
+
   /** Every key; entries deleted or added while iterating may be missed or seen, as in the kernel. */
   keys(): K[] {
     const keys: K[] = [];
@@ -122,7 +148,12 @@ export class TypedMap<K, V> implements KeyValueMap<K, V> {
     return keys;
   }
 
+  /** Every entry, read in batches (bpf_map_lookup_batch: one syscall per BATCH_CHUNK entries,
+   * and unlike get_next_key it never restarts from the first key when the current one is
+   * deleted under it); maps without batch support are read key by key. */
   entries(): [K, V][] {
+    const batched = this.entriesBatched();
+    if (batched) return batched;
     const out: [K, V][] = [];
     for (const key of this.keys()) {
       const value = this.get(key);

@@ -4,6 +4,7 @@ import type { StructLayout } from '../bpf/struct-layout.js';
 import { BACKENDS_MAP, SLOTS_MAP, backendKeyLayout, backendValueLayout, slotKeyLayout, slotValueLayout } from './backends-map.js';
 import { AFFINITY_MAP, AFFINITY_MATCH_MAP, affinityKeyLayout, affinityMatchKeyLayout, affinityValueLayout } from './affinity-maps.js';
 import { FRONTENDS_MAP, frontendKeyLayout, frontendValueLayout } from './frontends-map.js';
+import { CT_MAP, ctEntryLayout, ctKeyLayout } from './ct-map.js';
 import { SOCK_REVNAT_MAP, UDP_REVNAT_MAP, revnatValueLayout, sockRevnatLayout, udpRevnatKeyLayout } from './revnat-maps.js';
 
 export interface MapCodec {
@@ -27,4 +28,5 @@ export const MAP_CODECS: readonly MapCodec[] = [
   codec(SLOTS_MAP, slotKeyLayout, slotValueLayout),
   codec(UDP_REVNAT_MAP, udpRevnatKeyLayout, revnatValueLayout),
   codec(SOCK_REVNAT_MAP, undefined, sockRevnatLayout),
+  codec(CT_MAP, ctKeyLayout, ctEntryLayout),
 ];

@@ -1,0 +1,33 @@
+// Which network interfaces are pods' (their host-side ends), by name patterns such as the
+// CNIs' conventions: lxc* (Cilium), cali* (Calico), veth* (bridge and ptp plugins). Pure.
+
+/** What --pod-interfaces defaults to: the host-side names of the common CNIs. */
+export const DEFAULT_POD_INTERFACE_PATTERNS = ['lxc*', 'cali*', 'veth*', 'eni*', 'gke*', 'azv*'] as const;
+
+function patternRegExp(pattern: string): RegExp {
+  const body = pattern
+    .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+    .replace(/\*/g, '.*')
+    .replace(/\?/g, '.');
+  return new RegExp(`^${body}$`);
+}
+
+/** A predicate over interface names; `*` matches any run of characters, `?` one. */
+export function podInterfaceMatcher(patterns: readonly string[]): (name: string) => boolean {
+  const res = patterns.map(patternRegExp);
+  return (name) => res.some((re) => re.test(name));
+}
+
+/** Parses a comma-separated list as --pod-interfaces takes it; throws on an empty or odd entry. */
+export function parsePodInterfacePatterns(list: string): string[] {
+  const patterns = list
+    .split(',')
+    .map((p) => p.trim())
+    .filter(Boolean);
+  if (patterns.length === 0) throw new Error('--pod-interfaces is empty; give name patterns such as "lxc*,veth*"');
+  for (const p of patterns) {
+    if (!/^[A-Za-z0-9_.:@*?-]+$/.test(p) || p.length > 64)
+      throw new Error(`--pod-interfaces: "${p}" is not an interface name pattern (letters, digits, _ . : @ - and the wildcards * ?)`);
+  }
+  return patterns;
+}
