@@ -1,6 +1,7 @@
 // In-memory stand-ins for the datapath maps, for the reconciler's unit tests. Keys and values
 // go through the real codecs, so equal-in-C keys are equal here too. A hook runs after every
 // operation, which lets tests check what a concurrent BPF lookup would see at each step.
+import { COUNTER_NAMES, type CounterName } from '../../src/datapath/counters-map.js';
 import { affinityMatchKeyLayout, affinityMatchValueLayout, type AffinityMatchKey } from '../../src/datapath/affinity-maps.js';
 import type { StructLayout } from '../../src/bpf/struct-layout.js';
 import type { BatchResult, KeyValueMap } from '../../src/bpf/typed-map.js';
@@ -95,7 +96,7 @@ export function memoryMaps(): MemoryMaps {
     backends,
     slots,
     affinityMatch,
-    counters: () => ({ translated: 0n, no_backend: 0n, revnat: 0n, slot_retry: 0n }),
+    counters: () => Object.fromEntries(COUNTER_NAMES.map((n) => [n, 0n])) as Record<CounterName, bigint>,
     onEveryOp(fn) {
       frontends.afterOp = fn;
       backends.afterOp = fn;
