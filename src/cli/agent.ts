@@ -4,7 +4,8 @@
 import type { Server } from 'node:http';
 import { MAP_CAPACITY } from '../datapath/datapath-maps.js';
 import { Reconciler } from '../datapath/reconciler.js';
-import { installSockDatapath } from '../datapath/sock-datapath.js';
+import { collectExpiredFlows } from '../datapath/ct-gc.js';
+import { installMode, type DatapathMode, type InstalledMode } from '../datapath/datapath-mode.js';
 import { formatProblem } from '../model/problems.js';
 import type { DesiredSource } from '../source/desired-source.js';
 import type { Logger } from './logger.js';
@@ -14,6 +15,13 @@ import { startOpsServer } from './ops-server.js';
 export interface AgentOptions {
   bpffs: string;
   cgroup: string;
+  /** socket (default) or conntrack; see datapath-mode.ts. */
+  mode?: DatapathMode;
+  /** conntrack mode: name patterns of the pods' host-side interfaces. */
+  podInterfaces?: readonly string[];
+  /** conntrack mode: how often new pod interfaces are looked for, and expired flows collected. */
+  interfaceScanMs?: number;
+  conntrackGcMs?: number;
   source: DesiredSource;
   /** host:port for /healthz, /readyz and /metrics; undefined: no server. */
   opsAddress?: string | undefined;
@@ -32,8 +40,8 @@ export interface Agent {
 }
 
 export function startAgent(opts: AgentOptions, log: Logger): Agent {
-  const datapath = installSockDatapath({ bpffs: opts.bpffs, cgroup: opts.cgroup });
-  log.info({ bpffs: opts.bpffs, cgroup: opts.cgroup, programs: datapath.attached }, 'datapath installed');
+  const datapath = installMode({ mode: opts.mode ?? 'socket', bpffs: opts.bpffs, cgroup: opts.cgroup, podInterfaces: opts.podInterfaces ?? [] });
+  log.info({ mode: datapath.mode, bpffs: opts.bpffs, ...datapath.summary }, 'datapath installed');
   let reconciler: Reconciler;
   try {
     reconciler = Reconciler.adopt(datapath.maps);
@@ -85,6 +93,7 @@ export function startAgent(opts: AgentOptions, log: Logger): Agent {
       ];
     },
   });
+  const stopConntrackWork = datapath.ct ? startConntrackWork(datapath, opts, metrics, log) : () => undefined;
   opts.extraMetrics?.(metrics);
 
   let synced = false;
@@ -150,6 +159,7 @@ export function startAgent(opts: AgentOptions, log: Logger): Agent {
   try {
     opts.source.start(schedule);
   } catch (err) {
+    stopConntrackWork();
     datapath.close();
     throw err;
   }
@@ -159,6 +169,7 @@ export function startAgent(opts: AgentOptions, log: Logger): Agent {
     opsAddress,
     async stop() {
       opts.source.stop();
+      stopConntrackWork();
       await opsAddress;
       // Idle keep-alive connections (a scraper, a probe) would hold close() open.
       server?.closeAllConnections();
@@ -166,5 +177,44 @@ export function startAgent(opts: AgentOptions, log: Logger): Agent {
       datapath.close();
       log.info({ bpffs: opts.bpffs }, 'agent stopped; the datapath stays attached (socklb uninstall removes it)');
     },
+  };
+}
+
+/** Conntrack mode's periodic work: programs onto new pod interfaces, expired flows out. */
+function startConntrackWork(datapath: InstalledMode, opts: AgentOptions, metrics: Metrics, log: Logger): () => void {
+  let liveFlows = 0;
+  let liveEntries = 0;
+  const scan = setInterval(() => {
+    try {
+      const changes = datapath.syncInterfaces();
+      if (changes.attached.length + changes.detached.length > 0) log.info(changes, 'pod interfaces changed');
+    } catch (err) {
+      log.error({ err: (err as Error).message }, 'attaching to pod interfaces failed; retrying on the next scan');
+    }
+  }, opts.interfaceScanMs ?? 2000);
+  const gc = setInterval(() => {
+    try {
+      const r = collectExpiredFlows(datapath.ct!);
+      liveFlows = r.liveFlows;
+      liveEntries = r.live;
+      if (r.expired > 0) log.debug(r, 'conntrack garbage collected');
+    } catch (err) {
+      log.error({ err: (err as Error).message }, 'conntrack garbage collection failed');
+    }
+  }, opts.conntrackGcMs ?? 10_000);
+  scan.unref();
+  gc.unref();
+  metrics.register({
+    name: 'socklb_conntrack_entries',
+    help: 'Live entries in the tc conntrack table at the last garbage collection (two per flow), and flows.',
+    type: 'gauge',
+    read: () => [
+      { labels: { kind: 'entries' }, value: liveEntries },
+      { labels: { kind: 'flows' }, value: liveFlows },
+    ],
+  });
+  return () => {
+    clearInterval(scan);
+    clearInterval(gc);
   };
 }

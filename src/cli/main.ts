@@ -4,6 +4,8 @@
 import { Command, Option } from 'commander';
 import { findCgroup2Root } from '../bpf/kernel-env.js';
 import { DEFAULT_BPFFS, uninstallSockDatapath } from '../datapath/sock-datapath.js';
+import { DATAPATH_MODES, detachTcEverywhere, type DatapathMode } from '../datapath/datapath-mode.js';
+import { DEFAULT_POD_INTERFACE_PATTERNS, parsePodInterfacePatterns } from '../datapath/pod-interfaces.js';
 import type { ClusterSource } from '../k8s/cluster-source.js';
 import { watchRestartsMetric } from './watch-metrics.js';
 import { FileSource } from '../source/file-source.js';
@@ -34,6 +36,8 @@ interface AgentFlags {
   cgroup?: string;
   metricsAddress: string;
   logLevel: string;
+  mode: DatapathMode;
+  podInterfaces: string;
 }
 
 program
@@ -44,6 +48,12 @@ program
   .option('--node-name <name>', 'this node, for internalTrafficPolicy Local and topology hints', process.env.NODE_NAME)
   .addOption(bpffsOption())
   .option('--cgroup <dir>', 'cgroup v2 directory whose processes are load balanced (default: the cgroup2 root from /proc/mounts)')
+  .addOption(
+    new Option('--mode <mode>', 'socket: translate at connect/sendmsg (no NAT, no conntrack); conntrack: per-packet NAT at tc with a conntrack entry per flow (for comparisons)')
+      .choices([...DATAPATH_MODES])
+      .default('socket'),
+  )
+  .option('--pod-interfaces <patterns>', "conntrack mode: the pods' host-side interfaces, comma-separated name patterns", DEFAULT_POD_INTERFACE_PATTERNS.join(','))
   .option('--metrics-address <host:port>', 'where to serve /healthz, /readyz and /metrics ("" to disable)', '0.0.0.0:9966')
   .option('--log-level <level>', 'pino log level', 'info')
   .action(async (opts: AgentFlags) => {
@@ -60,6 +70,8 @@ program
           source: cluster ?? new FileSource(opts.services!, log),
           bpffs: opts.bpffs,
           cgroup: opts.cgroup ?? findCgroup2Root(),
+          mode: opts.mode,
+          podInterfaces: parsePodInterfacePatterns(opts.podInterfaces),
           opsAddress: opts.metricsAddress || undefined,
           extraMetrics: cluster && ((m) => m.register(watchRestartsMetric(cluster!))),
         },
@@ -98,8 +110,11 @@ program
   .addOption(bpffsOption())
   .action((opts: { bpffs: string }) => {
     try {
+      const tc = detachTcEverywhere();
       const removed = uninstallSockDatapath(opts.bpffs);
-      process.stdout.write(`detached ${removed.links.length} programs, removed ${removed.maps.length} maps from ${opts.bpffs}\n`);
+      process.stdout.write(
+        `detached ${removed.links.length} socket programs and the tc programs of ${tc.length} interfaces, removed ${removed.maps.length} maps from ${opts.bpffs}\n`,
+      );
     } catch (err) {
       fail(err);
     }

@@ -63,6 +63,11 @@ export function openPinnedDatapath(bpffs: string): { maps: DatapathMaps; close()
   return { maps: datapathMaps(fds), close: () => fds.forEach((fd) => closeFd(fd)) };
 }
 
+/** Detaches the socket programs (their pinned cgroup links) and leaves the maps: a switch to conntrack mode. */
+export function detachSocketPrograms(bpffs: string): string[] {
+  return detachPinnedLinks(linkDir(bpffs));
+}
+
 /** Detaches every program and removes every pin socklb made under bpffs. */
 export function uninstallSockDatapath(bpffs: string): { links: string[]; maps: string[] } {
   const links = detachPinnedLinks(linkDir(bpffs));

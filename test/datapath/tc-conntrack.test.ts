@@ -4,6 +4,7 @@
 // lifetimes, expiry, and what the programs leave alone.
 import t from 'tap';
 import { testRunPacket } from '../../src/bpf/prog-test-run.js';
+import { collectExpiredFlows } from '../../src/datapath/ct-gc.js';
 import { CT_DIRECTION, CT_FLAGS, type CtKey } from '../../src/datapath/ct-map.js';
 import { Reconciler } from '../../src/datapath/reconciler.js';
 import { uninstallSockDatapath } from '../../src/datapath/sock-datapath.js';
@@ -136,4 +137,22 @@ t.test('an expired entry is dead: replies pass untouched and the next packet sta
   t.match(parseFrame(send(fromPod, { ...syn, flags: TCP.ACK }).packet), { dst: '10.244.0.21' }, 'still balanced');
   t.equal(dp.maps.counters().ct_created - created, 1n, 'as a new flow');
   t.ok(dp.ct.get(forwardKey)!.expires_ns > monotonicNs());
+});
+
+t.test('garbage collection deletes expired entries and counts live flows', async (t) => {
+  const now = monotonicNs();
+  const base = { nat_address: '10.244.0.21', nat_port: 8080, flags: 0, backend_id: 1 };
+  const key = (sport: number, direction: number): CtKey => ({ src: '10.244.0.99', dst: '10.96.0.10', sport, dport: 80, protocol: 6, direction });
+  for (let i = 0; i < 50; i++) {
+    dp.ct.set(key(60000 + i, CT_DIRECTION.forward), { ...base, expires_ns: i < 30 ? now - SECOND : now + 60n * SECOND });
+    dp.ct.set(key(60000 + i, CT_DIRECTION.reply), { ...base, expires_ns: i < 30 ? now - SECOND : now + 60n * SECOND });
+  }
+  const liveBefore = dp.ct.entries().filter(([, e]) => e.expires_ns > now).length;
+  const r = collectExpiredFlows(dp.ct, now);
+  t.ok(r.expired >= 60, `the 60 dead test entries went (and any earlier dead ones): ${r.expired}`);
+  t.equal(r.live, liveBefore, 'every live entry stays');
+  t.equal(dp.ct.get(key(60000, CT_DIRECTION.forward)), undefined);
+  t.ok(dp.ct.get(key(60049, CT_DIRECTION.reply)));
+  t.ok(dp.ct.entries().every(([, e]) => e.expires_ns > now), 'nothing dead is left');
+  t.equal(r.liveFlows, dp.ct.entries().filter(([k]) => k.direction === CT_DIRECTION.forward).length);
 });
