@@ -15,6 +15,9 @@ const HOOK_SIZE = 24; // sizeof(struct bpf_tc_hook)
 const OPTS_SIZE = 32; // sizeof(struct bpf_tc_opts)
 const ENOENT = 2;
 const EEXIST = 17;
+const EINVAL = 22;
+/** A hook without socklb's filter answers ENOENT, or EINVAL when it has no clsact qdisc at all. */
+const absent = (ret: number): boolean => ret === -ENOENT || ret === -EINVAL;
 
 /** socklb's filter identity on every hook: handle "5c1b" (s-l-b), priority 1 (runs first). */
 export const TC_HANDLE = 0x5c1b;
@@ -54,7 +57,7 @@ export function attachTc(ifindex: number, direction: TcDirection, progFd: number
 export function queryTc(ifindex: number, direction: TcDirection, what: string): number | undefined {
   const opts = socklbFilter();
   const ret = native.tcQuery(hook(ifindex, direction), opts) as number;
-  if (ret === -ENOENT) return undefined;
+  if (absent(ret)) return undefined;
   checkReturn(ret, `query the tc ${direction} hook of ${what}`);
   return opts.prog_id;
 }
@@ -62,7 +65,7 @@ export function queryTc(ifindex: number, direction: TcDirection, what: string): 
 /** Removes socklb's filter from the hook; false when it was not there. The qdisc stays (others may use it). */
 export function detachTc(ifindex: number, direction: TcDirection, what: string): boolean {
   const ret = native.tcDetach(hook(ifindex, direction), socklbFilter()) as number;
-  if (ret === -ENOENT) return false;
+  if (absent(ret)) return false;
   if (ret < 0) throw new BpfError(`detach the tc ${direction} program from ${what}`, -ret);
   return true;
 }

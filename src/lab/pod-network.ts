@@ -51,6 +51,9 @@ export class PodNetwork {
       run('ip', [...n, 'addr', 'add', `${NODE_V4}/24`, 'dev', 'br0']);
       run('ip', [...n, '-6', 'addr', 'add', `${NODE_V6}/64`, 'dev', 'br0', 'nodad']);
       run('ip', [...n, 'link', 'set', 'br0', 'up']);
+      // The node routes between pods, as a real node does: conntrack mode's DNATed packets
+      // (and iptables mode's) are forwarded by it; socket mode's go pod to pod over the bridge.
+      run('ip', ['netns', 'exec', net.nodeNetns, 'sysctl', '-q', '-w', 'net.ipv4.ip_forward=1', 'net.ipv6.conf.all.forwarding=1', 'net.ipv4.conf.all.send_redirects=0']);
       run('ip', [...n, 'route', 'add', 'blackhole', SERVICE_CIDR_V4]);
       run('ip', [...n, '-6', 'route', 'add', 'blackhole', SERVICE_CIDR_V6]);
     } catch (err) {
@@ -76,6 +79,11 @@ export class PodNetwork {
     run('ip', [...p, 'route', 'add', SERVICE_CIDR_V4, 'via', NODE_V4]);
     run('ip', [...p, '-6', 'route', 'add', SERVICE_CIDR_V6, 'via', NODE_V6]);
     return pod;
+  }
+
+  /** The node namespace's file, for setns (inNetns) and nsenter. */
+  get nodeNetnsPath(): string {
+    return `/run/netns/${this.nodeNetns}`;
   }
 
   pod(name: string): Pod {

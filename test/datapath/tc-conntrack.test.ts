@@ -153,6 +153,9 @@ t.test('garbage collection deletes expired entries and counts live flows', async
   t.equal(r.live, liveBefore, 'every live entry stays');
   t.equal(dp.ct.get(key(60000, CT_DIRECTION.forward)), undefined);
   t.ok(dp.ct.get(key(60049, CT_DIRECTION.reply)));
-  t.ok(dp.ct.entries().every(([, e]) => e.expires_ns > now), 'nothing dead is left');
+  t.ok(
+    dp.ct.entries().every(([, e]) => e.expires_ns > now),
+    'nothing dead is left',
+  );
   t.equal(r.liveFlows, dp.ct.entries().filter(([k]) => k.direction === CT_DIRECTION.forward).length);
 });

@@ -2,7 +2,7 @@
 // private bpffs directory and services file, and the real agent CLI as a child process.
 // Everything is removed in teardown, also when the test fails.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { uninstallSockDatapath } from '../../src/datapath/sock-datapath.js';
@@ -88,14 +88,23 @@ export class KernelLab {
     renameSync(tmp, this.servicesFile);
   }
 
-  /** The agent CLI on this lab's bpffs and cgroup; by default fed the lab's services file. */
-  startAgent(source: string[] = ['--services', this.servicesFile]): AgentProcess {
-    const child = spawn(process.execPath, [CLI_PATH, 'agent', ...source, '--bpffs', this.bpffs, '--cgroup', this.net.cgroup.path, '--metrics-address', '127.0.0.1:0'], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+  /** The agent CLI on this lab's bpffs and cgroup; by default fed the lab's services file.
+   * inNodeNetns runs it in the node namespace, where the pods' host-side interfaces are (for
+   * conntrack mode's tc programs); nsenter keeps the mounts, so bpffs and cgroup2 stay visible. */
+  startAgent(source: string[] = ['--services', this.servicesFile], opts: { mode?: 'socket' | 'conntrack'; inNodeNetns?: boolean } = {}): AgentProcess {
+    const args = [CLI_PATH, 'agent', ...source, '--bpffs', this.bpffs, '--cgroup', this.net.cgroup.path, '--metrics-address', '127.0.0.1:0', '--mode', opts.mode ?? 'socket'];
+    const child = opts.inNodeNetns
+      ? spawn('nsenter', [`--net=${this.net.nodeNetnsPath}`, process.execPath, ...args, '--pod-interfaces', 'veth*'], { stdio: ['ignore', 'pipe', 'pipe'] })
+      : spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     const agent = new AgentProcess(child);
     this.agents.push(agent);
     return agent;
+  }
+
+  /** The socket programs' pinned cgroup links under this lab's bpffs. */
+  listLinks(): string[] {
+    const dir = join(this.bpffs, 'links');
+    return existsSync(dir) ? readdirSync(dir).sort() : [];
   }
 
   probe(req: ProbeRequest): Promise<ProbeResult> {
@@ -126,6 +135,7 @@ export class KernelLab {
 
   async destroy(): Promise<void> {
     for (const a of this.agents) await a.stop();
+    // tc filters live on the pods' interfaces and go with the namespaces.
     try {
       uninstallSockDatapath(this.bpffs);
     } catch {
