@@ -11,8 +11,8 @@ export const SERVICE_CIDR_V4 = '10.96.0.0/16';
 export const SERVICE_CIDR_V6 = 'fd00:96::/112';
 const POD_PREFIX_V4 = '10.244.0.';
 const POD_PREFIX_V6 = 'fd00:244::';
-const NODE_V4 = `${POD_PREFIX_V4}1`;
-const NODE_V6 = `${POD_PREFIX_V6}1`;
+export const NODE_V4 = `${POD_PREFIX_V4}1`;
+export const NODE_V6 = `${POD_PREFIX_V6}1`;
 
 export interface Pod {
   name: string;

@@ -7,8 +7,9 @@ import type { DesiredService } from '../../datapath/desired-state.js';
 import { run } from '../../lab/command.js';
 import type { PodNetwork } from '../../lab/pod-network.js';
 import { kubeProxyIptables } from './kube-proxy-iptables.js';
+import { POD_CIDR_V4, prepareNode, wantBridgeNetfilter } from './node-netfilter.js';
 
-export const POD_CIDR_V4 = '10.244.0.0/16';
+export { POD_CIDR_V4 };
 
 const ENTRY_JUMPS: [string, string[]][] = [
   ['PREROUTING', ['-m', 'comment', '--comment', 'kubernetes service portals', '-j', 'KUBE-SERVICES']],
@@ -26,7 +27,7 @@ export function installIptablesMode(net: PodNetwork, services: readonly DesiredS
   const ns = ['netns', 'exec', net.nodeNetns];
   // A new namespace starts with bridge-nf-call-iptables=1: once tables are loaded, bridged pod
   // traffic of every mode would be tracked. Off until iptables mode is switched on.
-  run('ip', [...ns, 'sysctl', '-q', '-w', 'net.ipv4.ip_forward=1', 'net.bridge.bridge-nf-call-iptables=0']);
+  prepareNode(net.nodeNetns);
   const rules = kubeProxyIptables(services, 4, { clusterCidr: POD_CIDR_V4 });
   run('ip', [...ns, 'iptables-restore', '--noflush'], { input: rules.restore });
   let enabled = false;
@@ -35,7 +36,7 @@ export function installIptablesMode(net: PodNetwork, services: readonly DesiredS
     enable(on) {
       if (on === enabled) return;
       for (const [chain, rule] of ENTRY_JUMPS) run('ip', [...ns, 'iptables', '-t', 'nat', on ? '-A' : '-D', chain, ...rule]);
-      run('ip', [...ns, 'sysctl', '-q', '-w', `net.bridge.bridge-nf-call-iptables=${on ? 1 : 0}`]);
+      wantBridgeNetfilter(net.nodeNetns, 'iptables', on);
       enabled = on;
     },
   };
