@@ -75,7 +75,13 @@ static __always_inline void revnat_record(struct bpf_sock_addr *ctx, const struc
 			.port = backend->port,
 		};
 		struct revnat_value value = { .address = vip->address, .port = vip->port };
+		struct revnat_value *known = bpf_map_lookup_elem(&slb_udp_revnat, &key);
 
+		/* An unconnected socket sends every datagram through here; rewriting an unchanged
+		 * entry would cost an LRU update (an allocation and a lock) per datagram. The lookup
+		 * also marks the entry used, so a busy socket's entry is not evicted. */
+		if (known && known->port == value.port && addr_equal(&known->address, &value.address))
+			return;
 		bpf_map_update_elem(&slb_udp_revnat, &key, &value, BPF_ANY);
 		return;
 	}

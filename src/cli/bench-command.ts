@@ -4,7 +4,10 @@ import { dirname } from 'node:path';
 import type { Command } from 'commander';
 import { benchAgentOverApi } from '../bench/agent-over-api.js';
 import { benchControlPlane } from '../bench/control-plane.js';
-import { benchConnections, CONNECTION_MODES } from '../bench/connection-bench.js';
+import { renderMarkdown } from '../bench/report/markdown-report.js';
+import { writeReport } from '../bench/report/write-report.js';
+import { PROFILES, SECTION_IDS, type SectionId, type SuiteProfile } from '../bench/suite/profiles.js';
+import { runSuite } from '../bench/suite/run-suite.js';
 
 const int = (v: string): number => {
   const n = Number.parseInt(v, 10);
@@ -24,36 +27,65 @@ const say = (s: string): void => {
 // A reader that goes away (| head) must not kill a run before it removes what it made.
 process.stdout.on('error', () => undefined);
 
-export function addBenchCommands(program: Command): void {
-  const bench = program.command('bench').description('benchmarks (they build their own namespaces and cgroups, and remove them)');
+const intList = (v: string): number[] => v.split(',').map((x) => int(x.trim()));
 
-  // Short and long connections run the same harness with a different client loop.
-  const connectionBenches = [
-    ['short-connections', 'crr', 'connect/1-byte request/response/close: socklb VIP, kube-proxy iptables layout, straight to the backend, interleaved', 'conn/s'],
-    ['long-connections', 'rr', '1-byte request/response on one persistent connection: socklb VIP, kube-proxy iptables layout, straight to the backend, interleaved', 'req/s'],
-    ['udp', 'udp', 'UDP request/response, sendto the VIP and recvfrom on one unconnected socket: socklb, kube-proxy iptables layout, direct, interleaved', 'req/s'],
-  ] as const;
-  for (const [name, workload, description, unit] of connectionBenches) {
-    bench
-      .command(name)
-      .description(description)
-      .option('--rounds <n>', 'interleaved rounds', int, 5)
-      .option('--duration-ms <ms>', 'length of each run', int, 3000)
-      .option('--services <n>', 'services programmed (socklb and iptables); the measured one is the last', int, 1)
-      .option('--json <file>', 'write the results as JSON')
-      .action(async (opts: { rounds: number; durationMs: number; services: number; json?: string }) => {
-        const r = await benchConnections({ ...opts, workload }, say);
-        say(`\nmode            ${unit} (median, min-max)`.padEnd(47) + '   p50 us   p99 us   vs direct   conntrack entries after');
-        for (const m of CONNECTION_MODES) {
-          const x = r.modes[m];
-          say(
-            `${m.padEnd(15)} ${x.rate.median.toFixed(0).padStart(7)} (${x.rate.min.toFixed(0)}-${x.rate.max.toFixed(0)})`.padEnd(47) +
-              `${x.p50Us.median.toFixed(1).padStart(6)}   ${x.p99Us.median.toFixed(1).padStart(6)}   ${r.ratioToDirect[m].toFixed(3).padStart(9)}   ${x.conntrackAfter.median.toFixed(0)}`,
-          );
-        }
-        writeJson(opts.json, { benchmark: name, date: new Date().toISOString(), ...r });
-      });
-  }
+function sectionList(v: string): SectionId[] {
+  const ids = v.split(',').map((x) => x.trim());
+  for (const id of ids) if (!(SECTION_IDS as readonly string[]).includes(id)) throw new Error(`unknown section ${id}; choose from ${SECTION_IDS.join(', ')}`);
+  return ids as SectionId[];
+}
+
+interface SuiteFlags {
+  quick?: boolean;
+  profile: string;
+  sections?: SectionId[];
+  out?: string;
+  repetitions?: number;
+  durationMs?: number;
+  services?: number[];
+  pods?: number[];
+}
+
+function chosenProfile(flags: SuiteFlags): SuiteProfile {
+  const name = flags.quick ? 'quick' : flags.profile;
+  if (name !== 'quick' && name !== 'full') throw new Error(`unknown profile ${name}; choose quick or full`);
+  const p = PROFILES[name];
+  return {
+    ...p,
+    ...(flags.repetitions ? { repetitions: flags.repetitions } : {}),
+    ...(flags.durationMs ? { durationMs: flags.durationMs } : {}),
+    ...(flags.services ? { servicePoints: flags.services } : {}),
+    ...(flags.pods ? { podPoints: flags.pods } : {}),
+  };
+}
+
+export function addBenchCommands(program: Command): void {
+  const bench = program
+    .command('bench')
+    .description(
+      'the comparison: every mode (socket, conntrack, kube-proxy iptables/nftables/ipvs layouts, direct) on the same namespaces and workloads; writes JSON, Markdown and SVG charts and prints the tables',
+    )
+    .option('--quick', 'the quick profile (a few minutes)')
+    .option('--profile <name>', 'quick or full', 'full')
+    .option('--sections <list>', `comma-separated, from ${SECTION_IDS.join(', ')}`, sectionList)
+    .option('--out <dir>', 'report directory (default: bench-results/<date>-<profile>)')
+    .option('--repetitions <n>', "override the profile's repetitions", int)
+    .option('--duration-ms <ms>', "override the profile's run length", int)
+    .option('--services <list>', "override the service sweep's points, e.g. 1,100,1000", intList)
+    .option('--pods <list>', "override the pod sweep's points, e.g. 3,10", intList)
+    .action(async (flags: SuiteFlags) => {
+      const profile = chosenProfile(flags);
+      const command = ['socklb', 'bench', ...process.argv.slice(3)].join(' ');
+      const result = await runSuite(profile, flags.sections ?? SECTION_IDS, command, say);
+      const dir = flags.out ?? `bench-results/${result.date.replace(/[:.]/g, '-')}-${profile.name}`;
+      const written = writeReport(result, dir);
+      say(`\n${renderMarkdown(result)}`);
+      say(`report: ${written.markdown}, data: ${written.json}, charts: ${written.charts.length} in ${dir}/charts`);
+      if (result.problems?.length) {
+        say(`${result.problems.length} checks failed (see above): the numbers of those runs are not trustworthy`);
+        process.exitCode = 1;
+      }
+    });
 
   // The two control-plane benchmarks take the same size options and report the same way.
   const sized = [

@@ -1,9 +1,9 @@
 // Runs a system command for the lab and says which one failed and what it printed.
 import { execFileSync } from 'node:child_process';
 
-export function run(cmd: string, args: readonly string[], opts: { input?: string } = {}): string {
+export function run(cmd: string, args: readonly string[], opts: { input?: string; timeoutMs?: number } = {}): string {
   try {
-    return execFileSync(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'], encoding: 'utf8', input: opts.input, timeout: 30_000 });
+    return execFileSync(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'], encoding: 'utf8', input: opts.input, timeout: opts.timeoutMs ?? 30_000, maxBuffer: 64 * 2 ** 20 });
   } catch (err) {
     const e = err as { stderr?: string; message: string };
     throw new Error(`${cmd} ${args.join(' ')} failed: ${(e.stderr ?? '').trim() || e.message}`);

@@ -23,19 +23,34 @@ export interface IptablesMode {
   enable(on: boolean): void;
 }
 
+/** The rule set exists only while the mode is on, which needs the nf_tables backend of iptables (Debian's default) to remove it again. */
+export function iptablesBackendProblem(): string | undefined {
+  const version = run('iptables', ['-V']);
+  return version.includes('nf_tables')
+    ? undefined
+    : `iptables is ${version.trim()}; the bench needs the nf_tables backend (update-alternatives --set iptables /usr/sbin/iptables-nft)`;
+}
+
 export function installIptablesMode(net: PodNetwork, services: readonly DesiredService[]): IptablesMode {
+  const problem = iptablesBackendProblem();
+  if (problem) throw new Error(problem);
   const ns = ['netns', 'exec', net.nodeNetns];
   // A new namespace starts with bridge-nf-call-iptables=1: once tables are loaded, bridged pod
   // traffic of every mode would be tracked. Off until iptables mode is switched on.
   prepareNode(net.nodeNetns);
   const rules = kubeProxyIptables(services, 4, { clusterCidr: POD_CIDR_V4 });
-  run('ip', [...ns, 'iptables-restore', '--noflush'], { input: rules.restore });
+  const jumps = ENTRY_JUMPS.map(([chain, rule]) => `-A ${chain} ${rule.map((w) => (w.includes(' ') ? `"${w}"` : w)).join(' ')}`);
+  const withJumps = rules.restore.replace(/\*nat\n((?::[^\n]*\n)*)/, (m) => `${m}${jumps.join('\n')}\n`);
   let enabled = false;
   return {
     serviceRules: rules.serviceRules,
     enable(on) {
       if (on === enabled) return;
-      for (const [chain, rule] of ENTRY_JUMPS) run('ip', [...ns, 'iptables', '-t', 'nat', on ? '-A' : '-D', chain, ...rule]);
+      // The rules exist only while the mode is on: a DNAT rule anywhere in the namespace,
+      // even unhooked, keeps the kernel's conntrack on and would charge the other modes for
+      // iptables. Thousands of services take iptables-restore seconds to load.
+      if (on) run('ip', [...ns, 'iptables-restore', '--noflush'], { input: withJumps, timeoutMs: 300_000 });
+      else run('ip', [...ns, 'nft', 'delete table ip nat; delete table ip filter'], { timeoutMs: 300_000 });
       wantBridgeNetfilter(net.nodeNetns, 'iptables', on);
       enabled = on;
     },

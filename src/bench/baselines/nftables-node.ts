@@ -1,14 +1,15 @@
 // Puts kube-proxy's nftables mode on the lab's node namespace: its tables loaded with `nft -f`
 // and forwarding on. As with iptables mode, the bench switches the mode on only for its own
-// runs: the base chains (the tables' hooks into netfilter) exist only while it is on, and
-// bridged pod traffic goes through the ip-family hooks (which nftables' ip/ip6 tables share
-// with iptables) only then, so the other modes pay nothing for it. Everything lives in the
-// node namespace and goes with it.
+// runs: the tables exist only while it is on (kube-proxy's transaction loads them, deleting
+// the tables takes them away) and bridged pod traffic goes through the ip-family hooks (which
+// nftables' ip/ip6 tables share with iptables) only then. Unhooking alone is not enough: a
+// table holding dnat or ct rules keeps the kernel's conntrack on for the whole namespace,
+// which would charge every other mode for nftables. Everything lives in the node namespace.
 import type { DesiredService } from '../../datapath/desired-state.js';
 import { run } from '../../lab/command.js';
 import { NODE_V4, NODE_V6, SERVICE_CIDR_V4, SERVICE_CIDR_V6, type PodNetwork } from '../../lab/pod-network.js';
 import { ipFamily } from '../../net/ip-address.js';
-import { kubeProxyNftables, nftHooksOff, nftHooksOn } from './kube-proxy-nftables.js';
+import { kubeProxyNftables, nftTable } from './kube-proxy-nftables.js';
 import { POD_CIDR_V4, POD_CIDR_V6, prepareNode, wantBridgeNetfilter } from './node-netfilter.js';
 
 const LAB = {
@@ -24,24 +25,18 @@ export interface NftablesMode {
 }
 
 export function installNftablesMode(net: PodNetwork, services: readonly DesiredService[]): NftablesMode {
-  const nft = (text: string): string => run('ip', ['netns', 'exec', net.nodeNetns, 'nft', '-f', '-'], { input: text });
+  const nft = (text: string): string => run('ip', ['netns', 'exec', net.nodeNetns, 'nft', '-f', '-'], { input: text, timeoutMs: 300_000 });
   prepareNode(net.nodeNetns);
   // Like kube-proxy in dual stack: one table per family that has services.
   const families = ([4, 6] as const).filter((f) => services.some((s) => ipFamily(s.frontend.address) === f));
-  let serviceElements = 0;
-  for (const family of families) {
-    const rules = kubeProxyNftables(services, family, LAB[family]);
-    // kube-proxy's own transaction, then unhooked until the bench switches the mode on.
-    nft(rules.transaction);
-    nft(nftHooksOff(family));
-    serviceElements += rules.serviceElements;
-  }
+  const rules = families.map((family) => ({ family, ...kubeProxyNftables(services, family, LAB[family]) }));
   let enabled = false;
   return {
-    serviceElements,
+    serviceElements: rules.reduce((n, r) => n + r.serviceElements, 0),
     enable(on) {
       if (on === enabled) return;
-      for (const family of families) nft(on ? nftHooksOn(family) : nftHooksOff(family));
+      // kube-proxy's own transaction (its first full sync), or the tables deleted.
+      for (const r of rules) nft(on ? r.transaction : `delete table ${nftTable(r.family)}\n`);
       wantBridgeNetfilter(net.nodeNetns, 'nftables', on);
       enabled = on;
     },

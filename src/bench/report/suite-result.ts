@@ -15,6 +15,8 @@ export interface SuiteResult {
   /** The command line that reproduces this run. */
   command: string;
   sections: SuiteSection[];
+  /** What the run's own checks found wrong (failed transactions, traffic that missed the service's backends); empty when all was right. */
+  problems?: string[];
 }
 
 export interface MetricSpec {

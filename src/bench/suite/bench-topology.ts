@@ -1,0 +1,213 @@
+// One bench topology in namespaces of its own: a client pod, backend pods each running a crr
+// server that answers with its own ID, N services (the measured one last), and every mode
+// ready on the same node namespace, switched on one at a time:
+//   socket     socklb's socket programs on the run's cgroup; the client runs in it
+//   conntrack  socklb's tc programs on the pods' interfaces (attached for its runs only)
+//   iptables / nftables / ipvs   kube-proxy's layouts, hooked in for their runs only
+//   direct     no load balancer: the client goes to the backends' own addresses in turn
+// All modes program the same services from the same DesiredService list.
+import { inNetns } from '../../bpf/netns.js';
+import { listInterfaces } from '../../bpf/interfaces.js';
+import type { DesiredService } from '../../datapath/desired-state.js';
+import { Reconciler } from '../../datapath/reconciler.js';
+import { installSockDatapath, uninstallSockDatapath, type InstalledDatapath } from '../../datapath/sock-datapath.js';
+import { CT_DIRECTION } from '../../datapath/ct-map.js';
+import { detachTcFrom, installTcDatapath, type TcDatapath } from '../../datapath/tc-datapath.js';
+import { benchToolPath } from '../../install-paths.js';
+import { run } from '../../lab/command.js';
+import { waitForLine } from '../../lab/lab-processes.js';
+import { PodNetwork, type Pod } from '../../lab/pod-network.js';
+import { installIptablesMode, type IptablesMode } from '../baselines/iptables-node.js';
+import { installIpvsMode, ipvsAvailability, type IpvsMode } from '../baselines/ipvs-node.js';
+import { installNftablesMode, type NftablesMode } from '../baselines/nftables-node.js';
+import { busyCpuMicros } from './cpu-accounting.js';
+
+export const BENCH_MODES = ['socket', 'conntrack', 'iptables', 'nftables', 'ipvs', 'direct'] as const;
+export type BenchMode = (typeof BENCH_MODES)[number];
+
+/** crr: a new connection per request; rr: one connection, many requests; udp: datagrams on one socket. */
+export type Workload = 'crr' | 'rr' | 'udp';
+
+export const VIP = '10.96.0.10';
+const VIP_PORT = 80;
+const BACKEND_PORT = 8080;
+
+/** What one client run measured. */
+export interface ClientRun {
+  mode: BenchMode;
+  transactions: number;
+  errors: number;
+  /** Transactions per second. */
+  rate: number;
+  p50Us: number;
+  p99Us: number;
+  /** Busy CPU of the whole machine during the run, per transaction. */
+  cpuUsPerTransaction: number;
+  /** Entries in the node's kernel conntrack table right after the run. */
+  kernelConntrack: number;
+  /** Flows in socklb's tc conntrack table right after the run. */
+  socklbFlows: number;
+  /** Answers by backend pod name. */
+  replies: Record<string, number>;
+  /** Answers from a server that is not one of the service's backends (must be 0). */
+  strayReplies: number;
+}
+
+interface CrrOutput {
+  connections: number;
+  errors: number;
+  elapsed_ns: number;
+  p50_ns: number;
+  p99_ns: number;
+  replies: Record<string, number>;
+}
+
+/** Filler services ahead of the measured one: VIPs in 10.96.128.0/17, endpoints that exist nowhere. */
+function fillerServices(n: number): DesiredService[] {
+  return Array.from({ length: n }, (_, i) => ({
+    frontend: { address: `10.96.${128 + (i >> 8)}.${i & 255}`, port: VIP_PORT, protocol: 'TCP' as const },
+    backends: [{ address: `10.245.${i >> 8}.${i & 255}`, port: BACKEND_PORT }],
+    owner: `bench/filler-${i}:http`,
+  }));
+}
+
+export class BenchTopology {
+  private active: BenchMode | undefined;
+  readonly unavailable = new Map<BenchMode, string>();
+  private iptables?: IptablesMode;
+  private nftables?: NftablesMode;
+  private ipvs?: IpvsMode;
+  private sock?: InstalledDatapath;
+  private tc?: TcDatapath;
+  private readonly backends: Pod[] = [];
+
+  private constructor(
+    readonly net: PodNetwork,
+    private readonly bpffs: string,
+  ) {}
+
+  /** Builds everything; on failure removes what it built. */
+  static async create(opts: { backends: number; services: number }, progress: (s: string) => void): Promise<BenchTopology> {
+    const net = PodNetwork.create();
+    const topo = new BenchTopology(net, net.labRun.bpffs('bench'));
+    try {
+      await topo.build(opts, progress);
+      return topo;
+    } catch (err) {
+      await topo.destroy();
+      throw err;
+    }
+  }
+
+  private async build(opts: { backends: number; services: number }, progress: (s: string) => void): Promise<void> {
+    if (opts.backends > 255) throw new Error('at most 255 backends (crr servers answer with a one-byte ID)');
+    this.net.addPod('client');
+    const started = [];
+    for (let i = 0; i < opts.backends; i++) {
+      const pod = this.net.addPod(`be-${i}`);
+      this.backends.push(pod);
+      const server = this.net.spawn(pod.name, benchToolPath('crr'), ['server', String(BACKEND_PORT), String(i)], { inCgroup: false });
+      started.push(waitForLine(server, /^listening$/, 10_000, `crr server in ${pod.name}`));
+    }
+    await Promise.all(started);
+    const backends = this.backends.map((p) => ({ address: p.ipv4, port: BACKEND_PORT }));
+    const services: DesiredService[] = [
+      ...fillerServices(opts.services - 1),
+      { frontend: { address: VIP, port: VIP_PORT, protocol: 'TCP' }, backends, owner: 'bench/crr:http' },
+      { frontend: { address: VIP, port: VIP_PORT, protocol: 'UDP' }, backends, owner: 'bench/crr:udp' },
+    ];
+    this.sock = installSockDatapath({ bpffs: this.bpffs, cgroup: this.net.cgroup.path });
+    this.tc = installTcDatapath({ bpffs: this.bpffs });
+    const report = Reconciler.adopt(this.sock.maps).apply(services);
+    if (report.errors.length > 0) throw new Error(`socklb could not program ${report.errors[0]!.owner}: ${report.errors[0]!.message}`);
+    this.iptables = installIptablesMode(this.net, services);
+    this.nftables = installNftablesMode(this.net, services);
+    const ipvs = ipvsAvailability();
+    if (ipvs.available) this.ipvs = installIpvsMode(this.net, services);
+    else this.unavailable.set('ipvs', ipvs.reason);
+    progress(`topology: ${opts.backends} backend pods, ${opts.services} services (the measured one last; ${this.iptables.serviceRules} rules in KUBE-SERVICES)`);
+  }
+
+  get modes(): BenchMode[] {
+    return BENCH_MODES.filter((m) => !this.unavailable.has(m));
+  }
+
+  /** Only `mode`'s machinery in the packet path. */
+  private activate(mode: BenchMode): void {
+    if (mode === this.active) return;
+    this.iptables!.enable(mode === 'iptables');
+    this.nftables!.enable(mode === 'nftables');
+    this.ipvs?.enable(mode === 'ipvs');
+    const podInterfaces = (): string[] => listInterfaces().filter((n) => n.startsWith('veth'));
+    inNetns(this.net.nodeNetnsPath, () => {
+      for (const name of podInterfaces()) {
+        if (mode === 'conntrack') this.tc!.attach(name);
+        else detachTcFrom(name);
+      }
+    });
+    this.active = mode;
+  }
+
+  private clearConntrack(): void {
+    run('ip', ['netns', 'exec', this.net.nodeNetns, 'conntrack', '-F']);
+    const keys = this.tc!.ct.entries().map(([k]) => k);
+    if (keys.length) this.tc!.ct.deleteMany(keys);
+  }
+
+  /**
+   * One client run of `mode`. target "service" goes to the VIP (direct: to the backends in
+   * turn); "pods" sends every mode straight to the backends, measuring what each mode costs
+   * traffic that is not for a service.
+   */
+  async run(mode: BenchMode, workload: Workload, opts: { durationMs: number; max?: number; target?: 'service' | 'pods' }): Promise<ClientRun> {
+    this.activate(mode);
+    // Each run starts from empty tables, so the counts after it are that run's own state.
+    this.clearConntrack();
+    const toPods = mode === 'direct' || opts.target === 'pods';
+    const hosts = toPods ? (workload === 'crr' ? this.backends.map((b) => b.ipv4).join(',') : this.backends[0]!.ipv4) : VIP;
+    const port = toPods ? BACKEND_PORT : VIP_PORT;
+    const verb = workload === 'crr' ? 'client' : workload;
+    const args = [verb, hosts, String(port), String(opts.durationMs), ...(opts.max ? [String(opts.max)] : [])];
+    const cpuBefore = busyCpuMicros();
+    const client = this.net.spawn('client', benchToolPath('crr'), args, { inCgroup: mode === 'socket' });
+    const out = JSON.parse(await waitForLine(client, /^\{/, opts.durationMs + 60_000, `crr ${verb} (${mode})`)) as CrrOutput;
+    const cpu = busyCpuMicros() - cpuBefore;
+    const kernelConntrack = Number(run('ip', ['netns', 'exec', this.net.nodeNetns, 'cat', '/proc/sys/net/netfilter/nf_conntrack_count']).trim());
+    const socklbFlows = this.tc!.ct.entries().filter(([k]) => k.direction === CT_DIRECTION.forward).length;
+    const replies: Record<string, number> = {};
+    let strayReplies = 0;
+    for (const [id, n] of Object.entries(out.replies)) {
+      const pod = this.backends[Number(id)];
+      if (pod) replies[pod.name] = n;
+      else strayReplies += n;
+    }
+    return {
+      mode,
+      transactions: out.connections,
+      errors: out.errors,
+      rate: out.connections / (out.elapsed_ns / 1e9),
+      p50Us: out.p50_ns / 1000,
+      p99Us: out.p99_ns / 1000,
+      cpuUsPerTransaction: out.connections > 0 ? cpu / out.connections : Number.NaN,
+      kernelConntrack,
+      socklbFlows,
+      replies,
+      strayReplies,
+    };
+  }
+
+  get backendNames(): string[] {
+    return this.backends.map((b) => b.name);
+  }
+
+  async destroy(): Promise<string[]> {
+    this.tc?.close();
+    this.sock?.close();
+    try {
+      uninstallSockDatapath(this.bpffs);
+    } catch {
+      // nothing was pinned
+    }
+    return this.net.destroy();
+  }
+}

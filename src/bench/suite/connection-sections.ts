@@ -1,0 +1,214 @@
+// The suite's traffic sections, all on BenchTopology: modes interleaved run by run (A B C ...,
+// then ... C B A) so drift in the machine hits every mode alike, and every run checked: no
+// errors, no answer from a server that is not the service's, and (for short connections to a
+// service) every backend answered.
+import type { MetricSpec, SuiteSection } from '../report/suite-result.js';
+import { BenchTopology, type BenchMode, type ClientRun, type Workload } from './bench-topology.js';
+import type { SuiteProfile } from './profiles.js';
+import { rowsFor, withRatios } from './samples.js';
+
+export type Progress = (line: string) => void;
+
+/** Problems found while checking runs; the suite reports them, the CI smoke test fails on them. */
+export type Problems = string[];
+
+const perUnit = (workload: Workload): string => (workload === 'crr' ? 'conn' : workload === 'rr' ? 'req' : 'datagram');
+
+function trafficMetrics(workload: Workload): MetricSpec[] {
+  return [
+    { id: 'rate', label: `${perUnit(workload)}/s`, higherIsBetter: true },
+    { id: 'p50Us', label: 'p50 µs', higherIsBetter: false },
+    { id: 'p99Us', label: 'p99 µs', higherIsBetter: false },
+    { id: 'cpuUs', label: `CPU µs/${perUnit(workload)}`, higherIsBetter: false },
+  ];
+}
+
+const TRAFFIC_PICK = {
+  rate: (r: ClientRun) => r.rate,
+  p50Us: (r: ClientRun) => r.p50Us,
+  p99Us: (r: ClientRun) => r.p99Us,
+  cpuUs: (r: ClientRun) => r.cpuUsPerTransaction,
+};
+
+/** Checks one run; "balanced" asks that every backend answered (short connections to a service). */
+export function checkRun(r: ClientRun, context: string, backends: readonly string[], balanced: boolean): string[] {
+  const problems: string[] = [];
+  if (r.transactions === 0) problems.push(`${context}: ${r.mode} completed no transaction`);
+  if (r.errors > 0) problems.push(`${context}: ${r.mode} had ${r.errors} failed transactions`);
+  if (r.strayReplies > 0) problems.push(`${context}: ${r.mode} got ${r.strayReplies} answers from servers that are not the service's backends`);
+  // Only kube-proxy's layouts track connections in the kernel; any count elsewhere means a
+  // baseline's hooks stayed in the packet path and charged another mode for them.
+  if (!['iptables', 'nftables', 'ipvs'].includes(r.mode) && r.kernelConntrack > 0) problems.push(`${context}: ${r.mode} left ${r.kernelConntrack} kernel conntrack entries`);
+  if (balanced) {
+    const silent = backends.filter((b) => !r.replies[b]);
+    if (silent.length > 0) problems.push(`${context}: ${r.mode} never reached ${silent.join(', ')} (answers: ${JSON.stringify(r.replies)})`);
+  }
+  return problems;
+}
+
+/** Runs every mode `repetitions` times, interleaved; returns the runs by mode in mode order. */
+export async function interleaved(
+  modes: readonly BenchMode[],
+  repetitions: number,
+  once: (mode: BenchMode) => Promise<ClientRun>,
+  progress: Progress,
+  label: string,
+): Promise<Map<BenchMode, ClientRun[]>> {
+  const runs = new Map<BenchMode, ClientRun[]>(modes.map((m) => [m, []]));
+  for (let rep = 0; rep < repetitions; rep++) {
+    const order = rep % 2 === 0 ? [...modes] : [...modes].reverse();
+    for (const mode of order) {
+      const r = await once(mode);
+      runs.get(mode)!.push(r);
+      progress(
+        `${label} ${rep + 1}/${repetitions} ${mode.padEnd(9)} ${r.rate.toFixed(0).padStart(6)}/s p50 ${r.p50Us.toFixed(1)} us p99 ${r.p99Us.toFixed(1)} us cpu ${r.cpuUsPerTransaction.toFixed(1)} us errors ${r.errors}`,
+      );
+    }
+  }
+  return runs;
+}
+
+interface TrafficSpec {
+  id: string;
+  title: string;
+  description: string;
+  workload: Workload;
+  target: 'service' | 'pods';
+}
+
+export const TRAFFIC_SECTIONS: Record<'pod-network' | 'short-connections' | 'long-connections' | 'udp', TrafficSpec> = {
+  'pod-network': {
+    id: 'pod-network',
+    title: 'Pod network (no service)',
+    description:
+      'Short connections from a client pod straight to the backend pods’ own addresses, with each mode’s machinery in place: what a datapath costs traffic that is not for a service (socket: cgroup hooks run and find no VIP; conntrack: tc programs look up every packet; iptables/nftables: bridged pod traffic goes through netfilter and its conntrack).',
+    workload: 'crr',
+    target: 'pods',
+  },
+  'short-connections': {
+    id: 'short-connections',
+    title: 'Service, short connections',
+    description: 'A new TCP connection per 1-byte request and response (connect, write, read, close with RST), to a ClusterIP with the backend pods behind it.',
+    workload: 'crr',
+    target: 'service',
+  },
+  'long-connections': {
+    id: 'long-connections',
+    title: 'Service, long connections',
+    description: 'One persistent TCP connection through the service, 1-byte request/response in a loop: the per-packet cost once a flow exists.',
+    workload: 'rr',
+    target: 'service',
+  },
+  udp: {
+    id: 'udp',
+    title: 'Service, UDP request/response',
+    description: 'One unconnected UDP socket: sendto the VIP, recvfrom the answer, in a loop.',
+    workload: 'udp',
+    target: 'service',
+  },
+};
+
+export async function trafficSection(spec: TrafficSpec, topo: BenchTopology, profile: SuiteProfile, problems: Problems, progress: Progress): Promise<SuiteSection> {
+  const runs = await interleaved(topo.modes, profile.repetitions, (m) => topo.run(m, spec.workload, { durationMs: profile.durationMs, target: spec.target }), progress, spec.id);
+  for (const rs of runs.values()) for (const r of rs) problems.push(...checkRun(r, spec.id, topo.backendNames, spec.workload === 'crr'));
+  return {
+    id: spec.id,
+    title: spec.title,
+    description: `${spec.description} ${profile.repetitions} interleaved repetitions of ${profile.durationMs / 1000} s per mode; ${topo.backendNames.length} backend pods.`,
+    metrics: trafficMetrics(spec.workload),
+    primary: 'rate',
+    rows: withRatios(rowsFor(runs, TRAFFIC_PICK), 'rate'),
+    unavailable: [...topo.unavailable].map(([mode, reason]) => ({ mode, reason })),
+  };
+}
+
+/** Conntrack state and CPU after exactly profile.stateConnections short connections per mode. */
+export async function stateSection(topo: BenchTopology, profile: SuiteProfile, problems: Problems, progress: Progress): Promise<SuiteSection> {
+  const n = profile.stateConnections;
+  const runs = await interleaved(topo.modes, 1, (m) => topo.run(m, 'crr', { durationMs: 120_000, max: n }), progress, 'state');
+  for (const rs of runs.values())
+    for (const r of rs) {
+      problems.push(...checkRun(r, 'state', topo.backendNames, true));
+      if (r.transactions !== n) problems.push(`state: ${r.mode} made ${r.transactions} of ${n} connections`);
+    }
+  return {
+    id: 'state',
+    title: 'State: conntrack entries and CPU after short connections',
+    description: `${n.toLocaleString('en-US')} short connections per mode, counted right after: flows in the node kernel’s conntrack table (nf_conntrack) and in socklb’s tc conntrack table, and busy CPU of the whole machine per connection (/proc/stat). Closed flows stay in both tables for seconds (TCP close timeouts), so the counts are the state each mode keeps per connection rate.`,
+    metrics: [
+      { id: 'flows', label: 'tracked flows', higherIsBetter: false },
+      { id: 'kernel', label: 'kernel conntrack', higherIsBetter: false },
+      { id: 'socklb', label: 'socklb conntrack', higherIsBetter: false },
+      { id: 'cpuUs', label: 'CPU µs/conn', higherIsBetter: false },
+    ],
+    primary: 'flows',
+    rows: rowsFor(runs, {
+      flows: (r) => r.kernelConntrack + r.socklbFlows,
+      kernel: (r) => r.kernelConntrack,
+      socklb: (r) => r.socklbFlows,
+      cpuUs: (r) => r.cpuUsPerTransaction,
+    }),
+    unavailable: [...topo.unavailable].map(([mode, reason]) => ({ mode, reason })),
+  };
+}
+
+interface SweepSpec {
+  id: 'service-scalability' | 'pod-scalability';
+  title: string;
+  description: string;
+  xLabel: string;
+  points: number[];
+  topology: (x: number) => { backends: number; services: number };
+}
+
+export function sweepSpecs(profile: SuiteProfile): SweepSpec[] {
+  return [
+    {
+      id: 'service-scalability',
+      title: 'Service scalability',
+      description: `Short connections to one service while N services are programmed in every mode, the measured one last in kube-proxy’s rule order (the worst case for iptables’ linear walk).`,
+      xLabel: 'services',
+      points: profile.servicePoints,
+      topology: (x) => ({ backends: profile.backends, services: x }),
+    },
+    {
+      id: 'pod-scalability',
+      title: 'Pod scalability',
+      description: 'Short connections to one service backed by N pods (kube-proxy’s iptables mode walks a statistic cascade of up to N rules; nftables picks with one numgen map).',
+      xLabel: 'backend pods',
+      points: profile.podPoints,
+      topology: (x) => ({ backends: x, services: 1 }),
+    },
+  ];
+}
+
+/** One topology per point, built and removed in turn. */
+export async function sweepSection(spec: SweepSpec, profile: SuiteProfile, problems: Problems, progress: Progress): Promise<SuiteSection> {
+  const rows = [];
+  let unavailable: { mode: string; reason: string }[] = [];
+  for (const x of spec.points) {
+    const topo = await BenchTopology.create(spec.topology(x), progress);
+    try {
+      const runs = await interleaved(topo.modes, profile.repetitions, (m) => topo.run(m, 'crr', { durationMs: profile.durationMs }), progress, `${spec.id} ${x}`);
+      for (const rs of runs.values()) for (const r of rs) problems.push(...checkRun(r, `${spec.id} ${x}`, topo.backendNames, r.transactions >= 20 * x));
+      rows.push(...rowsFor(runs, { rate: (r) => r.rate, cpuUs: (r) => r.cpuUsPerTransaction }, x));
+      unavailable = [...topo.unavailable].map(([mode, reason]) => ({ mode, reason }));
+    } finally {
+      const left = await topo.destroy();
+      if (left.length) progress(`clean-up problems: ${left.join('; ')}`);
+    }
+  }
+  return {
+    id: spec.id,
+    title: spec.title,
+    description: `${spec.description} ${profile.repetitions} interleaved repetitions of ${profile.durationMs / 1000} s per mode and point.`,
+    xLabel: spec.xLabel,
+    metrics: [
+      { id: 'rate', label: 'conn/s', higherIsBetter: true },
+      { id: 'cpuUs', label: 'CPU µs/conn', higherIsBetter: false },
+    ],
+    primary: 'rate',
+    rows: withRatios(rows, 'rate'),
+    unavailable,
+  };
+}

@@ -1,0 +1,43 @@
+// `socklb bench`: the comparison in one command. Builds the topology in namespaces, runs the
+// chosen sections in every mode the machine offers, checks each run, and returns a SuiteResult
+// (written as JSON, Markdown and SVG by the caller). Base sections share one topology; each
+// sweep point and the control plane build their own.
+import { cpus, release } from 'node:os';
+import { SUITE_SCHEMA_VERSION, type SuiteResult, type SuiteSection } from '../report/suite-result.js';
+import { BenchTopology } from './bench-topology.js';
+import { controlPlaneSection } from './control-plane-section.js';
+import { stateSection, sweepSection, sweepSpecs, trafficSection, TRAFFIC_SECTIONS, type Problems, type Progress } from './connection-sections.js';
+import type { SectionId, SuiteProfile } from './profiles.js';
+
+const BASE_SECTIONS = ['pod-network', 'short-connections', 'long-connections', 'udp', 'state'] as const;
+
+export async function runSuite(profile: SuiteProfile, sections: readonly SectionId[], command: string, progress: Progress): Promise<SuiteResult> {
+  const date = new Date().toISOString();
+  const problems: Problems = [];
+  const done = new Map<SectionId, SuiteSection>();
+  const base = BASE_SECTIONS.filter((s) => sections.includes(s));
+  if (base.length > 0) {
+    const topo = await BenchTopology.create({ backends: profile.backends, services: 1 }, progress);
+    try {
+      for (const id of base) {
+        done.set(id, id === 'state' ? await stateSection(topo, profile, problems, progress) : await trafficSection(TRAFFIC_SECTIONS[id], topo, profile, problems, progress));
+      }
+    } finally {
+      const left = await topo.destroy();
+      if (left.length) progress(`clean-up problems: ${left.join('; ')}`);
+    }
+  }
+  for (const spec of sweepSpecs(profile)) if (sections.includes(spec.id)) done.set(spec.id, await sweepSection(spec, profile, problems, progress));
+  if (sections.includes('control-plane')) done.set('control-plane', await controlPlaneSection(profile, progress));
+  for (const p of problems) progress(`CHECK FAILED: ${p}`);
+  return {
+    schema: SUITE_SCHEMA_VERSION,
+    profile: profile.name,
+    date,
+    machine: { kernel: release(), cpus: cpus().length, cpuModel: cpus()[0]?.model.trim() ?? 'unknown', node: process.version },
+    command,
+    // In the order the caller listed them.
+    sections: sections.filter((id) => done.has(id)).map((id) => done.get(id)!),
+    problems,
+  };
+}
