@@ -121,7 +121,7 @@ t.test('agent life cycle', async (t) => {
   });
 
   t.test('uninstall detaches every program and removes every pin', async (t) => {
-    t.match(socklb('uninstall', '--bpffs', lab.bpffs), /^detached 8 programs, removed 8 maps/);
+    t.match(socklb('uninstall', '--bpffs', lab.bpffs), /^detached 8 socket programs and the tc programs of 0 interfaces, removed 8 maps/);
     t.same(attachedPrograms(lab.net.cgroup.path), []);
     t.notOk(existsSync(lab.bpffs));
     const r = await lab.probe({ mode: 'tcp', host: '10.96.0.10', port: 80, count: 1, timeoutMs: 500 });
