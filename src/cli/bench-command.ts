@@ -1,5 +1,5 @@
 // `socklb bench ...`: runs a benchmark, prints progress and a summary, writes JSON results.
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Command } from 'commander';
 import { benchAgentOverApi } from '../bench/agent-over-api.js';
@@ -8,6 +8,9 @@ import { renderMarkdown } from '../bench/report/markdown-report.js';
 import { writeReport } from '../bench/report/write-report.js';
 import { PROFILES, SECTION_IDS, type SectionId, type SuiteProfile } from '../bench/suite/profiles.js';
 import { runSuite } from '../bench/suite/run-suite.js';
+import { runClusterClient } from '../bench/suite/cluster-client.js';
+import { mergeResults } from '../bench/suite/merge-results.js';
+import type { SuiteResult } from '../bench/report/suite-result.js';
 
 const int = (v: string): number => {
   const n = Number.parseInt(v, 10);
@@ -85,6 +88,37 @@ export function addBenchCommands(program: Command): void {
         say(`${result.problems.length} checks failed (see above): the numbers of those runs are not trustworthy`);
         process.exitCode = 1;
       }
+    });
+
+  bench
+    .command('cluster')
+    .description("from a client pod (deploy/bench): the service workloads against a real cluster's Service, labelled with the datapath it runs, and against the pods directly")
+    .requiredOption('--mode-label <name>', 'what the cluster runs now, e.g. socket, conntrack, kube-proxy-iptables')
+    .option('--service <name>', 'the bench Service (DNS name or ClusterIP)', 'socklb-bench.socklb-bench.svc.cluster.local')
+    .option('--port <n>', 'its port (TCP and UDP)', int, 80)
+    .option('--direct <name>', 'headless Service over the same pods, for direct runs', 'socklb-bench-direct.socklb-bench.svc.cluster.local')
+    .option('--direct-port <n>', "the pods' port", int, 8080)
+    .option('--repetitions <n>', 'interleaved repetitions', int, 5)
+    .option('--duration-ms <ms>', 'length of each run', int, 3000)
+    .option('--out <dir>', 'also write the report directory here')
+    .action(async (o: { modeLabel: string; service: string; port: number; direct: string; directPort: number; repetitions: number; durationMs: number; out?: string }) => {
+      const result = await runClusterClient({ ...o, direct: o.direct || undefined }, say);
+      if (o.out) writeReport(result, o.out);
+      say(`\n${renderMarkdown(result)}`);
+      // The last line is the result: kubectl logs job/socklb-bench-client | tail -1 > socket.json
+      say(JSON.stringify(result));
+    });
+
+  bench
+    .command('merge')
+    .description('one report from several result.json files (e.g. one per datapath on a cluster); samples of the same mode are pooled')
+    .argument('<files...>', 'result.json files')
+    .requiredOption('--out <dir>', 'report directory to write')
+    .action((files: string[], o: { out: string }) => {
+      const merged = mergeResults(files.map((f) => JSON.parse(readFileSync(f, 'utf8')) as SuiteResult));
+      const written = writeReport(merged, o.out);
+      say(renderMarkdown(merged));
+      say(`report: ${written.markdown}`);
     });
 
   // The two control-plane benchmarks take the same size options and report the same way.

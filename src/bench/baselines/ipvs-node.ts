@@ -2,8 +2,8 @@
 // does is decided from what the machine says (/proc/net/ip_vs, the kernel config, ipvsadm),
 // and the bench lists the mode as unavailable with that reason rather than measure anything
 // else in its place. The installer puts kube-proxy's state (kube-ipvs0, ipsets, virtual
-// servers, iptables rules) in the node namespace; on/off switches the VIP addresses and the
-// jumps, since IPVS takes any packet for a bound VIP whatever iptables says.
+// servers, iptables rules) in the node namespace while the mode is on and removes it when off,
+// since IPVS takes any packet for a bound VIP whatever iptables says.
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
@@ -86,18 +86,28 @@ export function installIpvsMode(net: PodNetwork, services: readonly DesiredServi
   const state = kubeProxyIpvs(services, 4, { clusterCidr: POD_CIDR_V4 });
   prepareNode(net.nodeNetns);
   run('ip', [...ns, 'sysctl', '-q', '-w', ...Object.entries(state.sysctls).map(([k, v]) => `${k}=${v}`)]);
-  run('ip', ['-n', net.nodeNetns, 'link', 'add', IPVS_DUMMY_DEVICE, 'type', 'dummy']);
-  run('ip', [...ns, 'ipset', 'restore'], { input: state.ipset });
-  run('ip', [...ns, 'ipvsadm-restore'], { input: state.ipvsadm });
-  run('ip', [...ns, 'iptables-restore', '--noflush'], { input: state.iptables });
-  const addresses = (verb: 'add' | 'del'): string => state.addresses.map((a) => `address ${verb} ${a} dev ${IPVS_DUMMY_DEVICE}\n`).join('');
+  const addresses = state.addresses.map((a) => `address add ${a} dev ${IPVS_DUMMY_DEVICE}\n`).join('');
   let enabled = false;
   return {
     virtualServers: state.virtualServers,
     enable(on) {
       if (on === enabled) return;
-      if (state.addresses.length) run('ip', ['-n', net.nodeNetns, '-batch', '-'], { input: addresses(on ? 'add' : 'del') });
-      for (const [table, chain, rule] of state.entryJumps) run('ip', [...ns, 'iptables', '-t', table, on ? '-I' : '-D', chain, ...rule]);
+      // Like the iptables mode, kube-proxy's state exists only while the mode is on: its
+      // iptables rules (DNAT-free, but MASQUERADE) and IPVS itself keep the kernel's conntrack
+      // busy for the whole namespace, which would charge every other mode.
+      if (on) {
+        run('ip', ['-n', net.nodeNetns, 'link', 'add', IPVS_DUMMY_DEVICE, 'type', 'dummy']);
+        if (addresses) run('ip', ['-n', net.nodeNetns, '-batch', '-'], { input: addresses });
+        run('ip', [...ns, 'ipset', 'restore'], { input: state.ipset });
+        run('ip', [...ns, 'ipvsadm-restore'], { input: state.ipvsadm, timeoutMs: 300_000 });
+        run('ip', [...ns, 'iptables-restore', '--noflush'], { input: state.iptables, timeoutMs: 300_000 });
+        for (const [table, chain, rule] of state.entryJumps) run('ip', [...ns, 'iptables', '-t', table, '-I', chain, ...rule]);
+      } else {
+        run('ip', [...ns, 'nft', 'delete table ip nat; delete table ip filter']);
+        run('ip', [...ns, 'ipvsadm', '-C']);
+        run('ip', [...ns, 'ipset', 'destroy']);
+        run('ip', ['-n', net.nodeNetns, 'link', 'del', IPVS_DUMMY_DEVICE]);
+      }
       wantBridgeNetfilter(net.nodeNetns, 'ipvs', on);
       enabled = on;
     },

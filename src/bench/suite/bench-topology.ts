@@ -164,7 +164,9 @@ export class BenchTopology {
     // Each run starts from empty tables, so the counts after it are that run's own state.
     this.clearConntrack();
     const toPods = mode === 'direct' || opts.target === 'pods';
-    const hosts = toPods ? (workload === 'crr' ? this.backends.map((b) => b.ipv4).join(',') : this.backends[0]!.ipv4) : VIP;
+    // Straight to the pods, short connections and datagrams go to each backend in turn, as
+    // socket mode spreads them; a long connection stays on one, as through a VIP.
+    const hosts = toPods ? (workload === 'rr' ? this.backends[0]!.ipv4 : this.backends.map((b) => b.ipv4).join(',')) : VIP;
     const port = toPods ? BACKEND_PORT : VIP_PORT;
     const verb = workload === 'crr' ? 'client' : workload;
     const args = [verb, hosts, String(port), String(opts.durationMs), ...(opts.max ? [String(opts.max)] : [])];

@@ -7,7 +7,8 @@
 //                                        or MAX transactions; HOSTS may be a comma-separated list,
 //                                        used in turn (client-side balancing, for direct runs)
 //   crr rr HOST PORT DURATION_MS [MAX]   one connection, request/response in a loop
-//   crr udp HOST PORT DURATION_MS [MAX]  one unconnected UDP socket: sendto, recvfrom, in a loop
+//   crr udp HOSTS PORT DURATION_MS [MAX] one unconnected UDP socket: sendto, recvfrom, in a loop
+//                                        (a host list is used in turn, datagram by datagram)
 // The server answers UDP datagrams on the same port (a forked child), also with its ID.
 // Clients print one JSON line: {"connections":N,"errors":E,"elapsed_ns":T,"p50_ns":..,"p99_ns":..,
 // "replies":{"ID":count,...}} where "connections" counts transactions (for rr, requests on the one
@@ -131,7 +132,11 @@ static int request_response(struct target *t)
 static int datagram_request_response(struct target *t)
 {
 	unsigned char b = 'x';
-	if (sendto(t->fd, &b, 1, 0, t->ai[0]->ai_addr, t->ai[0]->ai_addrlen) != 1 || recvfrom(t->fd, &b, 1, 0, NULL, NULL) != 1)
+	struct addrinfo *ai = t->ai[t->next];
+
+	/* Like a VIP balanced per datagram, a host list is used in turn, datagram by datagram. */
+	t->next = (t->next + 1) % t->hosts;
+	if (sendto(t->fd, &b, 1, 0, ai->ai_addr, ai->ai_addrlen) != 1 || recvfrom(t->fd, &b, 1, 0, NULL, NULL) != 1)
 		return -1;
 	t->replies[b]++;
 	return 0;
