@@ -65,6 +65,9 @@ function chosenProfile(flags: SuiteFlags): SuiteProfile {
 export function addBenchCommands(program: Command): void {
   const bench = program
     .command('bench')
+    // Options after a subcommand (bench merge --out, bench cluster --repetitions) are the
+    // subcommand's, not bench's own options of the same name.
+    .enablePositionalOptions()
     .description(
       'the comparison: every mode (socket, conntrack, kube-proxy iptables/nftables/ipvs layouts, direct) on the same namespaces and workloads; writes JSON, Markdown and SVG charts and prints the tables',
     )
@@ -96,7 +99,11 @@ export function addBenchCommands(program: Command): void {
     .requiredOption('--mode-label <name>', 'what the cluster runs now, e.g. socket, conntrack, kube-proxy-iptables')
     .option('--service <name>', 'the bench Service (DNS name or ClusterIP)', 'socklb-bench.socklb-bench.svc.cluster.local')
     .option('--port <n>', 'its port (TCP and UDP)', int, 80)
-    .option('--direct <name>', 'headless Service over the same pods, for direct runs', 'socklb-bench-direct.socklb-bench.svc.cluster.local')
+    .option(
+      '--direct <name>',
+      'headless Service over the same pods (or their IPv4 addresses, comma-separated), for direct runs',
+      'socklb-bench-direct.socklb-bench.svc.cluster.local',
+    )
     .option('--direct-port <n>', "the pods' port", int, 8080)
     .option('--repetitions <n>', 'interleaved repetitions', int, 5)
     .option('--duration-ms <ms>', 'length of each run', int, 3000)

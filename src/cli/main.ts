@@ -26,7 +26,8 @@ function fail(err: unknown): never {
 
 const program = new Command('socklb')
   .description('Kubernetes service load balancing at the socket layer (BPF cgroup hooks, no NAT, no conntrack)')
-  .version(packageVersion(), '--version', 'print the version');
+  .version(packageVersion(), '--version', 'print the version')
+  .enablePositionalOptions();
 
 interface AgentFlags {
   services?: string;

@@ -17,6 +17,8 @@ t.test('the metric unit picks the number format', async (t) => {
   t.equal(numberStyle({ id: 'cpu', label: 'CPU %' }), 'plain');
   t.equal(formatNumber(1234567.4, 'rate'), '1,234,567');
   t.equal(formatNumber(1234.56, 'duration'), '1,234.6');
+  t.equal(formatNumber(0.0342, 'duration'), '0.034', 'sub-unit durations keep two significant digits');
+  t.equal(formatNumber(0, 'duration'), '0.0');
   t.equal(formatNumber(12, 'duration'), '12.0');
   t.equal(formatNumber(1234.5, 'plain'), '1,235');
   t.equal(formatNumber(0.012345, 'plain'), '0.0123');

@@ -1,6 +1,7 @@
 // Number formatting for report cells and chart labels. The locale is fixed (en-US) so a report
 // renders byte-identically on every machine, and one rule per kind of metric keeps a column's
-// numbers comparable: rates as integers with thousands separators, durations with one decimal.
+// numbers comparable: rates as integers with thousands separators, durations with one decimal
+// (two significant digits below 1).
 import type { MetricSpec } from './suite-result.js';
 
 /** What a cell shows when there is no measured value. */
@@ -25,6 +26,7 @@ export function numberStyle(metric: Pick<MetricSpec, 'id' | 'label'>): NumberSty
 
 const integer = new Intl.NumberFormat('en-US', { maximumFractionDigits: 0 });
 const oneDecimal = new Intl.NumberFormat('en-US', { minimumFractionDigits: 1, maximumFractionDigits: 1 });
+const twoSignificant = new Intl.NumberFormat('en-US', { maximumSignificantDigits: 2 });
 const threeSignificant = new Intl.NumberFormat('en-US', { maximumSignificantDigits: 3 });
 const threeDecimals = new Intl.NumberFormat('en-US', { minimumFractionDigits: 3, maximumFractionDigits: 3, useGrouping: false });
 const compact = new Intl.NumberFormat('en-US', { notation: 'compact', maximumSignificantDigits: 3 });
@@ -33,7 +35,8 @@ export function formatNumber(v: unknown, style: NumberStyle): string {
   const n = measured(v);
   if (n === undefined) return MISSING;
   if (style === 'rate') return integer.format(n);
-  if (style === 'duration') return oneDecimal.format(n);
+  // Sub-unit durations (a map write in ms) keep two significant digits instead of reading 0.0.
+  if (style === 'duration') return Math.abs(n) < 1 && n !== 0 ? twoSignificant.format(n) : oneDecimal.format(n);
   return Math.abs(n) >= 100 ? integer.format(n) : threeSignificant.format(n);
 }
 

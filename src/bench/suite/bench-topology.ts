@@ -202,6 +202,10 @@ export class BenchTopology {
     return this.backends.map((b) => b.name);
   }
 
+  get backendAddresses(): string[] {
+    return this.backends.map((b) => b.ipv4);
+  }
+
   async destroy(): Promise<string[]> {
     this.tc?.close();
     this.sock?.close();

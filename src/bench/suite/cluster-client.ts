@@ -5,6 +5,7 @@
 // result per datapath; `socklb bench merge` puts them in one report.
 import { spawn } from 'node:child_process';
 import { lookup } from 'node:dns/promises';
+import { isIPv4 } from 'node:net';
 import { cpus, release } from 'node:os';
 import { benchToolPath } from '../../install-paths.js';
 import { SUITE_SCHEMA_VERSION, type SuiteResult, type SuiteSection } from '../report/suite-result.js';
@@ -18,7 +19,7 @@ export interface ClusterClientOptions {
   /** The Service's DNS name or ClusterIP, and its port (TCP and UDP). */
   service: string;
   port: number;
-  /** A headless Service over the same pods: its DNS answer lists the pods for direct runs. */
+  /** A headless Service over the same pods (its DNS answer lists the pods), or their addresses comma-separated, for direct runs. */
   direct?: string;
   directPort: number;
   repetitions: number;
@@ -65,10 +66,17 @@ const toRun = (mode: string, out: CrrOutput): ClientRun => ({
   strayReplies: 0,
 });
 
+/** A headless Service's name (its DNS answer lists the pods), or the pods' addresses, comma-separated. */
+async function directAddresses(direct: string): Promise<string[]> {
+  const listed = direct.split(',').map((a) => a.trim());
+  if (listed.every((a) => isIPv4(a))) return listed;
+  return (await lookup(direct, { family: 4, all: true })).map((a) => a.address);
+}
+
 export async function runClusterClient(opts: ClusterClientOptions, progress: Progress): Promise<SuiteResult> {
   const date = new Date().toISOString();
   const vip = (await lookup(opts.service, { family: 4 })).address;
-  const pods = opts.direct ? (await lookup(opts.direct, { family: 4, all: true })).map((a) => a.address) : [];
+  const pods = opts.direct ? await directAddresses(opts.direct) : [];
   progress(`service ${opts.service} = ${vip}:${opts.port}; ${pods.length ? `direct: ${pods.length} pods` : 'no direct run (no --direct)'}`);
   const problems: string[] = [];
   const sections: SuiteSection[] = [];
