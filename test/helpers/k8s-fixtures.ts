@@ -63,3 +63,30 @@ export function endpointSlice(
 export function toYaml(objects: readonly unknown[]): string {
   return objects.map((o) => jsYaml.dump(o)).join('---\n');
 }
+
+/** A service's two EndpointSlices (<service>-v4, <service>-v6) over the same pods, as a dual-stack cluster has them. */
+export function dualStackSlices(
+  namespace: string,
+  serviceName: string,
+  ports: { name?: string; port?: number | null; protocol?: string }[],
+  pods: readonly { ipv4: string; ipv6: string }[],
+): Record<string, unknown>[] {
+  return [
+    endpointSlice(
+      namespace,
+      `${serviceName}-v4`,
+      serviceName,
+      'IPv4',
+      ports,
+      pods.map((p) => p.ipv4),
+    ),
+    endpointSlice(
+      namespace,
+      `${serviceName}-v6`,
+      serviceName,
+      'IPv6',
+      ports,
+      pods.map((p) => p.ipv6),
+    ),
+  ];
+}

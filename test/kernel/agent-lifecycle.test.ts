@@ -4,7 +4,7 @@ import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import t from 'tap';
 import { CLI_PATH } from '../../src/install-paths.js';
 import { byBackend, KernelLab } from '../helpers/kernel-lab.js';
-import { endpointSlice, service } from '../helpers/k8s-fixtures.js';
+import { dualStackSlices, service } from '../helpers/k8s-fixtures.js';
 
 const BACKENDS = ['be-1', 'be-2', 'be-3'];
 
@@ -19,21 +19,11 @@ t.test('agent life cycle', async (t) => {
   const lab = await KernelLab.create(t, BACKENDS, [8080]);
   lab.writeServices([
     service('ns', 'web', ['10.96.0.10', 'fd00:96::10'], [{ port: 80, targetPort: 8080 }]),
-    endpointSlice(
+    ...dualStackSlices(
       'ns',
-      'web-v4',
       'web',
-      'IPv4',
       [{ port: 8080 }],
-      BACKENDS.map((b) => lab.pod(b).ipv4),
-    ),
-    endpointSlice(
-      'ns',
-      'web-v6',
-      'web',
-      'IPv6',
-      [{ port: 8080 }],
-      BACKENDS.map((b) => lab.pod(b).ipv6),
+      BACKENDS.map((b) => lab.pod(b)),
     ),
   ]);
   const first = lab.startAgent();

@@ -14,7 +14,7 @@ import { interfacesWithTcFilters } from '../../src/datapath/tc-datapath.js';
 import { runProbe } from '../../src/lab/lab-processes.js';
 import { run } from '../../src/lab/command.js';
 import { byBackend, eventually, KernelLab } from '../helpers/kernel-lab.js';
-import { endpointSlice, service } from '../helpers/k8s-fixtures.js';
+import { dualStackSlices, service } from '../helpers/k8s-fixtures.js';
 
 const BACKENDS = ['be-1', 'be-2'];
 
@@ -40,21 +40,11 @@ t.test('conntrack mode', async (t) => {
   ];
   lab.writeServices([
     service('ns', 'web', ['10.96.0.10', 'fd00:96::10'], ports),
-    endpointSlice(
+    ...dualStackSlices(
       'ns',
-      'web-v4',
       'web',
-      'IPv4',
       slicePorts,
-      BACKENDS.map((b) => lab.pod(b).ipv4),
-    ),
-    endpointSlice(
-      'ns',
-      'web-v6',
-      'web',
-      'IPv6',
-      slicePorts,
-      BACKENDS.map((b) => lab.pod(b).ipv6),
+      BACKENDS.map((b) => lab.pod(b)),
     ),
   ]);
   const agent = lab.startAgent(undefined, { mode: 'conntrack', inNodeNetns: true });

@@ -21,6 +21,7 @@ import { installIptablesMode, type IptablesMode } from '../baselines/iptables-no
 import { installIpvsMode, ipvsAvailability, type IpvsMode } from '../baselines/ipvs-node.js';
 import { installNftablesMode, type NftablesMode } from '../baselines/nftables-node.js';
 import { busyCpuMicros } from './cpu-accounting.js';
+import { crrMeasures, type CrrMeasures, type CrrOutput } from './crr-output.js';
 
 export const BENCH_MODES = ['socket', 'conntrack', 'iptables', 'nftables', 'ipvs', 'direct'] as const;
 export type BenchMode = (typeof BENCH_MODES)[number];
@@ -33,14 +34,8 @@ const VIP_PORT = 80;
 const BACKEND_PORT = 8080;
 
 /** What one client run measured. */
-export interface ClientRun {
+export interface ClientRun extends CrrMeasures {
   mode: BenchMode;
-  transactions: number;
-  errors: number;
-  /** Transactions per second. */
-  rate: number;
-  p50Us: number;
-  p99Us: number;
   /** Busy CPU of the whole machine during the run, per transaction. */
   cpuUsPerTransaction: number;
   /** Entries in the node's kernel conntrack table right after the run. */
@@ -51,15 +46,6 @@ export interface ClientRun {
   replies: Record<string, number>;
   /** Answers from a server that is not one of the service's backends (must be 0). */
   strayReplies: number;
-}
-
-interface CrrOutput {
-  connections: number;
-  errors: number;
-  elapsed_ns: number;
-  p50_ns: number;
-  p99_ns: number;
-  replies: Record<string, number>;
 }
 
 /** Filler services ahead of the measured one: VIPs in 10.96.128.0/17, endpoints that exist nowhere. */
@@ -185,11 +171,7 @@ export class BenchTopology {
     }
     return {
       mode,
-      transactions: out.connections,
-      errors: out.errors,
-      rate: out.connections / (out.elapsed_ns / 1e9),
-      p50Us: out.p50_ns / 1000,
-      p99Us: out.p99_ns / 1000,
+      ...crrMeasures(out),
       cpuUsPerTransaction: out.connections > 0 ? cpu / out.connections : Number.NaN,
       kernelConntrack,
       socklbFlows,

@@ -12,6 +12,7 @@ import { SUITE_SCHEMA_VERSION, type SuiteResult, type SuiteSection } from '../re
 import { checkRun, TRAFFIC_SECTIONS, type Progress } from './connection-sections.js';
 import type { ClientRun, Workload } from './bench-topology.js';
 import { rowsFor, withRatios } from './samples.js';
+import { crrMeasures, type CrrOutput } from './crr-output.js';
 
 export interface ClusterClientOptions {
   /** What the cluster runs now, e.g. "socket", "conntrack", "kube-proxy-iptables". */
@@ -24,15 +25,6 @@ export interface ClusterClientOptions {
   directPort: number;
   repetitions: number;
   durationMs: number;
-}
-
-interface CrrOutput {
-  connections: number;
-  errors: number;
-  elapsed_ns: number;
-  p50_ns: number;
-  p99_ns: number;
-  replies: Record<string, number>;
 }
 
 function crr(args: string[], limitMs: number): Promise<CrrOutput> {
@@ -54,11 +46,7 @@ function crr(args: string[], limitMs: number): Promise<CrrOutput> {
 
 const toRun = (mode: string, out: CrrOutput): ClientRun => ({
   mode: mode as ClientRun['mode'],
-  transactions: out.connections,
-  errors: out.errors,
-  rate: out.connections / (out.elapsed_ns / 1e9),
-  p50Us: out.p50_ns / 1000,
-  p99Us: out.p99_ns / 1000,
+  ...crrMeasures(out),
   cpuUsPerTransaction: Number.NaN,
   kernelConntrack: 0,
   socklbFlows: 0,
