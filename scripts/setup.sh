@@ -6,8 +6,9 @@ cd "$(dirname "$0")/.."
 
 # Debian packages: the BPF toolchain (clang, libbpf headers, bpftool for BTF checks),
 # the network tools tests and the demo use (iproute2), and the bench baselines' firewalls and
-# load balancers (iptables, nftables, conntrack; ipvsadm and ipset for IPVS where the kernel has it).
-packages=(clang llvm libbpf-dev libbpf1 bpftool iproute2 iptables nftables conntrack ipvsadm ipset linux-libc-dev gcc make ca-certificates)
+# load balancers (iptables, nftables, conntrack; ipvsadm and ipset for IPVS where the kernel has it),
+# and iperf3 for the bench's bulk throughput.
+packages=(clang llvm libbpf-dev libbpf1 bpftool iproute2 iptables nftables conntrack ipvsadm ipset iperf3 linux-libc-dev gcc make ca-certificates)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

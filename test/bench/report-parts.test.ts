@@ -16,6 +16,7 @@ t.test('the metric unit picks the number format', async (t) => {
   t.equal(numberStyle({ id: 'runs', label: 'runs' }), 'plain', "'runs' ends in ns but is no unit");
   t.equal(numberStyle({ id: 'cpu', label: 'CPU %' }), 'plain');
   t.equal(formatNumber(1234567.4, 'rate'), '1,234,567');
+  t.equal(formatNumber(18.0712, 'rate'), '18.1', 'small rates (Gbit/s) keep three significant digits');
   t.equal(formatNumber(1234.56, 'duration'), '1,234.6');
   t.equal(formatNumber(0.0342, 'duration'), '0.034', 'sub-unit durations keep two significant digits');
   t.equal(formatNumber(0, 'duration'), '0.0');

@@ -34,7 +34,8 @@ const compact = new Intl.NumberFormat('en-US', { notation: 'compact', maximumSig
 export function formatNumber(v: unknown, style: NumberStyle): string {
   const n = measured(v);
   if (n === undefined) return MISSING;
-  if (style === 'rate') return integer.format(n);
+  // Small rates (Gbit/s) need their decimals; large ones (conn/s) are integers.
+  if (style === 'rate') return Math.abs(n) < 100 ? threeSignificant.format(n) : integer.format(n);
   // Sub-unit durations (a map write in ms) keep two significant digits instead of reading 0.0.
   if (style === 'duration') return Math.abs(n) < 1 && n !== 0 ? twoSignificant.format(n) : oneDecimal.format(n);
   return Math.abs(n) >= 100 ? integer.format(n) : threeSignificant.format(n);

@@ -6,6 +6,7 @@
 //   iptables / nftables / ipvs   kube-proxy's layouts, hooked in for their runs only
 //   direct     no load balancer: the client goes to the backends' own addresses in turn
 // All modes program the same services from the same DesiredService list.
+import type { ChildProcess } from 'node:child_process';
 import { inNetns } from '../../bpf/netns.js';
 import { listInterfaces } from '../../bpf/interfaces.js';
 import type { DesiredService } from '../../datapath/desired-state.js';
@@ -32,6 +33,10 @@ export type Workload = 'crr' | 'rr' | 'udp';
 export const VIP = '10.96.0.10';
 const VIP_PORT = 80;
 const BACKEND_PORT = 8080;
+/** Bulk throughput: iperf3's control and data connections must reach the same server, so its
+ * service has one backend (the first pod). */
+const BULK_VIP = '10.96.0.11';
+const BULK_PORT = 5201;
 
 /** What one client run measured. */
 export interface ClientRun extends CrrMeasures {
@@ -46,6 +51,29 @@ export interface ClientRun extends CrrMeasures {
   replies: Record<string, number>;
   /** Answers from a server that is not one of the service's backends (must be 0). */
   strayReplies: number;
+}
+
+export interface BulkRun {
+  mode: BenchMode;
+  gbitPerSec: number;
+  /** Busy CPU of the whole machine per gigabyte received. */
+  cpuMsPerGb: number;
+}
+
+/** Everything a child prints, once it exits; fails after limitMs. */
+function collectStdout(child: ChildProcess, limitMs: number, what: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let out = '';
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`${what} did not finish within ${limitMs} ms`));
+    }, limitMs);
+    child.stdout!.on('data', (c: Buffer) => (out += c.toString()));
+    child.once('exit', () => {
+      clearTimeout(timer);
+      resolve(out);
+    });
+  });
 }
 
 /** Filler services ahead of the measured one: VIPs in 10.96.128.0/17, endpoints that exist nowhere. */
@@ -95,10 +123,13 @@ export class BenchTopology {
       const server = this.net.spawn(pod.name, benchToolPath('crr'), ['server', String(BACKEND_PORT), String(i)], { inCgroup: false });
       started.push(waitForLine(server, /^listening$/, 10_000, `crr server in ${pod.name}`));
     }
+    const bulk = this.net.spawn(this.backends[0]!.name, 'iperf3', ['--server', '--port', String(BULK_PORT), '--bind', this.backends[0]!.ipv4, '--forceflush'], { inCgroup: false });
+    started.push(waitForLine(bulk, /Server listening/, 10_000, 'iperf3 server'));
     await Promise.all(started);
     const backends = this.backends.map((p) => ({ address: p.ipv4, port: BACKEND_PORT }));
     const services: DesiredService[] = [
       ...fillerServices(opts.services - 1),
+      { frontend: { address: BULK_VIP, port: BULK_PORT, protocol: 'TCP' }, backends: [{ address: this.backends[0]!.ipv4, port: BULK_PORT }], owner: 'bench/iperf3:data' },
       { frontend: { address: VIP, port: VIP_PORT, protocol: 'TCP' }, backends, owner: 'bench/crr:http' },
       { frontend: { address: VIP, port: VIP_PORT, protocol: 'UDP' }, backends, owner: 'bench/crr:udp' },
     ];
@@ -178,6 +209,22 @@ export class BenchTopology {
       replies,
       strayReplies,
     };
+  }
+
+  /** Bulk TCP throughput of `mode` with iperf3 (one stream, client to server) for durationMs. */
+  async bulk(mode: BenchMode, durationMs: number): Promise<BulkRun> {
+    this.activate(mode);
+    this.clearConntrack();
+    const host = mode === 'direct' ? this.backends[0]!.ipv4 : BULK_VIP;
+    const seconds = Math.max(1, Math.round(durationMs / 1000));
+    const cpuBefore = busyCpuMicros();
+    const client = this.net.spawn('client', 'iperf3', ['--client', host, '--port', String(BULK_PORT), '--time', String(seconds), '--json'], { inCgroup: mode === 'socket' });
+    const out = await collectStdout(client, durationMs + 30_000, `iperf3 client (${mode})`);
+    const cpu = busyCpuMicros() - cpuBefore;
+    const report = JSON.parse(out) as { error?: string; end?: { sum_received?: { bytes: number; seconds: number } } };
+    const received = report.end?.sum_received;
+    if (report.error || !received) throw new Error(`iperf3 through ${mode}: ${report.error ?? 'no result'}`);
+    return { mode, gbitPerSec: (received.bytes * 8) / received.seconds / 1e9, cpuMsPerGb: cpu / 1000 / (received.bytes / 1e9) };
   }
 
   get backendNames(): string[] {

@@ -46,23 +46,25 @@ export function checkRun(r: ClientRun, context: string, backends: readonly strin
   return problems;
 }
 
+const describeRun = (r: ClientRun): string =>
+  `${r.rate.toFixed(0).padStart(6)}/s p50 ${r.p50Us.toFixed(1)} us p99 ${r.p99Us.toFixed(1)} us cpu ${r.cpuUsPerTransaction.toFixed(1)} us errors ${r.errors}`;
+
 /** Runs every mode `repetitions` times, interleaved; returns the runs by mode in mode order. */
-export async function interleaved(
+export async function interleaved<R = ClientRun>(
   modes: readonly BenchMode[],
   repetitions: number,
-  once: (mode: BenchMode) => Promise<ClientRun>,
+  once: (mode: BenchMode) => Promise<R>,
   progress: Progress,
   label: string,
-): Promise<Map<BenchMode, ClientRun[]>> {
-  const runs = new Map<BenchMode, ClientRun[]>(modes.map((m) => [m, []]));
+  describe: (r: R) => string = describeRun as unknown as (r: R) => string,
+): Promise<Map<BenchMode, R[]>> {
+  const runs = new Map<BenchMode, R[]>(modes.map((m) => [m, []]));
   for (let rep = 0; rep < repetitions; rep++) {
     const order = rep % 2 === 0 ? [...modes] : [...modes].reverse();
     for (const mode of order) {
       const r = await once(mode);
       runs.get(mode)!.push(r);
-      progress(
-        `${label} ${rep + 1}/${repetitions} ${mode.padEnd(9)} ${r.rate.toFixed(0).padStart(6)}/s p50 ${r.p50Us.toFixed(1)} us p99 ${r.p99Us.toFixed(1)} us cpu ${r.cpuUsPerTransaction.toFixed(1)} us errors ${r.errors}`,
-      );
+      progress(`${label} ${rep + 1}/${repetitions} ${mode.padEnd(9)} ${describe(r)}`);
     }
   }
   return runs;
@@ -118,6 +120,30 @@ export async function trafficSection(spec: TrafficSpec, topo: BenchTopology, pro
     metrics: trafficMetrics(spec.workload),
     primary: 'rate',
     rows: withRatios(rowsFor(runs, TRAFFIC_PICK), 'rate'),
+    unavailable: [...topo.unavailable].map(([mode, reason]) => ({ mode, reason })),
+  };
+}
+
+/** Bulk TCP throughput through each mode: one iperf3 stream to a single-backend service. */
+export async function bulkSection(topo: BenchTopology, profile: SuiteProfile, progress: Progress): Promise<SuiteSection> {
+  const runs = await interleaved(
+    topo.modes,
+    profile.repetitions,
+    (m) => topo.bulk(m, profile.durationMs),
+    progress,
+    'bulk',
+    (r) => `${r.gbitPerSec.toFixed(2)} Gbit/s, CPU ${r.cpuMsPerGb.toFixed(0)} ms/GB`,
+  );
+  return {
+    id: 'bulk',
+    title: 'Service, bulk throughput',
+    description: `One TCP stream (iperf3, client to server) through a service with one backend, for ${Math.max(1, Math.round(profile.durationMs / 1000))} s; ${profile.repetitions} interleaved repetitions per mode. Busy CPU of the whole machine per gigabyte received.`,
+    metrics: [
+      { id: 'gbps', label: 'Gbit/s', higherIsBetter: true },
+      { id: 'cpuMsPerGb', label: 'CPU ms/GB', higherIsBetter: false },
+    ],
+    primary: 'gbps',
+    rows: withRatios(rowsFor(runs, { gbps: (r) => r.gbitPerSec, cpuMsPerGb: (r) => r.cpuMsPerGb }), 'gbps'),
     unavailable: [...topo.unavailable].map(([mode, reason]) => ({ mode, reason })),
   };
 }

@@ -6,10 +6,10 @@ import { cpus, release } from 'node:os';
 import { SUITE_SCHEMA_VERSION, type SuiteResult, type SuiteSection } from '../report/suite-result.js';
 import { BenchTopology } from './bench-topology.js';
 import { controlPlaneSection } from './control-plane-section.js';
-import { stateSection, sweepSection, sweepSpecs, trafficSection, TRAFFIC_SECTIONS, type Problems, type Progress } from './connection-sections.js';
+import { bulkSection, stateSection, sweepSection, sweepSpecs, trafficSection, TRAFFIC_SECTIONS, type Problems, type Progress } from './connection-sections.js';
 import type { SectionId, SuiteProfile } from './profiles.js';
 
-const BASE_SECTIONS = ['pod-network', 'short-connections', 'long-connections', 'udp', 'state'] as const;
+const BASE_SECTIONS = ['pod-network', 'short-connections', 'long-connections', 'bulk', 'udp', 'state'] as const;
 
 export async function runSuite(profile: SuiteProfile, sections: readonly SectionId[], command: string, progress: Progress): Promise<SuiteResult> {
   const date = new Date().toISOString();
@@ -20,7 +20,14 @@ export async function runSuite(profile: SuiteProfile, sections: readonly Section
     const topo = await BenchTopology.create({ backends: profile.backends, services: 1 }, progress);
     try {
       for (const id of base) {
-        done.set(id, id === 'state' ? await stateSection(topo, profile, problems, progress) : await trafficSection(TRAFFIC_SECTIONS[id], topo, profile, problems, progress));
+        done.set(
+          id,
+          id === 'state'
+            ? await stateSection(topo, profile, problems, progress)
+            : id === 'bulk'
+              ? await bulkSection(topo, profile, progress)
+              : await trafficSection(TRAFFIC_SECTIONS[id], topo, profile, problems, progress),
+        );
       }
     } finally {
       const left = await topo.destroy();
