@@ -4,6 +4,8 @@
 import type { KeyValueMap } from '../bpf/typed-map.js';
 import { CT_DIRECTION, type CtEntry, type CtKey } from './ct-map.js';
 
+const ENOENT = 2;
+
 export interface CtGcResult {
   /** Entries that were live after the pass. */
   live: number;
@@ -28,12 +30,13 @@ export function collectExpiredFlows(ct: KeyValueMap<CtKey, CtEntry>, nowNs: bigi
     if (key.direction === CT_DIRECTION.forward) liveFlows++;
   }
   // An entry that vanished meanwhile (deleted by a packet, evicted by the LRU) stops a batch
-  // delete with ENOENT; the rest are deleted one by one then.
+  // delete with ENOENT; the batch goes on after it.
   let expired = 0;
   let rest = dead;
   while (rest.length > 0) {
     const r = ct.deleteMany(rest);
     expired += r.done;
+    if (r.error && (r.error as { errno?: number }).errno !== ENOENT) throw r.error;
     rest = rest.slice(r.done + (r.error ? 1 : 0));
   }
   return { live, liveFlows, expired, durationMs: performance.now() - started };
