@@ -4,8 +4,8 @@
 import type { Server } from 'node:http';
 import { MAP_CAPACITY } from '../datapath/datapath-maps.js';
 import { Reconciler } from '../datapath/reconciler.js';
-import { collectExpiredFlows } from '../datapath/ct-gc.js';
-import { installMode, type DatapathMode, type InstalledMode } from '../datapath/datapath-mode.js';
+import { installMode, type DatapathMode } from '../datapath/datapath-mode.js';
+import { startConntrackWork } from './conntrack-work.js';
 import { formatProblem } from '../model/problems.js';
 import type { DesiredSource } from '../source/desired-source.js';
 import type { Logger } from './logger.js';
@@ -177,44 +177,5 @@ export function startAgent(opts: AgentOptions, log: Logger): Agent {
       datapath.close();
       log.info({ bpffs: opts.bpffs }, 'agent stopped; the datapath stays attached (socklb uninstall removes it)');
     },
-  };
-}
-
-/** Conntrack mode's periodic work: programs onto new pod interfaces, expired flows out. */
-function startConntrackWork(datapath: InstalledMode, opts: AgentOptions, metrics: Metrics, log: Logger): () => void {
-  let liveFlows = 0;
-  let liveEntries = 0;
-  const scan = setInterval(() => {
-    try {
-      const changes = datapath.syncInterfaces();
-      if (changes.attached.length + changes.detached.length > 0) log.info(changes, 'pod interfaces changed');
-    } catch (err) {
-      log.error({ err: (err as Error).message }, 'attaching to pod interfaces failed; retrying on the next scan');
-    }
-  }, opts.interfaceScanMs ?? 2000);
-  const gc = setInterval(() => {
-    try {
-      const r = collectExpiredFlows(datapath.ct!);
-      liveFlows = r.liveFlows;
-      liveEntries = r.live;
-      if (r.expired > 0) log.debug(r, 'conntrack garbage collected');
-    } catch (err) {
-      log.error({ err: (err as Error).message }, 'conntrack garbage collection failed');
-    }
-  }, opts.conntrackGcMs ?? 10_000);
-  scan.unref();
-  gc.unref();
-  metrics.register({
-    name: 'socklb_conntrack_entries',
-    help: 'Live entries in the tc conntrack table at the last garbage collection (two per flow), and flows.',
-    type: 'gauge',
-    read: () => [
-      { labels: { kind: 'entries' }, value: liveEntries },
-      { labels: { kind: 'flows' }, value: liveFlows },
-    ],
-  });
-  return () => {
-    clearInterval(scan);
-    clearInterval(gc);
   };
 }

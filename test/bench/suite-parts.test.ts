@@ -1,7 +1,7 @@
 // The suite's pure parts: run checks, rows and ratios, profiles.
 import t from 'tap';
 import type { ClientRun } from '../../src/bench/suite/bench-topology.js';
-import { checkRun } from '../../src/bench/suite/connection-sections.js';
+import { checkRun } from '../../src/bench/suite/run-checks.js';
 import { busyCpuMicros } from '../../src/bench/suite/cpu-accounting.js';
 import { PROFILES } from '../../src/bench/suite/profiles.js';
 import { rowsFor, sample, withRatios } from '../../src/bench/suite/samples.js';

@@ -1,16 +1,12 @@
-// The suite's traffic sections, all on BenchTopology: modes interleaved run by run (A B C ...,
-// then ... C B A) so drift in the machine hits every mode alike, and every run checked: no
-// errors, no answer from a server that is not the service's, and (for short connections to a
-// service) every backend answered.
+// The suite's sections on the base topology: pod network, short and long connections, bulk,
+// UDP, and the state after a fixed number of connections; every mode interleaved, every run
+// checked (run-checks.ts).
 import type { MetricSpec, SuiteSection } from '../report/suite-result.js';
-import { BenchTopology, type BenchMode, type ClientRun, type Workload } from './bench-topology.js';
+import type { BenchTopology, ClientRun, Workload } from './bench-topology.js';
+import { interleaved, type Progress } from './interleave.js';
 import type { SuiteProfile } from './profiles.js';
+import { checkRun, type Problems } from './run-checks.js';
 import { rowsFor, withRatios } from './samples.js';
-
-export type Progress = (line: string) => void;
-
-/** Problems found while checking runs; the suite reports them, the CI smoke test fails on them. */
-export type Problems = string[];
 
 const perUnit = (workload: Workload): string => (workload === 'crr' ? 'conn' : workload === 'rr' ? 'req' : 'datagram');
 
@@ -29,46 +25,6 @@ const TRAFFIC_PICK = {
   p99Us: (r: ClientRun) => r.p99Us,
   cpuUs: (r: ClientRun) => r.cpuUsPerTransaction,
 };
-
-/** Checks one run; "balanced" asks that every backend answered (short connections to a service). */
-export function checkRun(r: ClientRun, context: string, backends: readonly string[], balanced: boolean): string[] {
-  const problems: string[] = [];
-  if (r.transactions === 0) problems.push(`${context}: ${r.mode} completed no transaction`);
-  if (r.errors > 0) problems.push(`${context}: ${r.mode} had ${r.errors} failed transactions`);
-  if (r.strayReplies > 0) problems.push(`${context}: ${r.mode} got ${r.strayReplies} answers from servers that are not the service's backends`);
-  // Only kube-proxy's layouts track connections in the kernel; any count elsewhere means a
-  // baseline's hooks stayed in the packet path and charged another mode for them.
-  if (!['iptables', 'nftables', 'ipvs'].includes(r.mode) && r.kernelConntrack > 0) problems.push(`${context}: ${r.mode} left ${r.kernelConntrack} kernel conntrack entries`);
-  if (balanced) {
-    const silent = backends.filter((b) => !r.replies[b]);
-    if (silent.length > 0) problems.push(`${context}: ${r.mode} never reached ${silent.join(', ')} (answers: ${JSON.stringify(r.replies)})`);
-  }
-  return problems;
-}
-
-const describeRun = (r: ClientRun): string =>
-  `${r.rate.toFixed(0).padStart(6)}/s p50 ${r.p50Us.toFixed(1)} us p99 ${r.p99Us.toFixed(1)} us cpu ${r.cpuUsPerTransaction.toFixed(1)} us errors ${r.errors}`;
-
-/** Runs every mode `repetitions` times, interleaved; returns the runs by mode in mode order. */
-export async function interleaved<R = ClientRun>(
-  modes: readonly BenchMode[],
-  repetitions: number,
-  once: (mode: BenchMode) => Promise<R>,
-  progress: Progress,
-  label: string,
-  describe: (r: R) => string = describeRun as unknown as (r: R) => string,
-): Promise<Map<BenchMode, R[]>> {
-  const runs = new Map<BenchMode, R[]>(modes.map((m) => [m, []]));
-  for (let rep = 0; rep < repetitions; rep++) {
-    const order = rep % 2 === 0 ? [...modes] : [...modes].reverse();
-    for (const mode of order) {
-      const r = await once(mode);
-      runs.get(mode)!.push(r);
-      progress(`${label} ${rep + 1}/${repetitions} ${mode.padEnd(9)} ${describe(r)}`);
-    }
-  }
-  return runs;
-}
 
 interface TrafficSpec {
   id: string;
@@ -175,66 +131,5 @@ export async function stateSection(topo: BenchTopology, profile: SuiteProfile, p
       cpuUs: (r) => r.cpuUsPerTransaction,
     }),
     unavailable: [...topo.unavailable].map(([mode, reason]) => ({ mode, reason })),
-  };
-}
-
-interface SweepSpec {
-  id: 'service-scalability' | 'pod-scalability';
-  title: string;
-  description: string;
-  xLabel: string;
-  points: number[];
-  topology: (x: number) => { backends: number; services: number };
-}
-
-export function sweepSpecs(profile: SuiteProfile): SweepSpec[] {
-  return [
-    {
-      id: 'service-scalability',
-      title: 'Service scalability',
-      description: `Short connections to one service while N services are programmed in every mode, the measured one last in kube-proxy’s rule order (the worst case for iptables’ linear walk).`,
-      xLabel: 'services',
-      points: profile.servicePoints,
-      topology: (x) => ({ backends: profile.backends, services: x }),
-    },
-    {
-      id: 'pod-scalability',
-      title: 'Pod scalability',
-      description: 'Short connections to one service backed by N pods (kube-proxy’s iptables mode walks a statistic cascade of up to N rules; nftables picks with one numgen map).',
-      xLabel: 'backend pods',
-      points: profile.podPoints,
-      topology: (x) => ({ backends: x, services: 1 }),
-    },
-  ];
-}
-
-/** One topology per point, built and removed in turn. */
-export async function sweepSection(spec: SweepSpec, profile: SuiteProfile, problems: Problems, progress: Progress): Promise<SuiteSection> {
-  const rows = [];
-  let unavailable: { mode: string; reason: string }[] = [];
-  for (const x of spec.points) {
-    const topo = await BenchTopology.create(spec.topology(x), progress);
-    try {
-      const runs = await interleaved(topo.modes, profile.repetitions, (m) => topo.run(m, 'crr', { durationMs: profile.durationMs }), progress, `${spec.id} ${x}`);
-      for (const rs of runs.values()) for (const r of rs) problems.push(...checkRun(r, `${spec.id} ${x}`, topo.backendNames, r.transactions >= 20 * x));
-      rows.push(...rowsFor(runs, { rate: (r) => r.rate, cpuUs: (r) => r.cpuUsPerTransaction }, x));
-      unavailable = [...topo.unavailable].map(([mode, reason]) => ({ mode, reason }));
-    } finally {
-      const left = await topo.destroy();
-      if (left.length) progress(`clean-up problems: ${left.join('; ')}`);
-    }
-  }
-  return {
-    id: spec.id,
-    title: spec.title,
-    description: `${spec.description} ${profile.repetitions} interleaved repetitions of ${profile.durationMs / 1000} s per mode and point.`,
-    xLabel: spec.xLabel,
-    metrics: [
-      { id: 'rate', label: 'conn/s', higherIsBetter: true },
-      { id: 'cpuUs', label: 'CPU µs/conn', higherIsBetter: false },
-    ],
-    primary: 'rate',
-    rows: withRatios(rows, 'rate'),
-    unavailable,
   };
 }

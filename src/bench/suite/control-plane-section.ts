@@ -19,7 +19,7 @@ import { kubeProxyNftables } from '../baselines/kube-proxy-nftables.js';
 import { POD_CIDR_V4 } from '../baselines/node-netfilter.js';
 import { iptablesPartialSync, nftablesPartialSync } from '../baselines/partial-sync.js';
 import type { SuiteRow, SuiteSection } from '../report/suite-result.js';
-import type { Progress } from './connection-sections.js';
+import type { Progress } from './interleave.js';
 import type { SuiteProfile } from './profiles.js';
 import { sample } from './samples.js';
 

@@ -6,7 +6,10 @@ import { cpus, release } from 'node:os';
 import { SUITE_SCHEMA_VERSION, type SuiteResult, type SuiteSection } from '../report/suite-result.js';
 import { BenchTopology } from './bench-topology.js';
 import { controlPlaneSection } from './control-plane-section.js';
-import { bulkSection, stateSection, sweepSection, sweepSpecs, trafficSection, TRAFFIC_SECTIONS, type Problems, type Progress } from './connection-sections.js';
+import { bulkSection, stateSection, trafficSection, TRAFFIC_SECTIONS } from './connection-sections.js';
+import type { Progress } from './interleave.js';
+import type { Problems } from './run-checks.js';
+import { sweepSection, sweepSpecs } from './sweep-sections.js';
 import type { SectionId, SuiteProfile } from './profiles.js';
 
 const BASE_SECTIONS = ['pod-network', 'short-connections', 'long-connections', 'bulk', 'udp', 'state'] as const;
