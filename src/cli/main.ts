@@ -62,9 +62,9 @@ program
     try {
       let cluster: ClusterSource | undefined;
       if (!opts.services) {
-        // Loaded only for the API source: @kubernetes/client-node alone adds ~75 MB of RSS.
-        const [{ ClusterSource }, { loadKubeConfig }] = await Promise.all([import('../k8s/cluster-source.js'), import('../k8s/kube-client.js')]);
-        cluster = new ClusterSource(loadKubeConfig(opts.kubeconfig), opts.nodeName, log);
+        // Loaded only for the API source: client-node's Watch and node-fetch come with it.
+        const [{ ClusterSource }, { loadApiConnection }] = await Promise.all([import('../k8s/cluster-source.js'), import('../k8s/kube-config.js')]);
+        cluster = new ClusterSource(await loadApiConnection(opts.kubeconfig), opts.nodeName, log);
       }
       const agent = startAgent(
         {

@@ -2,13 +2,14 @@
 // object, watched with informers and folded into a ServiceIndex event by event. It is ready
 // once all three lists have arrived; before that a restarted agent leaves the pinned maps
 // alone rather than programming a half-known cluster.
-import type { KubeConfig, KubernetesObject } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
+import { isRecord } from '../model/k8s-decode.js';
 import { ServiceIndex } from '../model/service-index.js';
-import { ZONE_LABEL, type EndpointSlice, type Service } from '../model/k8s-objects.js';
+import { ZONE_LABEL, type EndpointSlice, type Node, type Service } from '../model/k8s-objects.js';
 import type { Problem } from '../model/problems.js';
 import type { DesiredSource, SourceUpdate } from '../source/desired-source.js';
-import { DEFAULT_BACKOFF, ResourceWatch, type BackoffPolicy, type ResourceWatchStatus } from './resource-watch.js';
+import type { ApiConnection } from './api-connection.js';
+import { DEFAULT_BACKOFF, ResourceWatch, type ApiObject, type BackoffPolicy, type ResourceWatchStatus } from './resource-watch.js';
 
 /** The API resources the agent reads: the watches below and deploy/'s ClusterRole follow this list. */
 export const WATCHED_RESOURCES = [
@@ -17,20 +18,25 @@ export const WATCHED_RESOURCES = [
   { group: '', resource: 'nodes', path: '/api/v1/nodes' },
 ] as const;
 
-const nsName = (o: KubernetesObject): [string, string] => [o.metadata?.namespace ?? 'default', o.metadata?.name ?? ''];
+const nsName = (o: ApiObject): [string, string] => [o.metadata?.namespace ?? 'default', o.metadata?.name ?? ''];
+
+const zoneOf = (node: ApiObject): string | undefined => {
+  const labels = (node as Node).metadata?.labels;
+  return isRecord(labels) && typeof labels[ZONE_LABEL] === 'string' ? labels[ZONE_LABEL] : undefined;
+};
 
 export class ClusterSource implements DesiredSource {
   private readonly index: ServiceIndex;
-  private readonly watches: ResourceWatch<KubernetesObject>[];
+  private readonly watches: ResourceWatch[];
   private fullResyncDue = true;
   private onChange: () => void = () => undefined;
 
-  constructor(kc: KubeConfig, nodeName: string | undefined, log: Logger, backoff: BackoffPolicy = DEFAULT_BACKOFF) {
+  constructor(conn: ApiConnection, nodeName: string | undefined, log: Logger, backoff: BackoffPolicy = DEFAULT_BACKOFF) {
     this.index = new ServiceIndex({ name: nodeName });
     const onError = (resource: string, err: Error, retryInMs: number): void =>
       log.warn({ resource, err: err.message, retryInMs }, 'watch failed; the datapath keeps its state and the watch restarts');
-    const watch = (resource: (typeof WATCHED_RESOURCES)[number], upsert: (o: KubernetesObject) => void, del: (o: KubernetesObject) => void, fieldSelector?: string) =>
-      new ResourceWatch<KubernetesObject>(kc, resource.resource, resource.path, { upsert, delete: del, changed: () => this.onChange() }, onError, backoff, fieldSelector);
+    const watch = (resource: (typeof WATCHED_RESOURCES)[number], upsert: (o: ApiObject) => void, del: (o: ApiObject) => void, fieldSelector?: string) =>
+      new ResourceWatch(conn, resource.resource, resource.path, { upsert, delete: del, changed: () => this.onChange() }, onError, backoff, fieldSelector);
     const [services, slices, nodes] = WATCHED_RESOURCES;
     this.watches = [
       watch(
@@ -49,7 +55,7 @@ export class ClusterSource implements DesiredSource {
       this.watches.push(
         watch(
           nodes,
-          (o) => this.index.setNode({ name: nodeName, zone: (o.metadata?.labels ?? {})[ZONE_LABEL] }),
+          (o) => this.index.setNode({ name: nodeName, zone: zoneOf(o) }),
           () => this.index.setNode({ name: nodeName }),
           `metadata.name=${nodeName}`,
         ),

@@ -1,12 +1,12 @@
-// ResourceWatch against the list/watch server: paged lists form one snapshot, objects are
-// trimmed to the fields socklb reads, and watch events follow.
-import { KubeConfig, type KubernetesObject } from '@kubernetes/client-node';
+// ResourceWatch against the list/watch server: paged lists form one snapshot, objects reach
+// the consumer as served, and watch events follow.
 import t from 'tap';
-import { LIST_PAGE_SIZE, ResourceWatch } from '../../src/k8s/resource-watch.js';
+import { parseKubeconfig } from '../../src/k8s/kube-config.js';
+import { LIST_PAGE_SIZE, ResourceWatch, type ApiObject } from '../../src/k8s/resource-watch.js';
 import { FakeApiServer } from '../../src/lab/fake-api-server.js';
 import { endpointSlice, service } from '../helpers/k8s-fixtures.js';
 
-t.test('a large list arrives in pages, trimmed, then the watch continues from it', async (t) => {
+t.test('a large list arrives in pages, then the watch continues from it', async (t) => {
   const api = new FakeApiServer();
   await api.start();
   t.teardown(() => api.stop());
@@ -17,12 +17,11 @@ t.test('a large list arrives in pages, trimmed, then the watch continues from it
     (s as Record<string, unknown>).status = { loadBalancer: {} };
     api.apply('services', s);
   }
-  const kc = new KubeConfig();
-  kc.loadFromString(api.kubeconfig());
-  const seen = new Map<string, KubernetesObject>();
+  const conn = parseKubeconfig(api.kubeconfig(), '/nowhere/kubeconfig')!;
+  const seen = new Map<string, ApiObject>();
   let changes = 0;
-  const w = new ResourceWatch<KubernetesObject>(
-    kc,
+  const w = new ResourceWatch(
+    conn,
     'services',
     '/api/v1/services',
     { upsert: (o) => seen.set(o.metadata!.name!, structuredClone(o)), delete: (o) => seen.delete(o.metadata!.name!), changed: () => changes++ },
@@ -37,13 +36,48 @@ t.test('a large list arrives in pages, trimmed, then the watch continues from it
   t.equal(seen.size, n, `all ${n} objects from ${Math.ceil(n / LIST_PAGE_SIZE)} pages`);
   t.equal(api.requests.list, 1, 'the pages belong to one list');
   const one = seen.get('s0') as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
-  t.notOk(one.metadata.managedFields, 'managedFields are not kept');
-  t.notOk(one.status, 'status is not kept');
-  t.same(one.spec.ports, [{ protocol: 'TCP', targetPort: 80, port: 80 }], 'what the model reads is kept');
+  t.same(one.spec.ports, [{ protocol: 'TCP', targetPort: 80, port: 80 }], 'the object as served');
   api.apply('endpointslices', endpointSlice('ns', 'x', 's0', 'IPv4', [{ port: 80 }], ['10.0.0.1']));
   api.delete('services', 'ns', 's1');
   const until2 = Date.now() + 5000;
   while (seen.has('s1') && Date.now() < until2) await new Promise((r) => setTimeout(r, 10));
   t.notOk(seen.has('s1'), 'a watch event followed the list');
-  t.ok(changes > n, 'changes were signalled');
+  t.ok(changes > Math.ceil(n / LIST_PAGE_SIZE), 'changes were signalled per page and per event');
+});
+
+t.test('410 Gone after an outage: a relist passes on what changed and deletes what is gone', async (t) => {
+  const api = new FakeApiServer();
+  await api.start();
+  t.teardown(() => api.stop());
+  for (const name of ['a', 'b', 'c']) api.apply('services', service('ns', name, ['10.96.0.1'], [{ port: 80 }]));
+  const seen = new Map<string, string>();
+  const errors: string[] = [];
+  const w = new ResourceWatch(
+    parseKubeconfig(api.kubeconfig(), '/nowhere/kubeconfig')!,
+    'services',
+    '/api/v1/services',
+    { upsert: (o) => seen.set(o.metadata!.name!, o.metadata!.resourceVersion!), delete: (o) => seen.delete(o.metadata!.name!), changed: () => undefined },
+    (_r, err) => errors.push(err.message),
+    { initialMs: 20, maxMs: 50 },
+  );
+  t.teardown(() => w.stop());
+  w.start();
+  const settled = async (pred: () => boolean): Promise<void> => {
+    const until = Date.now() + 5000;
+    while (!pred() && Date.now() < until) await new Promise((r) => setTimeout(r, 10));
+  };
+  await settled(() => w.status.listed && api.openWatches === 1);
+  const rvB = seen.get('b');
+  api.dropConnections();
+  api.delete('services', 'ns', 'a');
+  api.apply('services', service('ns', 'c', ['10.96.0.2'], [{ port: 80 }]));
+  api.compact(); // the changes are no longer in the history: only a relist shows them
+  await settled(() => !seen.has('a') && api.requests.list === 2);
+  t.same([...seen.keys()].sort(), ['b', 'c'], 'the deleted object is gone after the relist');
+  t.not(seen.get('c'), undefined);
+  t.equal(seen.get('b'), rvB, 'the unchanged object kept its version');
+  t.ok(w.status.restarts >= 1 && errors.length >= 1, 'the cut watch was reported and restarted');
+  t.ok(api.requests.gone >= 1, 'the server answered 410');
+  w.stop();
+  t.equal(api.requests.list, 2, 'stopped: no more requests');
 });
