@@ -9,6 +9,7 @@
 // consumer and dropped; the only thing kept per object is its resourceVersion, to tell on a
 // relist what changed or is gone. The watch requests themselves are client-node's Watch
 // (watch-client.ts); the lists are plain GETs of raw JSON pages.
+import { flatKey } from '../model/k8s-decode.js';
 import { getJson, ApiError, type ApiConnection } from './api-connection.js';
 import { openWatch, type WatchEventType } from './watch-client.js';
 
@@ -54,7 +55,8 @@ export const LIST_PAGE_SIZE = 100;
 /** Watches end on the server after 5 to 10 minutes, as client-go asks, so none lives on a stale connection. */
 const watchTimeoutSeconds = (): number => 300 + Math.floor(Math.random() * 300);
 
-const keyOf = (o: ApiObject): string => `${o.metadata?.namespace ?? ''}/${o.metadata?.name ?? ''}`;
+// Kept for every object: one flat string (see flatKey), not a tree of concatenations.
+const keyOf = (o: ApiObject): string => flatKey(o.metadata?.namespace ?? '', o.metadata?.name ?? '');
 
 export class ResourceWatch {
   readonly status: ResourceWatchStatus;

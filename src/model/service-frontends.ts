@@ -2,7 +2,7 @@
 // each with the endpoints this node's connections may use. Pure: no I/O, no clock.
 import type { DesiredService } from '../datapath/desired-state.js';
 import { selectEndpoints, type EndpointCandidate, type NodeContext } from './endpoint-selection.js';
-import type { DecodedService, DecodedServicePort, DecodedSlice } from './k8s-decode.js';
+import { READY, SERVING, TERMINATING, type DecodedService, type DecodedServicePort, type DecodedSlice } from './k8s-decode.js';
 import { describeValue, type ProblemSink } from './problems.js';
 
 export interface ServiceFrontend extends DesiredService {
@@ -33,11 +33,21 @@ export function serviceFrontends(svc: DecodedService, slices: readonly DecodedSl
         const port = slicePortFor(slice, sp);
         if (port === undefined) continue;
         portFound = true;
-        for (const e of slice.endpoints) {
-          candidates.push({ address: e.address, port, ready: e.ready, serving: e.serving, terminating: e.terminating, nodeName: e.nodeName, zoneHints: e.zoneHints });
+        const { addresses, states, nodeNames, zoneHints } = slice.endpoints;
+        for (let i = 0; i < addresses.length; i++) {
+          const state = states[i]!;
+          candidates.push({
+            address: addresses[i]!,
+            port,
+            ready: (state & READY) !== 0,
+            serving: (state & SERVING) !== 0,
+            terminating: (state & TERMINATING) !== 0,
+            nodeName: nodeNames?.[i],
+            zoneHints: zoneHints?.[i],
+          });
         }
       }
-      if (!portFound && familySlices.some((s) => s.endpoints.length > 0)) {
+      if (!portFound && familySlices.some((s) => s.endpoints.addresses.length > 0)) {
         sink.add(
           `${sp.field}.name`,
           `no EndpointSlice port is named ${describeValue(sp.name)} with protocol ${sp.protocol}; name slice ports after the service port so its endpoints can be used`,
@@ -46,7 +56,7 @@ export function serviceFrontends(svc: DecodedService, slices: readonly DecodedSl
       out.push({
         frontend: { address: ip, port: sp.port, protocol: sp.protocol },
         backends: selectEndpoints(candidates, policy, node),
-        owner: sp.name ? `${svc.owner}:${sp.name}` : svc.owner,
+        owner: sp.name ? [svc.owner, sp.name].join(':') : svc.owner,
         affinityTimeoutSeconds: svc.affinityTimeoutSeconds,
         field,
       });

@@ -4,7 +4,7 @@
 // Pure: no I/O, no clock.
 import { frontendId, type DesiredService } from '../datapath/desired-state.js';
 import type { NodeContext } from './endpoint-selection.js';
-import { decodeService, decodeSlice, isRecord, objectKey, type DecodedService, type DecodedSlice } from './k8s-decode.js';
+import { decodeService, decodeSlice, flatKey, isRecord, objectKey, type DecodedService, type DecodedSlice } from './k8s-decode.js';
 import type { EndpointSlice, Service } from './k8s-objects.js';
 import { describeValue, ProblemBook, ProblemSink, type Problem } from './problems.js';
 import { serviceFrontends } from './service-frontends.js';
@@ -16,7 +16,7 @@ export interface DesiredChanges {
   removals: string[];
 }
 
-const key = (namespace: string, name: string): string => `${namespace}/${name}`;
+const key = flatKey;
 
 function sameService(a: DesiredService, b: DesiredService): boolean {
   if ((a.affinityTimeoutSeconds ?? 0) !== (b.affinityTimeoutSeconds ?? 0) || a.owner !== b.owner || a.backends.length !== b.backends.length) return false;

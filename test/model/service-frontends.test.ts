@@ -12,6 +12,13 @@ const run = (objects: Record<string, unknown>[]): ReturnType<typeof desiredServi
 const view = (r: ReturnType<typeof desiredServices>): string[] =>
   r.services.map((s) => `${s.frontend.address}:${s.frontend.port}/${s.frontend.protocol} -> ${s.backends.map((b) => `${b.address}:${b.port}`).join(',') || '(none)'}`);
 
+const withSpec = (name: string, ip: string, spec: Record<string, unknown>, annotations?: Record<string, string>): Record<string, unknown> => {
+  const s = service('ns', name, [ip], [{ port: 80 }]);
+  Object.assign(s.spec as Record<string, unknown>, spec);
+  if (annotations) (s.metadata as Record<string, unknown>).annotations = annotations;
+  return s;
+};
+
 t.test('a single-port service with one slice', async (t) => {
   const r = run([
     service('default', 'web', ['10.96.0.10'], [{ port: 80, targetPort: 8080 }]),
@@ -202,12 +209,6 @@ t.test('garbage never throws', async (t) => {
 });
 
 t.test('session affinity, traffic policy and topology are read from the Service', async (t) => {
-  const withSpec = (name: string, ip: string, spec: Record<string, unknown>, annotations?: Record<string, string>): Record<string, unknown> => {
-    const s = service('ns', name, [ip], [{ port: 80 }]);
-    Object.assign(s.spec as Record<string, unknown>, spec);
-    if (annotations) (s.metadata as Record<string, unknown>).annotations = annotations;
-    return s;
-  };
   const r = run([
     withSpec('aff-default', '10.96.5.1', { sessionAffinity: 'ClientIP' }),
     withSpec('aff-60', '10.96.5.2', { sessionAffinity: 'ClientIP', sessionAffinityConfig: { clientIP: { timeoutSeconds: 60 } } }),
@@ -237,4 +238,31 @@ t.test('session affinity, traffic policy and topology are read from the Service'
     const d = desiredServices([withSpec('h', '10.96.5.5', spec, annotations)], [hinted], { zone: 'a' });
     t.equal(d.services[0]!.backends.length, expected, JSON.stringify({ spec, annotations }));
   }
+});
+
+t.test('each endpoint keeps its own conditions, node and hints when only some endpoints carry them', async (t) => {
+  const slice = endpointSlice('ns', 'm-1', 'm', 'IPv4', [{ port: 80 }], ['10.0.0.1', '10.0.0.2', { address: '10.0.0.3', ready: false, serving: true, terminating: true }]);
+  const endpoints = slice.endpoints as Record<string, unknown>[];
+  endpoints[1]!.nodeName = 'n1';
+  endpoints[1]!.hints = { forZones: [{ name: 'a' }] };
+  endpoints[2]!.nodeName = 'n1';
+  const local = withSpec('m', '10.96.6.6', { internalTrafficPolicy: 'Local' });
+  t.same(
+    desiredServices([local], [slice], { name: 'n1' }).services[0]!.backends.map((b) => b.address),
+    ['10.0.0.2'],
+    'only the ready endpoint on this node',
+  );
+  const zoned = withSpec('m', '10.96.6.6', {}, { 'service.kubernetes.io/topology-mode': 'Auto' });
+  t.same(
+    desiredServices([zoned], [slice], { name: 'n1', zone: 'a' }).services[0]!.backends.map((b) => b.address),
+    ['10.0.0.1', '10.0.0.2'],
+    'a ready endpoint without hints: hints are not used',
+  );
+  endpoints[0]!.conditions = { ready: false, serving: false };
+  endpoints[1]!.conditions = { ready: false, serving: true, terminating: true };
+  t.same(
+    desiredServices([zoned], [slice], { name: 'n1', zone: 'a' }).services[0]!.backends.map((b) => b.address),
+    ['10.0.0.2', '10.0.0.3'],
+    'none ready: the serving, terminating ones',
+  );
 });
