@@ -9,7 +9,8 @@ export function writeAll<K, V, T>(map: KeyValueMap<K, V>, entries: readonly { ke
   let at = 0;
   let written = 0;
   while (at < entries.length) {
-    const rest = entries.slice(at);
+    // From where the last batch stopped; a copy only after a failure.
+    const rest = at === 0 ? entries : entries.slice(at);
     const r = map.setMany(rest.map((e) => [e.key, e.value] as const));
     written += r.done;
     at += r.done;
@@ -25,7 +26,7 @@ export function deleteAll<K, T>(map: KeyValueMap<K, unknown>, entries: readonly 
   let at = 0;
   let deleted = 0;
   while (at < entries.length) {
-    const r = map.deleteMany(entries.slice(at).map((e) => e.key));
+    const r = map.deleteMany((at === 0 ? entries : entries.slice(at)).map((e) => e.key));
     deleted += r.done;
     at += r.done;
     if (!r.error) break;

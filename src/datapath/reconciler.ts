@@ -13,6 +13,7 @@
 // (a few syscalls instead of one per entry). Failures are per service: a service whose entry
 // fails keeps its previous state, the rest apply.
 import { backendId as backendAddrId, frontendId, type Backend, type DesiredService } from './desired-state.js';
+import { ByBackend } from './by-backend.js';
 import type { SlotKey } from './backends-map.js';
 import type { DatapathMaps } from './datapath-maps.js';
 import { IPPROTO_TCP, IPPROTO_UDP, MAX_BACKENDS_PER_FRONTEND, type FrontendKey } from './frontends-map.js';
@@ -105,7 +106,7 @@ function sameMembers(a: readonly (number | undefined)[], b: readonly number[]): 
 export class Reconciler {
   private readonly frontends = new Map<string, FrontendState>();
   private readonly backendsById = new Map<number, BackendState>();
-  private readonly backendIdByAddr = new Map<string, number>();
+  private readonly backendIdByAddr = new ByBackend<number>();
   /** Backends whose reference count reached zero since the last collection: the only ones to look at. */
   private readonly unreferenced = new Set<number>();
   private nextServiceId = 1;
@@ -121,7 +122,7 @@ export class Reconciler {
       const backend = { address: value.address, port: value.port };
       r.backendsById.set(id, { id, backend, refs: 0 });
       r.unreferenced.add(id);
-      if (!r.backendIdByAddr.has(backendAddrId(backend))) r.backendIdByAddr.set(backendAddrId(backend), id);
+      if (!r.backendIdByAddr.has(backend)) r.backendIdByAddr.set(backend, id);
       r.nextBackendId = Math.max(r.nextBackendId, id + 1);
     }
     for (const f of snap.frontends) {
@@ -193,7 +194,7 @@ export class Reconciler {
       p.failed = true;
       report.errors.push({ owner: p.owner, frontend: p.fid, message: err.message });
     };
-    const pending = new Map<string, PendingBackend>();
+    const pending = new ByBackend<PendingBackend>();
     const plans = this.plan(changes.upserts, pending, report);
 
     // 1. New backends, before any slot refers to them.
@@ -201,7 +202,8 @@ export class Reconciler {
     const failedBackends = new Set<PendingBackend>();
     report.mapOperations += writeAll(
       this.maps.backends,
-      newBackends.map((b) => ({ key: { backend_id: b.id }, value: { address: b.backend.address, port: b.backend.port }, tag: b })),
+      // A Backend is the map's value as it is (address and port): no copy per backend.
+      newBackends.map((b) => ({ key: { backend_id: b.id }, value: b.backend, tag: b })),
       (b, err) => {
         failedBackends.add(b);
         for (const p of b.plans) fail(p, err);
@@ -211,7 +213,7 @@ export class Reconciler {
       if (failedBackends.has(b)) continue;
       this.backendsById.set(b.id, { id: b.id, backend: b.backend, refs: 0 });
       this.unreferenced.add(b.id); // collected unless a flipped list takes it below
-      this.backendIdByAddr.set(backendAddrId(b.backend), b.id);
+      this.backendIdByAddr.set(b.backend, b.id);
       report.backendsAdded++;
     }
 
@@ -325,7 +327,7 @@ export class Reconciler {
   }
 
   /** What each upsert needs written; allocates ids, writes nothing. */
-  private plan(upserts: readonly DesiredService[], pending: Map<string, PendingBackend>, report: ReconcileReport): Plan[] {
+  private plan(upserts: readonly DesiredService[], pending: ByBackend<PendingBackend>, report: ReconcileReport): Plan[] {
     const plans: Plan[] = [];
     for (const service of upserts) {
       const fid = frontendId(service.frontend);
@@ -375,15 +377,14 @@ export class Reconciler {
   }
 
   /** The id of a backend, allocating one (written in step 1) for an address not seen before. */
-  private backendIdFor(backend: Backend, pending: Map<string, PendingBackend>, used: PendingBackend[]): number {
-    const addr = backendAddrId(backend);
-    const known = this.backendIdByAddr.get(addr);
+  private backendIdFor(backend: Backend, pending: ByBackend<PendingBackend>, used: PendingBackend[]): number {
+    const known = this.backendIdByAddr.get(backend);
     if (known !== undefined) return known;
-    let p = pending.get(addr);
+    let p = pending.get(backend);
     if (!p) {
       if (this.nextBackendId > MAX_ID) throw new Error('backend ids are exhausted; restart the agent after `socklb uninstall`');
       p = { id: this.nextBackendId++, backend, plans: [] };
-      pending.set(addr, p);
+      pending.set(backend, p);
     }
     used.push(p);
     return p.id;
@@ -423,7 +424,7 @@ export class Reconciler {
         continue;
       }
       this.backendsById.delete(b.id);
-      if (this.backendIdByAddr.get(backendAddrId(b.backend)) === b.id) this.backendIdByAddr.delete(backendAddrId(b.backend));
+      if (this.backendIdByAddr.get(b.backend) === b.id) this.backendIdByAddr.delete(b.backend);
       report.backendsRemoved++;
     }
   }
