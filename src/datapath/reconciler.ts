@@ -30,7 +30,8 @@ interface FrontendState {
   spare: (number | undefined)[];
   /** Seconds of session affinity; 0: none. */
   affinityTimeout: number;
-  /** Backend ids whose (service, backend) membership pair is in the affinity match map. */
+  /** Backend ids whose (service, backend) membership pair is in the affinity match map;
+   * NO_MEMBERS (shared, never added to) until the first pair: most services have no affinity. */
   members: Set<number>;
 }
 
@@ -86,6 +87,15 @@ const MAX_ID = 0xffffffff;
  * 10,000 services x 10 endpoints. */
 const RESYNC_CHUNK = 200;
 
+/** The members of every frontend without membership pairs: one empty set, not one per frontend
+ * (~130 bytes each). Only addMember adds, and it gives the frontend a set of its own first. */
+const NO_MEMBERS: Set<number> = new Set();
+
+function addMember(state: FrontendState, backendId: number): void {
+  if (state.members === NO_MEMBERS) state.members = new Set();
+  state.members.add(backendId);
+}
+
 const protocolNumber = { TCP: IPPROTO_TCP, UDP: IPPROTO_UDP } as const;
 
 function frontendKeyOf(s: DesiredService): FrontendKey {
@@ -133,7 +143,7 @@ export class Reconciler {
         active: f.active,
         spare: f.spare,
         affinityTimeout: f.value.affinity_timeout,
-        members: new Set(),
+        members: NO_MEMBERS,
       });
       r.nextServiceId = Math.max(r.nextServiceId, f.value.service_id + 1);
       for (const id of f.active) if (id !== undefined) r.ref(id, +1);
@@ -157,7 +167,7 @@ export class Reconciler {
     for (const [pair, f] of want) {
       const [service_id, backend_id] = pair.split('|').map(Number) as [number, number];
       this.maps.affinityMatch.set({ service_id, backend_id }, { present: 1 });
-      f.members.add(backend_id);
+      addMember(f, backend_id);
     }
   }
 
@@ -245,7 +255,7 @@ export class Reconciler {
       failedMembers.add(tag);
       fail(tag[0], err);
     });
-    for (const { tag } of memberAdds) if (!failedMembers.has(tag)) tag[0].state.members.add(tag[1]);
+    for (const { tag } of memberAdds) if (!failedMembers.has(tag)) addMember(tag[0].state, tag[1]);
 
     // 3. The switch: one frontend update per service replaces count, generation and affinity together.
     const flips = plans.filter((p) => !p.failed);
@@ -353,7 +363,7 @@ export class Reconciler {
       let state = current;
       if (!state) {
         try {
-          state = { key: frontendKeyOf(service), serviceId: this.allocServiceId(), generation: 0, active: [], spare: [], affinityTimeout: 0, members: new Set() };
+          state = { key: frontendKeyOf(service), serviceId: this.allocServiceId(), generation: 0, active: [], spare: [], affinityTimeout: 0, members: NO_MEMBERS };
         } catch (err) {
           report.errors.push({ owner: service.owner, frontend: fid, message: (err as Error).message });
           continue;

@@ -136,8 +136,7 @@ export class ServiceIndex {
     // An index walks the queue: shift() would move the whole array per service.
     for (let at = 0; at < queue.length; at++) {
       const owner = queue[at]!;
-      const prev = this.outputs.get(owner) ?? new Map<string, DesiredService>();
-      for (const [fid, value] of prev) {
+      for (const [fid, value] of this.outputs.get(owner) ?? []) {
         touch(fid, value);
         this.claims.delete(fid);
         // A service that wanted this frontend may take it now.
