@@ -32,8 +32,8 @@ function readBody(res: IncomingMessage): Promise<string> {
   });
 }
 
-/** GET path from the API server and parse the JSON body. */
-export async function getJson<T>(conn: ApiConnection, path: string, timeoutMs = 60_000): Promise<T> {
+/** GET path from the API server and parse the JSON body; bytes: the body's length. */
+export async function getJson<T>(conn: ApiConnection, path: string, timeoutMs = 60_000): Promise<{ value: T; bytes: number }> {
   const opts = await conn.requestOptions();
   const url = new URL(conn.server + path);
   const request = url.protocol === 'http:' ? httpRequest : httpsRequest;
@@ -49,7 +49,7 @@ export async function getJson<T>(conn: ApiConnection, path: string, timeoutMs = 
     req.end();
   });
   try {
-    return JSON.parse(body) as T;
+    return { value: JSON.parse(body) as T, bytes: body.length };
   } catch (err) {
     throw new Error(`GET ${path}: the body is not JSON: ${(err as Error).message}`);
   }

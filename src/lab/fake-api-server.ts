@@ -51,6 +51,8 @@ export class FakeApiServer {
   private server: Server | undefined;
   private port = 0;
   readonly requests = { list: 0, watch: 0, gone: 0 };
+  /** Sees every request's URL first (tests check the query a client sends). */
+  onRequest: ((url: URL) => void) | undefined;
 
   async start(): Promise<string> {
     this.server = createServer((req, res) => this.handle(req, res));
@@ -158,6 +160,7 @@ export class FakeApiServer {
 
   private handle(req: IncomingMessage, res: ServerResponse): void {
     const url = new URL(req.url ?? '/', 'http://x');
+    this.onRequest?.(url);
     const resource = PATHS[url.pathname];
     if (!resource) {
       res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ kind: 'Status', code: 404 }));

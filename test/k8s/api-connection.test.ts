@@ -17,7 +17,7 @@ t.test('200: the parsed body; credentials and Accept are sent', async (t) => {
     headers = req.headers;
     res.end('{"items":[1]}');
   });
-  t.same(await getJson(conn, '/api/v1/services?limit=1'), { items: [1] });
+  t.same(await getJson(conn, '/api/v1/services?limit=1'), { value: { items: [1] }, bytes: 13 });
   t.match(headers, { authorization: 'Bearer x', accept: 'application/json' });
 });
 

@@ -2,7 +2,7 @@
 // the consumer as served, and watch events follow.
 import t from 'tap';
 import { parseKubeconfig } from '../../src/k8s/kube-config.js';
-import { LIST_PAGE_SIZE, ResourceWatch, type ApiObject } from '../../src/k8s/resource-watch.js';
+import { LIST_PAGE_BYTES, LIST_PAGE_SIZE, nextPageLimit, ResourceWatch, type ApiObject } from '../../src/k8s/resource-watch.js';
 import { FakeApiServer } from '../../src/lab/fake-api-server.js';
 import { endpointSlice, service } from '../helpers/k8s-fixtures.js';
 
@@ -80,4 +80,46 @@ t.test('410 Gone after an outage: a relist passes on what changed and deletes wh
   t.ok(api.requests.gone >= 1, 'the server answered 410');
   w.stop();
   t.equal(api.requests.list, 2, 'stopped: no more requests');
+});
+
+t.test('page limits keep a page under LIST_PAGE_BYTES, between 1 and LIST_PAGE_SIZE items', async (t) => {
+  t.equal(nextPageLimit(0, 0), LIST_PAGE_SIZE, 'an empty page says nothing');
+  t.equal(nextPageLimit(100, 30_000), LIST_PAGE_SIZE, 'small objects: the most');
+  t.equal(nextPageLimit(100, 2 * LIST_PAGE_BYTES), 50);
+  t.equal(nextPageLimit(1, 10 * LIST_PAGE_BYTES), 1, 'one huge object: one per page');
+});
+
+t.test('large objects: later pages of the same list are smaller, and the list is still whole', async (t) => {
+  const api = new FakeApiServer();
+  await api.start();
+  t.teardown(() => api.stop());
+  const n = 300;
+  for (let i = 0; i < n; i++) {
+    const s = service('ns', `big${i}`, ['10.96.0.1'], [{ port: 80 }]);
+    (s.metadata as Record<string, unknown>).annotations = { note: 'x'.repeat(3000) };
+    api.apply('services', s);
+  }
+  const seen = new Set<string>();
+  const limits: string[] = [];
+  const w = new ResourceWatch(
+    parseKubeconfig(api.kubeconfig(), '/nowhere/kubeconfig')!,
+    'services',
+    '/api/v1/services',
+    { upsert: (o) => seen.add(o.metadata!.name!), delete: () => undefined, changed: () => undefined },
+    (_r, err) => t.fail(err.message),
+  );
+  api.onRequest = (url: URL) => {
+    if (url.searchParams.get('watch') !== 'true') limits.push(url.searchParams.get('limit') ?? '');
+  };
+  t.teardown(() => w.stop());
+  w.start();
+  const until = Date.now() + 5000;
+  while (!w.status.listed && Date.now() < until) await new Promise((r) => setTimeout(r, 10));
+  t.equal(seen.size, n);
+  t.equal(limits[0], String(LIST_PAGE_SIZE));
+  t.ok(
+    limits.slice(1).every((l) => Number(l) < LIST_PAGE_SIZE && Number(l) >= 1),
+    `later limits ${limits.join(',')}`,
+  );
+  t.equal(api.requests.list, 1, 'one list');
 });
