@@ -26,3 +26,6 @@ export const labScriptPath = (name: string): string => join(PACKAGE_ROOT, 'dist'
 export const benchToolPath = (name: string): string => join(PACKAGE_ROOT, 'dist', 'tools', name);
 
 export const CLI_PATH = join(PACKAGE_ROOT, 'dist', 'src', 'cli', 'main.js');
+
+/** The demo's services (deploy/examples/demo.yaml). */
+export const DEMO_SERVICES_FILE = join(PACKAGE_ROOT, 'deploy', 'examples', 'demo.yaml');

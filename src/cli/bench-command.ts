@@ -2,15 +2,12 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Command } from 'commander';
-import { benchAgentOverApi } from '../bench/agent-over-api.js';
-import { benchControlPlane } from '../bench/control-plane.js';
-import { renderMarkdown } from '../bench/report/markdown-report.js';
-import { writeReport } from '../bench/report/write-report.js';
 import { PROFILES, SECTION_IDS, type SectionId, type SuiteProfile } from '../bench/suite/profiles.js';
-import { runSuite } from '../bench/suite/run-suite.js';
-import { runClusterClient } from '../bench/suite/cluster-client.js';
-import { mergeResults } from '../bench/suite/merge-results.js';
 import type { SuiteResult } from '../bench/report/suite-result.js';
+
+// The benchmarks, the suite and the report writer are loaded by the command that runs them:
+// every socklb process parses this file, and the agent must not carry the bench code.
+const report = () => Promise.all([import('../bench/report/markdown-report.js'), import('../bench/report/write-report.js')]);
 
 const int = (v: string): number => {
   const n = Number.parseInt(v, 10);
@@ -82,6 +79,7 @@ export function addBenchCommands(program: Command): void {
     .action(async (flags: SuiteFlags) => {
       const profile = chosenProfile(flags);
       const command = ['socklb', 'bench', ...process.argv.slice(3)].join(' ');
+      const [{ runSuite }, [{ renderMarkdown }, { writeReport }]] = await Promise.all([import('../bench/suite/run-suite.js'), report()]);
       const result = await runSuite(profile, flags.sections ?? SECTION_IDS, command, say);
       const dir = flags.out ?? `bench-results/${result.date.replace(/[:.]/g, '-')}-${profile.name}`;
       const written = writeReport(result, dir);
@@ -109,6 +107,7 @@ export function addBenchCommands(program: Command): void {
     .option('--duration-ms <ms>', 'length of each run', int, 3000)
     .option('--out <dir>', 'also write the report directory here')
     .action(async (o: { modeLabel: string; service: string; port: number; direct: string; directPort: number; repetitions: number; durationMs: number; out?: string }) => {
+      const [{ runClusterClient }, [{ renderMarkdown }, { writeReport }]] = await Promise.all([import('../bench/suite/cluster-client.js'), report()]);
       const result = await runClusterClient({ ...o, direct: o.direct || undefined }, say);
       if (o.out) writeReport(result, o.out);
       say(`\n${renderMarkdown(result)}`);
@@ -121,7 +120,8 @@ export function addBenchCommands(program: Command): void {
     .description('one report from several result.json files (e.g. one per datapath on a cluster); samples of the same mode are pooled')
     .argument('<files...>', 'result.json files')
     .requiredOption('--out <dir>', 'report directory to write')
-    .action((files: string[], o: { out: string }) => {
+    .action(async (files: string[], o: { out: string }) => {
+      const [{ mergeResults }, [{ renderMarkdown }, { writeReport }]] = await Promise.all([import('../bench/suite/merge-results.js'), report()]);
       const merged = mergeResults(files.map((f) => JSON.parse(readFileSync(f, 'utf8')) as SuiteResult));
       const written = writeReport(merged, o.out);
       say(renderMarkdown(merged));
@@ -130,10 +130,20 @@ export function addBenchCommands(program: Command): void {
 
   // The two control-plane benchmarks take the same size options and report the same way.
   const sized = [
-    ['agent-api', 'the agent process fed by a list/watch API server on loopback: lists to maps, change latency, RSS', [10000, 10, 200], benchAgentOverApi],
-    ['control-plane', 'time to program N services x M endpoints, and one endpoint change at that size, in one process', [5000, 3, 50], benchControlPlane],
+    [
+      'agent-api',
+      'the agent process fed by a list/watch API server on loopback: lists to maps, change latency, RSS',
+      [10000, 10, 200],
+      async () => (await import('../bench/agent-over-api.js')).benchAgentOverApi,
+    ],
+    [
+      'control-plane',
+      'time to program N services x M endpoints, and one endpoint change at that size, in one process',
+      [5000, 3, 50],
+      async () => (await import('../bench/control-plane.js')).benchControlPlane,
+    ],
   ] as const;
-  for (const [name, description, [services, endpoints, changes], run] of sized) {
+  for (const [name, description, [services, endpoints, changes], load] of sized) {
     bench
       .command(name)
       .description(description)
@@ -142,7 +152,7 @@ export function addBenchCommands(program: Command): void {
       .option('--changes <n>', 'single-endpoint changes to time', int, changes)
       .option('--json <file>', 'write the results as JSON')
       .action(async (opts: { services: number; endpoints: number; changes: number; json?: string }) => {
-        const r = await run(opts, say);
+        const r = await (await load())(opts, say);
         writeJson(opts.json, { benchmark: name, date: new Date().toISOString(), ...r });
       });
   }

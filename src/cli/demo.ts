@@ -2,17 +2,13 @@
 // running real servers), the agent fed by a Kubernetes-format services file, connections to
 // the service VIP from the client, and a report of how they spread. Everything it makes is
 // removed at the end, also on failure or Ctrl-C.
-import { join } from 'node:path';
 import { uninstallSockDatapath } from '../datapath/sock-datapath.js';
-import { PACKAGE_ROOT } from '../install-paths.js';
 import { runProbe, startBackend } from '../lab/lab-processes.js';
 import { PodNetwork } from '../lab/pod-network.js';
 import type { ProbeResult } from '../lab/probe-client.js';
 import { FileSource } from '../source/file-source.js';
 import { startAgent, type Agent } from './agent.js';
 import type { Logger } from './logger.js';
-
-export const DEMO_SERVICES_FILE = join(PACKAGE_ROOT, 'deploy', 'examples', 'demo.yaml');
 
 const BACKENDS = ['web-1', 'web-2', 'web-3'];
 const BACKEND_PORTS = [8080, 5353];

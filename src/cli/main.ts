@@ -9,13 +9,12 @@ import { DEFAULT_POD_INTERFACE_PATTERNS, parsePodInterfacePatterns } from '../da
 import type { ClusterSource } from '../k8s/cluster-source.js';
 import { watchRestartsMetric } from './watch-metrics.js';
 import { FileSource } from '../source/file-source.js';
-import { sweepAbandonedRuns } from '../lab/sweep.js';
 import { startAgent } from './agent.js';
 import { addBenchCommands } from './bench-command.js';
-import { DEMO_SERVICES_FILE, runDemo } from './demo.js';
 import { createLogger } from './logger.js';
 import { formatServiceTable, listServices } from './service-list.js';
 import { packageVersion } from './version.js';
+import { DEMO_SERVICES_FILE } from '../install-paths.js';
 
 const bpffsOption = (): Option => new Option('--bpffs <dir>', 'bpffs directory where maps and links are pinned').default(DEFAULT_BPFFS);
 
@@ -128,6 +127,7 @@ program
   .description('remove what runs that were killed before their clean-up left behind (their owner process is gone)')
   .action(async () => {
     try {
+      const { sweepAbandonedRuns } = await import('../lab/sweep.js');
       const swept = await sweepAbandonedRuns();
       for (const [id, problems] of swept) process.stdout.write(`run ${id}: ${problems.length === 0 ? 'removed' : `left: ${problems.join('; ')}`}\n`);
       if ([...swept.values()].some((p) => p.length > 0)) process.exit(1);
@@ -152,6 +152,7 @@ program
   .action(async (opts: { services: string; connections: number; verbose?: boolean }) => {
     const log = createLogger(opts.verbose ? 'info' : 'warn', 2);
     try {
+      const { runDemo } = await import('./demo.js');
       const ok = await runDemo({ services: opts.services, connections: opts.connections }, log, (s) => process.stdout.write(`${s}\n`));
       process.exit(ok ? 0 : 1);
     } catch (err) {
