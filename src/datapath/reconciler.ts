@@ -13,6 +13,7 @@
 // (a few syscalls instead of one per entry). Failures are per service: a service whose entry
 // fails keeps its previous state, the rest apply.
 import { backendId as backendAddrId, frontendId, type Backend, type DesiredService } from './desired-state.js';
+import { BackendTable } from './backend-table.js';
 import { ByBackend } from './by-backend.js';
 import type { SlotKey } from './backends-map.js';
 import type { DatapathMaps } from './datapath-maps.js';
@@ -55,11 +56,10 @@ interface PendingBackend {
   plans: Plan[];
 }
 
-interface BackendState {
+/** A backend being collected. */
+interface UnusedBackend {
   id: number;
   backend: Backend;
-  /** How many live slots refer to it. */
-  refs: number;
 }
 
 export interface ServiceError {
@@ -115,7 +115,8 @@ function sameMembers(a: readonly (number | undefined)[], b: readonly number[]): 
 
 export class Reconciler {
   private readonly frontends = new Map<string, FrontendState>();
-  private readonly backendsById = new Map<number, BackendState>();
+  /** Every backend in the map by id, with how many live slots refer to it. */
+  private readonly backendsById = new BackendTable();
   private readonly backendIdByAddr = new ByBackend<number>();
   /** Backends whose reference count reached zero since the last collection: the only ones to look at. */
   private readonly unreferenced = new Set<number>();
@@ -130,7 +131,7 @@ export class Reconciler {
     const snap = readSnapshot(maps);
     for (const [id, value] of snap.backends) {
       const backend = { address: value.address, port: value.port };
-      r.backendsById.set(id, { id, backend, refs: 0 });
+      r.backendsById.add(id, backend);
       r.unreferenced.add(id);
       if (!r.backendIdByAddr.has(backend)) r.backendIdByAddr.set(backend, id);
       r.nextBackendId = Math.max(r.nextBackendId, id + 1);
@@ -221,7 +222,7 @@ export class Reconciler {
     );
     for (const b of newBackends) {
       if (failedBackends.has(b)) continue;
-      this.backendsById.set(b.id, { id: b.id, backend: b.backend, refs: 0 });
+      this.backendsById.add(b.id, b.backend);
       this.unreferenced.add(b.id); // collected unless a flipped list takes it below
       this.backendIdByAddr.set(b.backend, b.id);
       report.backendsAdded++;
@@ -406,20 +407,18 @@ export class Reconciler {
   }
 
   private ref(id: number, delta: number): void {
-    const b = this.backendsById.get(id);
-    if (!b) return;
-    b.refs += delta;
-    if (b.refs <= 0) this.unreferenced.add(id);
+    const refs = this.backendsById.ref(id, delta);
+    if (refs !== undefined && refs <= 0) this.unreferenced.add(id);
   }
 
   private collectBackends(report: ReconcileReport): void {
-    const unused: BackendState[] = [];
+    const unused: UnusedBackend[] = [];
     for (const id of this.unreferenced) {
-      const b = this.backendsById.get(id);
-      if (b && b.refs <= 0) unused.push(b);
+      const backend = this.backendsById.get(id);
+      if (backend && this.backendsById.refs(id) <= 0) unused.push({ id, backend });
     }
     this.unreferenced.clear();
-    const failed = new Set<BackendState>();
+    const failed = new Set<UnusedBackend>();
     report.mapOperations += deleteAll(
       this.maps.backends,
       unused.map((b) => ({ key: { backend_id: b.id }, tag: b })),
