@@ -59,12 +59,12 @@ program
   .option('--log-level <level>', 'pino log level', 'info')
   .action(async (opts: AgentFlags) => {
     // A V8 flag, set by the agent itself (so every way of starting it gets it), after the code
-    // changes ran out: V8's allocation-site pretenuring sometimes judges a site of the first full
-    // sync long-lived and puts all its later, short-lived objects straight into the old
+    // changes ran out: V8's allocation-site pretenuring sometimes judges a site of the first
+    // full sync long-lived and puts all its later, short-lived objects straight into the old
     // generation. Measured with 10,000 services x 10 endpoints (socklb bench agent-api): without
-    // the flag 2 to 3 runs in 6 ended at 188-209 MB RSS instead of 165-175; with it 6 of 6 at 164-173,
-    // and no change in sync or change latency. The flag is read at every GC, so setting it here,
-    // before any list arrives, is in time.
+    // the flag 2 to 3 runs in 6 ended at 188-209 MB RSS instead of 165-175; with it 6 of 6 at
+    // 164-173, and no change in sync or change latency. The flag is read at every GC, so setting
+    // it here, before any list arrives, is in time.
     setFlagsFromString('--no-allocation-site-pretenuring');
     const log = createLogger(opts.logLevel);
     try {
