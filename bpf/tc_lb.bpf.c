@@ -19,13 +19,12 @@ char LICENSE[] SEC("license") = "GPL";
  * composes with a CNI's own tc programs. */
 #define TC_PASS TC_ACT_UNSPEC
 
-static __always_inline bool frontend_of(const struct packet *p, struct frontend_key *key)
+static __always_inline void frontend_key_of(const struct packet *p, struct frontend_key *key)
 {
 	key->address = p->dst;
 	key->port = p->dport;
 	key->protocol = p->protocol;
 	key->pad = 0;
-	return bpf_map_lookup_elem(&slb_frontends, key) != NULL;
 }
 
 SEC("tc")
@@ -48,8 +47,7 @@ int slb_tc_from_pod(struct __sk_buff *skb)
 		backend.address = flow->nat_address;
 		backend.port = flow->nat_port;
 	} else {
-		if (!frontend_of(&p, &frontend))
-			return TC_PASS;
+		frontend_key_of(&p, &frontend);
 		switch (lb_select_backend(&frontend, lb_client_id_of_address(&p.src), &backend, &backend_id)) {
 		case LB_NOT_A_SERVICE:
 			return TC_PASS;

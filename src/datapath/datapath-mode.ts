@@ -74,16 +74,18 @@ export function installMode(opts: ModeOptions): InstalledMode {
   const dp = installTcDatapath({ bpffs: opts.bpffs });
   const matches = podInterfaceMatcher(opts.podInterfaces);
   const syncInterfaces = (): InterfaceChanges => {
+    const names = listInterfaces();
     const attached: string[] = [];
-    for (const name of listInterfaces()) {
+    for (const name of names.filter(matches)) {
       try {
-        if (matches(name) && dp.attach(name)) attached.push(name);
+        if (dp.attach(name)) attached.push(name);
       } catch (err) {
         // A pod's interface can vanish between the listing and the attach; the next pass settles it.
         if (listInterfaces().includes(name)) throw err;
       }
     }
-    const detached = interfacesWithTcFilters().filter((name) => !matches(name) && detachTcFrom(name));
+    // Interfaces that stopped matching (--pod-interfaces changed) lose socklb's filters.
+    const detached = names.filter((name) => !matches(name) && detachTcFrom(name));
     return { attached, detached };
   };
   try {
