@@ -2,14 +2,12 @@
 // fed a services file, and servers that say who answered.
 import t from 'tap';
 import { byBackend, KernelLab } from '../helpers/kernel-lab.js';
-import { endpointSlice, service } from '../helpers/k8s-fixtures.js';
+import { dualStackSlices, endpointSlice, service } from '../helpers/k8s-fixtures.js';
 
 const BACKENDS = ['be-1', 'be-2', 'be-3'];
 
 t.test('socket load balancing', async (t) => {
   const lab = await KernelLab.create(t, BACKENDS, [8080, 9090, 5353]);
-  const v4 = BACKENDS.map((b) => lab.pod(b).ipv4);
-  const v6 = BACKENDS.map((b) => lab.pod(b).ipv6);
   lab.writeServices([
     service(
       'ns',
@@ -21,32 +19,18 @@ t.test('socket load balancing', async (t) => {
         { name: 'dns', port: 53, targetPort: 'dns', protocol: 'UDP' },
       ],
     ),
-    endpointSlice(
+    ...dualStackSlices(
       'ns',
-      'web-v4',
       'web',
-      'IPv4',
       [
         { name: 'http', port: 8080 },
         { name: 'admin', port: 9090 },
         { name: 'dns', port: 5353, protocol: 'UDP' },
       ],
-      v4,
-    ),
-    endpointSlice(
-      'ns',
-      'web-v6',
-      'web',
-      'IPv6',
-      [
-        { name: 'http', port: 8080 },
-        { name: 'admin', port: 9090 },
-        { name: 'dns', port: 5353, protocol: 'UDP' },
-      ],
-      v6,
+      BACKENDS.map((b) => lab.pod(b)),
     ),
     service('ns', 'empty', ['10.96.0.20', 'fd00:96::20'], [{ port: 80 }, { port: 53, protocol: 'UDP', name: 'dns' }]),
-    endpointSlice('ns', 'empty-1', 'empty', 'IPv4', [{ port: 80 }], [{ address: v4[0]!, ready: false, serving: false }]),
+    endpointSlice('ns', 'empty-1', 'empty', 'IPv4', [{ port: 80 }], [{ address: lab.pod(BACKENDS[0]!).ipv4, ready: false, serving: false }]),
   ]);
   const agent = lab.startAgent();
   const synced = await agent.nextSync();
