@@ -8,6 +8,7 @@ import { lookup } from 'node:dns/promises';
 import { isIPv4 } from 'node:net';
 import { cpus, release } from 'node:os';
 import { benchToolPath } from '../../install-paths.js';
+import { waitForLine } from '../../lab/lab-processes.js';
 import { SUITE_SCHEMA_VERSION, type SuiteResult, type SuiteSection } from '../report/suite-result.js';
 import { TRAFFIC_SECTIONS } from './connection-sections.js';
 import type { Progress } from './interleave.js';
@@ -29,21 +30,14 @@ export interface ClusterClientOptions {
   durationMs: number;
 }
 
-function crr(args: string[], limitMs: number): Promise<CrrOutput> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(benchToolPath('crr'), args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    const timer = setTimeout(() => child.kill('SIGKILL'), limitMs);
-    child.stdout.on('data', (c: Buffer) => (out += c.toString()));
-    child.stderr.on('data', (c: Buffer) => (err += c.toString()));
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      const line = out.split('\n').find((l) => l.startsWith('{'));
-      if (line) resolve(JSON.parse(line) as CrrOutput);
-      else reject(new Error(`crr ${args.join(' ')} exited ${code}: ${err.trim() || 'no result'}`));
-    });
-  });
+async function crr(args: string[], limitMs: number): Promise<CrrOutput> {
+  const child = spawn(benchToolPath('crr'), args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  try {
+    return JSON.parse(await waitForLine(child, /^\{/, limitMs, `crr ${args.join(' ')}`)) as CrrOutput;
+  } finally {
+    // Ended by its own duration normally; a client that outlived its limit goes now.
+    if (child.exitCode === null) child.kill('SIGKILL');
+  }
 }
 
 const toRun = (mode: string, out: CrrOutput): ClientRun => ({
