@@ -12,7 +12,11 @@ import { AgentProcess } from '../lab/agent-process.js';
 import { FakeApiServer } from '../lab/fake-api-server.js';
 import { LabRun } from '../lab/lab-run.js';
 import { RunCgroup } from '../lab/run-cgroup.js';
+import { formatNumber } from './report/format.js';
 import { quantile } from './stats.js';
+
+/** Latencies as the report prints durations: "3.0", not 3.009999999999991 (an interpolated quantile). */
+const ms = (v: number): string => formatNumber(v, 'duration');
 
 export interface AgentOverApiResult {
   services: number;
@@ -111,7 +115,7 @@ export async function benchAgentOverApi(
     const changeMs = { p50: quantile(samples, 0.5), p99: quantile(samples, 0.99), max: Math.max(...samples), samples: samples.length };
     const agentRssMb = rssMb(child.pid!);
     progress(
-      `one endpoint change, API server to maps: p50 ${changeMs.p50} ms, p99 ${changeMs.p99} ms, max ${changeMs.max} ms over ${samples.length}; agent RSS ${agentRssMb.toFixed(0)} MB`,
+      `one endpoint change, API server to maps: p50 ${ms(changeMs.p50)} ms, p99 ${ms(changeMs.p99)} ms, max ${ms(changeMs.max)} ms over ${samples.length}; agent RSS ${agentRssMb.toFixed(0)} MB`,
     );
     const idleMs = opts.idleMs ?? IDLE_MS;
     await new Promise((r) => setTimeout(r, idleMs));

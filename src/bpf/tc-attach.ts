@@ -4,7 +4,7 @@
 // agent like a pinned link does; a restarted agent replaces its own filter in one step
 // (BPF_TC_F_REPLACE at socklb's handle and priority) and never touches other filters.
 import { BpfError, checkReturn } from './bpf-error.js';
-import { native } from './libbpf.js';
+import { captureLibbpfLog, drainLibbpfLog, native } from './libbpf.js';
 
 export type TcDirection = 'ingress' | 'egress';
 
@@ -16,8 +16,15 @@ const OPTS_SIZE = 32; // sizeof(struct bpf_tc_opts)
 const ENOENT = 2;
 const EEXIST = 17;
 const EINVAL = 22;
-/** A hook without socklb's filter answers ENOENT, or EINVAL when it has no clsact qdisc at all. */
-const absent = (ret: number): boolean => ret === -ENOENT || ret === -EINVAL;
+/** A hook without socklb's filter answers ENOENT, or EINVAL when it has no clsact qdisc at all.
+ * libbpf then prints the kernel's "Parent Qdisc doesn't exists" or "Cannot find specified filter
+ * chain", which is the expected answer of a scan, not news: with libbpf's messages captured
+ * (not printed on stderr), the absent case drops them. */
+function absent(ret: number): boolean {
+  if (ret !== -ENOENT && ret !== -EINVAL) return false;
+  drainLibbpfLog();
+  return true;
+}
 
 /** socklb's filter identity on every hook: handle "5c1b" (s-l-b), priority 1 (runs first). */
 export const TC_HANDLE = 0x5c1b;
@@ -33,6 +40,7 @@ interface TcOpts {
 }
 
 function hook(ifindex: number, direction: TcDirection): object {
+  captureLibbpfLog();
   return { sz: HOOK_SIZE, ifindex, attach_point: direction === 'ingress' ? BPF_TC_INGRESS : BPF_TC_EGRESS, parent: 0 };
 }
 

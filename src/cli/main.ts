@@ -10,6 +10,7 @@ import { DEFAULT_POD_INTERFACE_PATTERNS, parsePodInterfacePatterns } from '../da
 import type { ClusterSource } from '../k8s/cluster-source.js';
 import { watchRestartsMetric } from './watch-metrics.js';
 import { FileSource } from '../source/file-source.js';
+import { parseCidrList } from '../net/cidr.js';
 import { startAgent } from './agent.js';
 import { addBenchCommands } from './bench-command.js';
 import { createLogger } from './logger.js';
@@ -39,6 +40,7 @@ interface AgentFlags {
   logLevel: string;
   mode: DatapathMode;
   podInterfaces: string;
+  serviceCidrs?: string;
 }
 
 program
@@ -54,6 +56,7 @@ program
       .choices([...DATAPATH_MODES])
       .default('socket'),
   )
+  .option('--service-cidrs <cidrs>', "the cluster's service CIDRs, comma-separated (kube-apiserver's --service-cluster-ip-range); cluster IPs outside them are refused", process.env.SERVICE_CIDRS)
   .option('--pod-interfaces <patterns>', "conntrack mode: the pods' host-side interfaces, comma-separated name patterns", DEFAULT_POD_INTERFACE_PATTERNS.join(','))
   .option('--metrics-address <host:port>', 'where to serve /healthz, /readyz and /metrics ("" to disable)', '0.0.0.0:9966')
   .option('--log-level <level>', 'pino log level', 'info')
@@ -68,15 +71,23 @@ program
     setFlagsFromString('--no-allocation-site-pretenuring');
     const log = createLogger(opts.logLevel);
     try {
+      const serviceCidrs = parseCidrList(opts.serviceCidrs ?? '');
+      if (serviceCidrs.length === 0) {
+        log.warn('--service-cidrs is not set: any unicast cluster IP that is no pod or node address is programmed; set it to the cluster\'s service CIDRs so a wrong one is refused');
+      }
       let cluster: ClusterSource | undefined;
       if (!opts.services) {
         // Loaded only for the API source: client-node's Watch and node-fetch come with it.
-        const [{ ClusterSource }, { loadApiConnection }] = await Promise.all([import('../k8s/cluster-source.js'), import('../k8s/kube-config.js')]);
-        cluster = new ClusterSource(await loadApiConnection(opts.kubeconfig), opts.nodeName, log);
+        const [{ ClusterSource }, { loadApiConnection }, { DEFAULT_BACKOFF }] = await Promise.all([
+          import('../k8s/cluster-source.js'),
+          import('../k8s/kube-config.js'),
+          import('../k8s/resource-watch.js'),
+        ]);
+        cluster = new ClusterSource(await loadApiConnection(opts.kubeconfig), opts.nodeName, log, DEFAULT_BACKOFF, { serviceCidrs });
       }
       const agent = startAgent(
         {
-          source: cluster ?? new FileSource(opts.services!, log),
+          source: cluster ?? new FileSource(opts.services!, log, { nodeName: opts.nodeName, serviceCidrs }),
           bpffs: opts.bpffs,
           cgroup: opts.cgroup ?? findCgroup2Root(),
           mode: opts.mode,

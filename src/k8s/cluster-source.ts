@@ -4,10 +4,11 @@
 // alone rather than programming a half-known cluster.
 import type { Logger } from 'pino';
 import { isRecord } from '../model/k8s-decode.js';
-import { ServiceIndex } from '../model/service-index.js';
+import { ServiceIndex, type IndexOptions } from '../model/service-index.js';
 import { ZONE_LABEL, type EndpointSlice, type Node, type Service } from '../model/k8s-objects.js';
 import type { Problem } from '../model/problems.js';
 import type { DesiredSource, SourceUpdate } from '../source/desired-source.js';
+import { localInterfaceAddresses } from '../source/local-addresses.js';
 import type { ApiConnection } from './api-connection.js';
 import { DEFAULT_BACKOFF, ResourceWatch, type ApiObject, type BackoffPolicy, type ResourceWatchStatus } from './resource-watch.js';
 
@@ -31,8 +32,10 @@ export class ClusterSource implements DesiredSource {
   private fullResyncDue = true;
   private onChange: () => void = () => undefined;
 
-  constructor(conn: ApiConnection, nodeName: string | undefined, log: Logger, backoff: BackoffPolicy = DEFAULT_BACKOFF) {
-    this.index = new ServiceIndex({ name: nodeName });
+  constructor(conn: ApiConnection, nodeName: string | undefined, log: Logger, backoff: BackoffPolicy = DEFAULT_BACKOFF, options: IndexOptions = {}) {
+    this.index = new ServiceIndex({ name: nodeName }, options);
+    // The node's own addresses, known before its Node object arrives (and without one).
+    this.index.setHostAddresses('this node (its own interfaces)', localInterfaceAddresses());
     const onError = (resource: string, err: Error, retryInMs: number): void =>
       log.warn({ resource, err: err.message, retryInMs }, 'watch failed; the datapath keeps its state and the watch restarts');
     const watch = (resource: (typeof WATCHED_RESOURCES)[number], upsert: (o: ApiObject) => void, del: (o: ApiObject) => void, fieldSelector?: string) =>
@@ -51,12 +54,19 @@ export class ClusterSource implements DesiredSource {
       ),
     ];
     if (nodeName) {
-      // Only this node: its zone label decides topology-aware routing.
+      // Only this node: its zone label decides topology-aware routing, and its addresses are
+      // not for cluster IPs to take.
       this.watches.push(
         watch(
           nodes,
-          (o) => this.index.setNode({ name: nodeName, zone: zoneOf(o) }),
-          () => this.index.setNode({ name: nodeName }),
+          (o) => {
+            this.index.setNode({ name: nodeName, zone: zoneOf(o) });
+            this.index.upsertNode(o as Node);
+          },
+          () => {
+            this.index.setNode({ name: nodeName });
+            this.index.deleteNode(nodeName);
+          },
           `metadata.name=${nodeName}`,
         ),
       );

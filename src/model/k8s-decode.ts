@@ -2,6 +2,7 @@
 // people write and from API servers of every version, so every field is checked; a bad field
 // is reported (object, field, what to do) and skips only what it affects. Pure.
 import type { Protocol } from '../datapath/desired-state.js';
+import { describeAddressClass, unusableAddressClass } from '../net/address-class.js';
 import { canonicalIp, ipFamily, type IpFamily } from '../net/ip-address.js';
 import { endpointConditions } from './endpoint-selection.js';
 import { SERVICE_NAME_LABEL, SERVICE_PROXY_NAME_LABEL, type EndpointSlice, type ObjectMeta, type Service } from './k8s-objects.js';
@@ -12,11 +13,11 @@ export interface NamedObject {
   name: string;
 }
 
-/** A slice's endpoint port, decoded. port undefined means "all ports" (a nil port in the API). */
+/** A slice's endpoint port, decoded (ports without a number are skipped, as kube-proxy skips them). */
 export interface SlicePort {
   name: string;
   protocol: Protocol;
-  port: number | undefined;
+  port: number;
 }
 
 /** An endpoint's conditions, as bits of SliceEndpoints.states. */
@@ -128,6 +129,17 @@ function decodeProtocol(v: unknown, field: string, sink: ProblemSink): Protocol 
   return undefined;
 }
 
+/** Conditions are booleans; a string "true" reads as not ready, which is worth saying. */
+function checkConditionTypes(c: Record<string, unknown> | undefined, field: string, sink: ProblemSink): void {
+  if (c === undefined) return;
+  for (const name of ['ready', 'serving', 'terminating']) {
+    const v = c[name];
+    if (v !== undefined && v !== null && typeof v !== 'boolean') {
+      sink.add(`${field}.${name}`, `is ${describeValue(v)}; a condition is true, false or unset (a ${typeof v} counts as ${name === 'terminating' ? 'false' : 'not ' + name})`);
+    }
+  }
+}
+
 function zoneHints(e: Record<string, unknown>): string[] | undefined {
   const hints = isRecord(e.hints) ? e.hints.forZones : undefined;
   if (!Array.isArray(hints)) return undefined;
@@ -151,8 +163,11 @@ export function decodeSlice(slice: EndpointSlice, problems: Problem[]): DecodedS
   eachRecord(slice.ports ?? [], 'ports', sink, (p, field) => {
     const protocol = decodeProtocol(p.protocol, `${field}.protocol`, sink);
     if (!protocol) return;
-    if (p.port !== undefined && p.port !== null && !isPort(p.port)) return sink.add(`${field}.port`, portProblem(p.port));
-    ports.push({ name: typeof p.name === 'string' ? p.name : '', protocol, port: isPort(p.port) ? p.port : undefined });
+    // A slice port without a number is "all ports" in the API, but kube-proxy skips it
+    // (pkg/proxy/endpointslicecache.go): so do we, and say so.
+    if (p.port === undefined || p.port === null) return sink.add(`${field}.port`, 'is missing; a slice port without a number is not used (as kube-proxy does); give the port its number');
+    if (!isPort(p.port)) return sink.add(`${field}.port`, portProblem(p.port));
+    ports.push({ name: typeof p.name === 'string' ? p.name : '', protocol, port: p.port });
   });
   const endpoints: SliceEndpoints = { addresses: [], states: [], nodeNames: undefined, zoneHints: undefined };
   eachRecord(slice.endpoints ?? [], 'endpoints', sink, (e, field) => {
@@ -161,7 +176,13 @@ export function decodeSlice(slice: EndpointSlice, problems: Problem[]): DecodedS
     if (typeof address !== 'string' || ipFamily(address) !== family) {
       return sink.add(`${field}.addresses[0]`, `is ${describeValue(address)}; expected an ${slice.addressType} address as addressType says`);
     }
-    const { ready, serving, terminating } = endpointConditions(isRecord(e.conditions) ? e.conditions : undefined);
+    const unusable = unusableAddressClass(address);
+    if (unusable !== undefined) {
+      return sink.add(`${field}.addresses[0]`, `is ${describeAddressClass(unusable)} (${address}); an endpoint must be a pod's unicast address, so this endpoint is not used`);
+    }
+    const conditions = isRecord(e.conditions) ? e.conditions : undefined;
+    checkConditionTypes(conditions, `${field}.conditions`, sink);
+    const { ready, serving, terminating } = endpointConditions(conditions);
     const at = endpoints.addresses.length;
     endpoints.addresses.push(canonicalIp(address));
     endpoints.states.push((ready ? READY : 0) | (serving ? SERVING : 0) | (terminating ? TERMINATING : 0));
@@ -209,6 +230,10 @@ function decodeClusterIPs(spec: Record<string, unknown>, sink: ProblemSink): Dec
     const field = spec.clusterIPs !== undefined ? itemFieldName('spec.clusterIPs', i) : 'spec.clusterIP';
     const family = typeof ip === 'string' ? ipFamily(ip) : undefined;
     if (typeof ip !== 'string' || family === undefined) return sink.add(field, `is ${describeValue(ip)}; expected an IPv4 or IPv6 address`);
+    const unusable = unusableAddressClass(ip);
+    if (unusable !== undefined) {
+      return sink.add(field, `is ${describeAddressClass(unusable)} (${ip}); every balanced process would have its traffic to it captured, so it is not programmed: use an address of the cluster's service CIDR`);
+    }
     out.push({ ip: canonicalIp(ip), family, field });
   });
   return out;

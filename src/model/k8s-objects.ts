@@ -1,5 +1,5 @@
 // The parts of Kubernetes API objects socklb reads, shaped as the API serves them
-// (v1 Service, discovery.k8s.io/v1 EndpointSlice). Every field is optional and may hold
+// (v1 Service, discovery.k8s.io/v1 EndpointSlice, v1 Pod and Node). Every field is optional and may hold
 // anything: objects come from files people write, so the model checks each before use.
 export interface ObjectMeta {
   name?: unknown;
@@ -52,6 +52,8 @@ export interface Node {
   apiVersion?: unknown;
   kind?: unknown;
   metadata?: ObjectMeta;
+  /** status.addresses[]: {type: InternalIP | ExternalIP | Hostname | ..., address}. */
+  status?: { addresses?: unknown };
 }
 
 /** The Node label kube-proxy reads the zone from. */
@@ -76,3 +78,24 @@ export interface EndpointSlice {
 export const SERVICE_NAME_LABEL = 'kubernetes.io/service-name';
 /** Services with this label belong to another proxy, as kube-proxy honours it. */
 export const SERVICE_PROXY_NAME_LABEL = 'service.kubernetes.io/service-proxy-name';
+
+/** v1 Pod: only its addresses are read (a cluster IP must never be a pod's address). */
+export interface Pod {
+  apiVersion?: unknown;
+  kind?: unknown;
+  metadata?: ObjectMeta;
+  status?: { podIP?: unknown; podIPs?: unknown };
+}
+
+/** The API versions socklb reads, by kind; an object of another version is reported and skipped. */
+export const API_VERSIONS: Record<string, string> = {
+  Service: 'v1',
+  EndpointSlice: 'discovery.k8s.io/v1',
+  Pod: 'v1',
+  Node: 'v1',
+  List: 'v1',
+  ServiceList: 'v1',
+  EndpointSliceList: 'discovery.k8s.io/v1',
+  PodList: 'v1',
+  NodeList: 'v1',
+};

@@ -12,9 +12,47 @@ export function formatProblem(p: Problem): string {
   return `${p.object}: ${p.field}: ${p.message}`;
 }
 
-export function describeValue(v: unknown): string {
+/** How much of a value a message quotes. A YAML alias bomb of a few hundred bytes expands to
+ * megabytes of JSON; a message must stay one readable line whatever the input. */
+export const QUOTE_LIMIT = 200;
+
+class QuoteFull extends Error {}
+
+/** JSON text of v, cut at limit characters (with "…"); it never builds more than that. */
+export function describeValue(v: unknown, limit = QUOTE_LIMIT): string {
   if (v === undefined) return 'missing';
-  return JSON.stringify(v) ?? String(v);
+  let out = '';
+  const put = (text: string): void => {
+    out += text;
+    if (out.length > limit) throw new QuoteFull();
+  };
+  const walk = (x: unknown): void => {
+    if (Array.isArray(x)) {
+      put('[');
+      x.forEach((item, i) => {
+        if (i > 0) put(',');
+        walk(item === undefined ? null : item);
+      });
+      put(']');
+    } else if (typeof x === 'object' && x !== null) {
+      put('{');
+      let first = true;
+      for (const [k, item] of Object.entries(x)) {
+        if (item === undefined) continue;
+        put(`${first ? '' : ','}${JSON.stringify(k)}:`);
+        first = false;
+        walk(item);
+      }
+      put('}');
+    } else put(JSON.stringify(x) ?? String(x));
+  };
+  try {
+    walk(v);
+    return out;
+  } catch (err) {
+    if (!(err instanceof QuoteFull)) throw err;
+    return `${out.slice(0, limit)}…`;
+  }
 }
 
 /** Collects problems for one object so callers need not repeat its name. */

@@ -16,15 +16,29 @@ export interface ServiceFrontend extends DesiredService {
 function slicePortFor(slice: DecodedSlice, sp: DecodedServicePort): number | undefined {
   let match = slice.ports.find((p) => p.name === sp.name && p.protocol === sp.protocol);
   if (!match && typeof sp.targetPort === 'string') match = slice.ports.find((p) => p.name === sp.targetPort && p.protocol === sp.protocol);
-  if (!match) return undefined;
-  if (match.port !== undefined) return match.port;
-  return typeof sp.targetPort === 'number' ? sp.targetPort : sp.port;
+  return match?.port;
 }
 
-export function serviceFrontends(svc: DecodedService, slices: readonly DecodedSlice[], node: NodeContext, sink: ProblemSink): ServiceFrontend[] {
+/** refuse says why a cluster IP must not be programmed (outside the service CIDRs, a pod's
+ * address), or undefined; a refused cluster IP is reported on its field and gets no frontend. */
+export function serviceFrontends(
+  svc: DecodedService,
+  slices: readonly DecodedSlice[],
+  node: NodeContext,
+  sink: ProblemSink,
+  refuse: (ip: string) => string | undefined = () => undefined,
+): ServiceFrontend[] {
   const out: ServiceFrontend[] = [];
   const policy = { localOnly: svc.localOnly, topologyAware: svc.topologyAware };
+  if (svc.localOnly && node.name === undefined) {
+    sink.add('spec.internalTrafficPolicy', 'is Local, but the agent does not know its node (set --node-name or NODE_NAME), so this service gets no endpoints and refuses connections');
+  }
   for (const { ip, family, field } of svc.clusterIPs) {
+    const refusal = refuse(ip);
+    if (refusal !== undefined) {
+      sink.add(field, refusal);
+      continue;
+    }
     const familySlices = slices.filter((s) => s.family === family);
     for (const sp of svc.ports) {
       const candidates: EndpointCandidate[] = [];

@@ -3,11 +3,19 @@
 // flush, so a single endpoint change costs work for its service alone, not for the cluster.
 // Pure: no I/O, no clock.
 import { frontendId, type DesiredService } from '../datapath/desired-state.js';
+import { cidrContains, type Cidr } from '../net/cidr.js';
+import { AddressRefs } from './address-refs.js';
 import type { NodeContext } from './endpoint-selection.js';
+import { nodeAddresses, podAddresses } from './host-addresses.js';
 import { decodeService, decodeSlice, flatKey, isRecord, objectKey, type DecodedService, type DecodedSlice } from './k8s-decode.js';
-import type { EndpointSlice, Service } from './k8s-objects.js';
+import type { EndpointSlice, Node, Pod, Service } from './k8s-objects.js';
 import { describeValue, ProblemBook, ProblemSink, type Problem } from './problems.js';
 import { serviceFrontends } from './service-frontends.js';
+
+export interface IndexOptions {
+  /** --service-cidrs: cluster IPs outside these are refused; empty or unset: any usable unicast address. */
+  serviceCidrs?: readonly Cidr[];
+}
 
 export interface DesiredChanges {
   /** Frontends added or whose backends or settings changed. */
@@ -39,9 +47,88 @@ export class ServiceIndex {
   private readonly claims = new Map<string, string>();
   private readonly waiting = new Map<string, Set<string>>();
   private readonly dirty = new Set<string>();
+  /** Addresses of pods and nodes (endpoints of every slice, Pods, Nodes, the agent's own
+   * interfaces): a cluster IP equal to one would capture that pod's or node's traffic. */
+  private readonly hostAddresses = new AddressRefs((address) => {
+    for (const owner of this.servicesByClusterIp.get(address) ?? []) this.dirty.add(owner);
+  });
+  /** What each holder other than a slice contributed to hostAddresses, by "Pod ns/name" etc. */
+  private readonly heldBy = new Map<string, readonly string[]>();
+  /** Services by cluster IP, so a change of hostAddresses finds the services it affects. */
+  private readonly servicesByClusterIp = new Map<string, Set<string>>();
+  private readonly serviceCidrs: readonly Cidr[];
 
-  constructor(node: NodeContext = {}) {
+  constructor(node: NodeContext = {}, options: IndexOptions = {}) {
     this.node = node;
+    this.serviceCidrs = options.serviceCidrs ?? [];
+  }
+
+  /** The addresses a holder (a Pod, a Node, "local interfaces") has now; [] forgets it. */
+  setHostAddresses(holder: string, addresses: readonly string[]): void {
+    const before = this.heldBy.get(holder) ?? [];
+    if (before.length === addresses.length && before.every((a, i) => a === addresses[i])) return;
+    this.hostAddresses.add(addresses);
+    this.hostAddresses.remove(before);
+    if (addresses.length > 0) this.heldBy.set(holder, addresses);
+    else this.heldBy.delete(holder);
+  }
+
+  upsertPod(raw: Pod): void {
+    const problems: Problem[] = [];
+    const addresses = isRecord(raw) ? podAddresses(raw, problems) : [];
+    const id = objectKey(raw);
+    this.problemBook.set(`Pod ${id ?? `?${this.unnamed++}`}`, problems);
+    if (id !== undefined) this.setHostAddresses(`Pod ${id}`, addresses);
+  }
+
+  deletePod(namespace: string, name: string): void {
+    const id = key(namespace, name);
+    this.problemBook.delete(`Pod ${id}`);
+    this.setHostAddresses(`Pod ${id}`, []);
+  }
+
+  upsertNode(raw: Node): void {
+    const problems: Problem[] = [];
+    const addresses = isRecord(raw) ? nodeAddresses(raw, problems) : [];
+    const name = isRecord(raw) && isRecord(raw.metadata) && typeof raw.metadata.name === 'string' ? raw.metadata.name : undefined;
+    this.problemBook.set(`Node ${name ?? `?${this.unnamed++}`}`, problems);
+    if (name !== undefined) this.setHostAddresses(`Node ${name}`, addresses);
+  }
+
+  deleteNode(name: string): void {
+    this.problemBook.delete(`Node ${name}`);
+    this.setHostAddresses(`Node ${name}`, []);
+  }
+
+  private indexClusterIps(owner: string, svc: DecodedService | undefined, add: boolean): void {
+    for (const { ip } of svc?.clusterIPs ?? []) {
+      let owners = this.servicesByClusterIp.get(ip);
+      if (add) {
+        if (!owners) this.servicesByClusterIp.set(ip, (owners = new Set()));
+        owners.add(owner);
+      } else if (owners) {
+        owners.delete(owner);
+        if (owners.size === 0) this.servicesByClusterIp.delete(ip);
+      }
+    }
+  }
+
+  /** Why this cluster IP must not be programmed, or undefined. */
+  private clusterIpRefusal(ip: string): string | undefined {
+    if (this.hostAddresses.has(ip)) {
+      return `${ip} is the address of ${this.holderOf(ip)}; a cluster IP that is a pod's or a node's address would capture its traffic for every balanced process, so it is not programmed`;
+    }
+    if (this.serviceCidrs.length > 0 && !this.serviceCidrs.some((c) => cidrContains(c, ip))) {
+      return `${ip} is outside --service-cidrs (${this.serviceCidrs.map((c) => c.text).join(', ')}); cluster IPs come from the cluster's service CIDR, so this one is not programmed (fix the address or the flag)`;
+    }
+    return undefined;
+  }
+
+  /** Who holds an address, for the message above (rare: only when a cluster IP is refused). */
+  private holderOf(ip: string): string {
+    for (const [holder, addresses] of this.heldBy) if (addresses.includes(ip)) return holder;
+    for (const [id, slice] of this.slices) if (slice.endpoints.addresses.includes(ip)) return `an endpoint of EndpointSlice ${id}`;
+    return 'a pod or node';
   }
 
   /** The node's name or zone changed: every service may select differently. */
@@ -59,6 +146,8 @@ export class ServiceIndex {
     // An object without a name cannot be updated or deleted later; its problems stay with this index.
     this.problemBook.set(`Service ${owner ?? `?${this.unnamed++}`}`, problems);
     if (owner === undefined) return;
+    this.indexClusterIps(owner, this.services.get(owner), false);
+    this.indexClusterIps(owner, decoded, true);
     if (decoded) this.services.set(owner, decoded);
     else this.services.delete(owner);
     this.dirty.add(owner);
@@ -66,6 +155,7 @@ export class ServiceIndex {
 
   deleteService(namespace: string, name: string): void {
     const owner = key(namespace, name);
+    this.indexClusterIps(owner, this.services.get(owner), false);
     this.services.delete(owner);
     this.problemBook.delete(`Service ${owner}`);
     this.dirty.add(owner);
@@ -88,6 +178,7 @@ export class ServiceIndex {
     this.removeSlice(id);
     if (!decoded) return;
     this.slices.set(id, decoded);
+    this.hostAddresses.add(decoded.endpoints.addresses);
     let set = this.slicesByOwner.get(decoded.owner);
     if (!set) this.slicesByOwner.set(decoded.owner, (set = new Set()));
     set.add(id);
@@ -104,6 +195,7 @@ export class ServiceIndex {
     const prev = this.slices.get(id);
     if (!prev) return;
     this.slices.delete(id);
+    this.hostAddresses.remove(prev.endpoints.addresses);
     this.slicesByOwner.get(prev.owner)?.delete(id);
     this.dirty.add(prev.owner);
   }
@@ -150,7 +242,7 @@ export class ServiceIndex {
       if (svc) {
         const sink = new ProblemSink(problems, `Service ${owner}`);
         const slices = [...(this.slicesByOwner.get(owner) ?? [])].map((id) => this.slices.get(id)!);
-        for (const { field, ...desired } of serviceFrontends(svc, slices, this.node, sink)) {
+        for (const { field, ...desired } of serviceFrontends(svc, slices, this.node, sink, (ip) => this.clusterIpRefusal(ip))) {
           const fid = frontendId(desired.frontend);
           const holder = this.claims.get(fid);
           if (holder !== undefined && holder !== owner) {
@@ -182,9 +274,26 @@ export class ServiceIndex {
   }
 }
 
+/** Objects besides Services and EndpointSlices that shape the desired state. */
+export interface HostObjects {
+  pods?: readonly Pod[];
+  nodes?: readonly Node[];
+  /** Addresses of the agent's own interfaces: node addresses even without Node objects. */
+  localAddresses?: readonly string[];
+}
+
 /** All objects at once: the desired state and its problems (the file source, and tests). */
-export function desiredServices(services: readonly Service[], slices: readonly EndpointSlice[], node: NodeContext = {}): { services: DesiredService[]; problems: Problem[] } {
-  const index = new ServiceIndex(node);
+export function desiredServices(
+  services: readonly Service[],
+  slices: readonly EndpointSlice[],
+  node: NodeContext = {},
+  options: IndexOptions = {},
+  hosts: HostObjects = {},
+): { services: DesiredService[]; problems: Problem[] } {
+  const index = new ServiceIndex(node, options);
+  for (const p of hosts.pods ?? []) index.upsertPod(p);
+  for (const n of hosts.nodes ?? []) index.upsertNode(n);
+  if (hosts.localAddresses) index.setHostAddresses('this node (its own interfaces)', hosts.localAddresses);
   for (const s of slices) index.upsertSlice(s);
   for (const s of services) index.upsertService(s);
   index.flush();

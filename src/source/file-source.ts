@@ -1,30 +1,51 @@
 // The services file as a desired-state source: each change re-reads the file and yields the
-// whole desired state; a file that cannot be parsed yields nothing, so the datapath keeps the
-// last applied state until the file is fixed.
+// whole desired state; a file that cannot be parsed, is empty, looks cut off or is still open
+// for writing yields nothing, so the datapath keeps the last applied state until the file is
+// whole again.
 import type { Logger } from 'pino';
-import { desiredServices } from '../model/service-index.js';
+import type { NodeContext } from '../model/endpoint-selection.js';
+import { desiredServices, type IndexOptions } from '../model/service-index.js';
 import type { Problem } from '../model/problems.js';
 import type { DesiredSource, SourceUpdate } from './desired-source.js';
+import { findFileWriter } from './file-writers.js';
 import { watchFile } from './file-watch.js';
+import { localInterfaceAddresses } from './local-addresses.js';
 import { readServicesFile, ServicesFileError } from './services-file.js';
 
 // A change is read once the file held still for 40 ms (two looks 40 ms apart), which
-// coalesces the events of one save and skips half-written files; the 500 ms poll catches
-// changes inotify misses (network filesystems, some bind mounts). A change lands in the maps
-// about 100 ms after the write.
+// coalesces the events of one save; the 500 ms poll catches changes inotify misses (network
+// filesystems, some bind mounts). A change lands in the maps about 100 ms after the write.
 const WATCH = { debounceMs: 40, pollMs: 500 };
+/** How often a file still open for writing is looked at again. */
+const WRITER_RECHECK_MS = 100;
+
+export interface FileSourceOptions extends IndexOptions {
+  /** --node-name: for internalTrafficPolicy Local (and topology hints, which need a zone a file cannot give). */
+  nodeName?: string | undefined;
+  /** This node's own addresses; default: the interfaces of the agent's network namespace. */
+  localAddresses?: () => string[];
+}
 
 export class FileSource implements DesiredSource {
   private unwatch: (() => void) | undefined;
   private lastProblems: Problem[] = [];
   private pending = true;
+  private onChange: () => void = () => undefined;
+  private writerTimer: NodeJS.Timeout | undefined;
+  /** The writer last reported, so a long write is logged once, not every recheck. */
+  private reportedWriter: number | undefined;
+  private readonly node: NodeContext;
 
   constructor(
     private readonly path: string,
     private readonly log: Logger,
-  ) {}
+    private readonly options: FileSourceOptions = {},
+  ) {
+    this.node = { name: options.nodeName };
+  }
 
   start(onChange: () => void): void {
+    this.onChange = onChange;
     // The watch starts before the first read, so no change can fall between the two.
     this.unwatch = watchFile(
       this.path,
@@ -39,6 +60,7 @@ export class FileSource implements DesiredSource {
 
   stop(): void {
     this.unwatch?.();
+    if (this.writerTimer) clearTimeout(this.writerTimer);
   }
 
   ready(): boolean {
@@ -48,10 +70,26 @@ export class FileSource implements DesiredSource {
   take(): SourceUpdate | undefined {
     if (!this.pending) return undefined;
     this.pending = false;
+    const writer = findFileWriter(this.path);
+    if (writer) {
+      if (this.reportedWriter !== writer.pid) {
+        this.reportedWriter = writer.pid;
+        this.log.info({ file: this.path, writerPid: writer.pid, writer: writer.command }, 'services file is still open for writing; it is applied once its writer closes it');
+      }
+      this.pending = true;
+      this.writerTimer ??= setTimeout(() => {
+        this.writerTimer = undefined;
+        this.onChange();
+      }, WRITER_RECHECK_MS);
+      return undefined;
+    }
+    this.reportedWriter = undefined;
     try {
       const content = readServicesFile(this.path);
-      const desired = desiredServices(content.services, content.slices);
-      this.lastProblems = desired.problems;
+      for (const kind of content.ignoredKinds) this.log.debug({ file: this.path, kind }, 'objects of this kind are not read; skipped');
+      const localAddresses = (this.options.localAddresses ?? localInterfaceAddresses)();
+      const desired = desiredServices(content.services, content.slices, this.node, this.options, { pods: content.pods, nodes: content.nodes, localAddresses });
+      this.lastProblems = [...content.problems, ...desired.problems];
       return { kind: 'full', services: desired.services };
     } catch (err) {
       if (!(err instanceof ServicesFileError)) throw err;

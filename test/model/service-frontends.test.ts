@@ -85,9 +85,10 @@ t.test('a named targetPort also matches a slice port of that name (hand-written 
   t.same(view(r), ['10.96.0.12:80/TCP -> 10.244.0.1:8080']);
 });
 
-t.test('a nil slice port means all ports: the numeric targetPort is used', async (t) => {
+t.test('a slice port without a number is skipped and reported, as kube-proxy skips it', async (t) => {
   const r = run([service('ns', 'app', ['10.96.0.12'], [{ port: 80, targetPort: 8080 }]), endpointSlice('ns', 'a', 'app', 'IPv4', [{ port: null }], ['10.244.0.1'])]);
-  t.same(view(r), ['10.96.0.12:80/TCP -> 10.244.0.1:8080']);
+  t.same(view(r), ['10.96.0.12:80/TCP -> (none)']);
+  t.match(r.problems.map(formatProblem), [/^EndpointSlice ns\/a: ports\[0\]\.port: is missing; a slice port without a number is not used/, /^Service ns\/app: spec.ports\[0\].name: no EndpointSlice port/]);
 });
 
 t.test('several slices merge, duplicates are removed, conditions apply', async (t) => {
