@@ -3,7 +3,10 @@ import t from 'tap';
 import { benchAgentOverApi } from '../../src/bench/agent-over-api.js';
 
 t.test('agent over the API: programs everything, times changes, reports RSS', async (t) => {
-  const r = await benchAgentOverApi({ services: 30, endpoints: 3, changes: 5, idleMs: 100 }, () => undefined);
+  const printed: string[] = [];
+  const r = await benchAgentOverApi({ services: 30, endpoints: 3, changes: 5, idleMs: 100 }, (line) => printed.push(line));
+  const latencies = printed.find((l) => l.startsWith('one endpoint change'));
+  t.match(latencies, /p50 [\d,]+\.\d ms, p99 [\d,]+\.\d ms, max [\d,]+\.\d ms over 5/, `latencies printed with one decimal: ${latencies}`);
   t.ok(r.listsToMapsMs >= 0 && r.listsToMapsMs < 10_000, `lists to maps in ${r.listsToMapsMs} ms`);
   t.equal(r.changeMs.samples, 5);
   t.ok(r.agentRssMb > 20, `agent RSS ${r.agentRssMb.toFixed(0)} MB`);

@@ -15,6 +15,7 @@ t.test('the demo balances over three backends and cleans up', async (t) => {
   t.match(r.stdout, /recvfrom\(\) reported the sender as 10\.96\.0\.10:7/);
   t.match(r.stdout, /connect\(\) failed with ECONNREFUSED/);
   t.match(r.stdout, /cleaned up: /);
+  t.notMatch(r.stderr, /libbpf:/, 'no libbpf message on stderr (the start-up scan of interfaces without tc filters is expected to find none)');
   t.notMatch(execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' }), `slb-${runId}-`, 'no namespace left');
   t.notOk(readdirSync(findCgroup2Root()).includes(`socklb-${runId}`), 'no cgroup left');
   t.notOk(readdirSync('/sys/fs/bpf').includes(`socklb-demo-${runId}`), 'no pin left');
