@@ -1,13 +1,14 @@
 // The agent: installs (or adopts) the datapath, then keeps the maps equal to what its source
 // says (a services file or the API server), coalescing bursts of changes into one sync, and
 // retries what failed until it succeeds. Stopping it leaves the datapath attached and working;
-// `socklb uninstall` removes it.
+// `socklb uninstall` removes it, and a running agent then stops being ready (datapath-watch.ts).
 import type { Server } from 'node:http';
 import { MAP_CAPACITY } from '../datapath/datapath-maps.js';
 import { Reconciler } from '../datapath/reconciler.js';
 import { backoffDelayMs, DEFAULT_RETRY_POLICY, SYSTEM_TIMING } from '../datapath/retry-queue.js';
 import { installMode, type DatapathMode } from '../datapath/datapath-mode.js';
 import { startConntrackWork } from './conntrack-work.js';
+import { watchDatapath } from './datapath-watch.js';
 import { startRetryTimer } from './retry-timer.js';
 import { formatProblem } from '../model/problems.js';
 import { mergeUpdates, type DesiredSource, type SourceUpdate } from '../source/desired-source.js';
@@ -25,6 +26,8 @@ export interface AgentOptions {
   /** conntrack mode: how often new pod interfaces are looked for, and expired flows collected. */
   interfaceScanMs?: number;
   conntrackGcMs?: number;
+  /** How often the agent checks that its links and maps are still in place (default 1 s). */
+  datapathCheckMs?: number;
   source: DesiredSource;
   /** host:port for /healthz, /readyz and /metrics; undefined: no server. */
   opsAddress?: string | undefined;
@@ -35,7 +38,7 @@ export interface AgentOptions {
 export interface Agent {
   /** The datapath's event counters (translations, refusals, reverse translations). */
   counters(): Record<string, bigint>;
-  /** True once the first full sync is in the maps. */
+  /** True once the first full sync is in the maps, while the datapath is in place. */
   ready(): boolean;
   /** The bound host:port of the ops server, once listening. */
   opsAddress: Promise<string | undefined>;
@@ -96,8 +99,9 @@ export function startAgent(opts: AgentOptions, log: Logger): Agent {
       ];
     },
   });
-  const retries = startRetryTimer(reconciler, SYSTEM_TIMING.now, () => true, metrics, log);
-  const stopConntrackWork = datapath.ct ? startConntrackWork(datapath, opts, metrics, log) : () => undefined;
+  const watch = watchDatapath(datapath, opts.bpffs, opts.datapathCheckMs ?? 1000, metrics, log);
+  const retries = startRetryTimer(reconciler, SYSTEM_TIMING.now, watch.installed, metrics, log);
+  const stopConntrackWork = datapath.ct ? startConntrackWork(datapath, opts, watch.checkNow, metrics, log) : () => undefined;
   opts.extraMetrics?.(metrics);
 
   let synced = false;
@@ -107,7 +111,8 @@ export function startAgent(opts: AgentOptions, log: Logger): Agent {
    * the next sync applies it with whatever came since, so no delta is lost. */
   let held: SourceUpdate | undefined;
   const sync = (): void => {
-    if (!opts.source.ready()) return;
+    // Without the datapath nothing reads the maps; the source keeps its changes meanwhile.
+    if (!watch.installed() || !opts.source.ready()) return;
     const started = process.hrtime.bigint();
     const taken = opts.source.take();
     const update = held && taken ? mergeUpdates(held, taken) : (taken ?? held);
@@ -158,9 +163,14 @@ export function startAgent(opts: AgentOptions, log: Logger): Agent {
     });
   };
 
+  function notReady(): string | undefined {
+    if (!watch.installed()) return `the datapath is gone (${watch.missing().join('; ')}); restart the agent to install it again`;
+    return synced ? undefined : 'the first full sync is not in the maps yet';
+  }
+
   let server: Server | undefined;
   const opsAddress = opts.opsAddress
-    ? startOpsServer(opts.opsAddress, { ready: () => synced, metrics: () => metrics.render() }).then(
+    ? startOpsServer(opts.opsAddress, { notReady, metrics: () => metrics.render() }).then(
         (s) => {
           server = s.server;
           log.info({ address: s.address }, 'serving /healthz, /readyz and /metrics');
@@ -182,12 +192,13 @@ export function startAgent(opts: AgentOptions, log: Logger): Agent {
   }
   function stopTimers(): void {
     stopConntrackWork();
+    watch.stop();
     retries.stop();
     clearTimeout(syncRetry);
   }
   return {
     counters: () => datapath.maps.counters(),
-    ready: () => synced,
+    ready: () => notReady() === undefined,
     opsAddress,
     async stop() {
       opts.source.stop();
