@@ -21,7 +21,7 @@ function get(address: string, path: string, netns?: string): { status: number; b
 
 t.test('uninstall under a running agent', async (t) => {
   const lab = await KernelLab.create(t, BACKENDS, [8080]);
-  const files = (names: string[]): unknown[] => [
+  const webObjects = (names: string[]): unknown[] => [
     service('ns', 'web', ['10.96.0.10'], [{ port: 80, targetPort: 8080 }]),
     endpointSlice(
       'ns',
@@ -32,7 +32,7 @@ t.test('uninstall under a running agent', async (t) => {
       names.map((b) => lab.pod(b).ipv4),
     ),
   ];
-  lab.writeServices(files(BACKENDS));
+  lab.writeServices(webObjects(BACKENDS));
 
   /** Starts an agent, waits until it is ready, uninstalls with the CLI and returns how long /readyz took to say 503. */
   const uninstallUnder = async (
@@ -73,7 +73,7 @@ t.test('uninstall under a running agent', async (t) => {
     t.equal(get(ops, '/healthz').status, 200, 'alive: a liveness restart would re-install behind the operator');
 
     const from = agent.logs.length;
-    lab.writeServices(files(['be-1']));
+    lab.writeServices(webObjects(['be-1']));
     await new Promise((r) => setTimeout(r, 1000));
     t.same(
       agent.logs.slice(from).filter((l) => l.msg === 'synced'),
