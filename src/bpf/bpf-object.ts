@@ -1,7 +1,7 @@
 // Opens and loads a compiled BPF object with every map pinned under a directory. A map whose
 // pin already exists is reused (libbpf checks that its type and sizes match), which is how a
 // restarted agent adopts the datapath state instead of starting empty.
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { BpfError, checkHandle, checkReturn } from './bpf-error.js';
 import { captureLibbpfLog, native, type Handle } from './libbpf.js';
@@ -68,4 +68,33 @@ export function openPinned(path: string): number {
 
 export function closeFd(fd: number): void {
   native.close(fd);
+}
+
+/** The kernel's id of a program or map: bpf_prog_info and bpf_map_info both start with type,
+ * then id, and the kernel fills only as much as is asked for. */
+export function objectId(fd: number, what: string): number {
+  const info = Buffer.alloc(8);
+  checkReturn(native.objGetInfoByFd(fd, info, [info.length]) as number, `read the id of ${what}`);
+  return info.readUInt32LE(4);
+}
+
+/** The maps (fds by name) whose pin under `dir` is gone or now holds another map: what this
+ * process writes there no program of the node reads any more. One line per map, for a log. */
+export function lostMapPins(maps: ReadonlyMap<string, number>, dir: string): string[] {
+  const lost: string[] = [];
+  for (const [name, fd] of maps) {
+    const pin = join(dir, name);
+    if (!existsSync(pin)) {
+      lost.push(`map ${pin} is not pinned any more`);
+      continue;
+    }
+    const pinned = openPinned(pin);
+    try {
+      const [ours, theirs] = [objectId(fd, `map ${name}`), objectId(pinned, `map ${pin}`)];
+      if (ours !== theirs) lost.push(`map ${pin} is another map now (id ${theirs}; this agent's is ${ours})`);
+    } finally {
+      closeFd(pinned);
+    }
+  }
+  return lost;
 }

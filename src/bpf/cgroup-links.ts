@@ -88,3 +88,26 @@ export function detachPinnedLinks(linkPinDir: string): string[] {
   }
   return names;
 }
+
+/** The pinned links (by program name under linkPinDir) that are gone, detached, or attached to
+ * another cgroup than cgroupPath: hooks where this agent's programs no longer run. */
+export function lostLinks(names: readonly string[], cgroupPath: string, linkPinDir: string): string[] {
+  const targetId = cgroupId(cgroupPath);
+  const lost: string[] = [];
+  for (const name of names) {
+    const pinPath = join(linkPinDir, name);
+    if (!existsSync(pinPath)) {
+      lost.push(`link ${pinPath} is not pinned any more`);
+      continue;
+    }
+    const link = checkHandle(native.linkOpen(pinPath), `open pinned link ${pinPath}`);
+    try {
+      // A detached cgroup link reports cgroup id 0.
+      const id = linkCgroupId(link, pinPath);
+      if (id !== targetId) lost.push(id === 0n ? `link ${pinPath} is detached` : `link ${pinPath} is attached to another cgroup`);
+    } finally {
+      native.linkDestroy(link);
+    }
+  }
+  return lost;
+}

@@ -1,13 +1,17 @@
 // The agent: installs (or adopts) the datapath, then keeps the maps equal to what its source
-// says (a services file or the API server), coalescing bursts of changes into one sync.
-// Stopping it leaves the datapath attached and working; `socklb uninstall` removes it.
+// says (a services file or the API server), coalescing bursts of changes into one sync, and
+// retries what failed until it succeeds. Stopping it leaves the datapath attached and working;
+// `socklb uninstall` removes it, and a running agent then stops being ready (datapath-watch.ts).
 import type { Server } from 'node:http';
 import { MAP_CAPACITY } from '../datapath/datapath-maps.js';
 import { Reconciler } from '../datapath/reconciler.js';
+import { backoffDelayMs, DEFAULT_RETRY_POLICY, SYSTEM_TIMING } from '../datapath/retry-queue.js';
 import { installMode, type DatapathMode } from '../datapath/datapath-mode.js';
 import { startConntrackWork } from './conntrack-work.js';
+import { watchDatapath } from './datapath-watch.js';
+import { startRetryTimer } from './retry-timer.js';
 import { formatProblem } from '../model/problems.js';
-import type { DesiredSource } from '../source/desired-source.js';
+import { mergeUpdates, type DesiredSource, type SourceUpdate } from '../source/desired-source.js';
 import type { Logger } from './logger.js';
 import { Metrics } from './metrics.js';
 import { startOpsServer } from './ops-server.js';
@@ -22,6 +26,8 @@ export interface AgentOptions {
   /** conntrack mode: how often new pod interfaces are looked for, and expired flows collected. */
   interfaceScanMs?: number;
   conntrackGcMs?: number;
+  /** How often the agent checks that its links and maps are still in place (default 1 s). */
+  datapathCheckMs?: number;
   source: DesiredSource;
   /** host:port for /healthz, /readyz and /metrics; undefined: no server. */
   opsAddress?: string | undefined;
@@ -32,7 +38,7 @@ export interface AgentOptions {
 export interface Agent {
   /** The datapath's event counters (translations, refusals, reverse translations). */
   counters(): Record<string, bigint>;
-  /** True once the first full sync is in the maps. */
+  /** True once the first full sync is in the maps, while the datapath is in place. */
   ready(): boolean;
   /** The bound host:port of the ops server, once listening. */
   opsAddress: Promise<string | undefined>;
@@ -44,7 +50,7 @@ export function startAgent(opts: AgentOptions, log: Logger): Agent {
   log.info({ mode: datapath.mode, bpffs: opts.bpffs, ...datapath.summary }, 'datapath installed');
   let reconciler: Reconciler;
   try {
-    reconciler = Reconciler.adopt(datapath.maps);
+    reconciler = Reconciler.adopt(datapath.maps, SYSTEM_TIMING);
   } catch (err) {
     datapath.close();
     throw err;
@@ -93,18 +99,27 @@ export function startAgent(opts: AgentOptions, log: Logger): Agent {
       ];
     },
   });
-  const stopConntrackWork = datapath.ct ? startConntrackWork(datapath, opts, metrics, log) : () => undefined;
+  const watch = watchDatapath(datapath, opts.bpffs, opts.datapathCheckMs ?? 1000, metrics, log);
+  const retries = startRetryTimer(reconciler, SYSTEM_TIMING.now, watch.installed, metrics, log);
+  const stopConntrackWork = datapath.ct ? startConntrackWork(datapath, opts, watch.checkNow, metrics, log) : () => undefined;
   opts.extraMetrics?.(metrics);
 
   let synced = false;
   let lastProblems: readonly unknown[] = [];
   let lastProblemsText = '';
+  /** An update taken from the source and not yet applied: a sync that throws keeps it, and
+   * the next sync applies it with whatever came since, so no delta is lost. */
+  let held: SourceUpdate | undefined;
   const sync = (): void => {
-    if (!opts.source.ready()) return;
+    // Without the datapath nothing reads the maps; the source keeps its changes meanwhile.
+    if (!watch.installed() || !opts.source.ready()) return;
     const started = process.hrtime.bigint();
-    const update = opts.source.take();
+    const taken = opts.source.take();
+    const update = held && taken ? mergeUpdates(held, taken) : (taken ?? held);
     if (!update) return;
+    held = update;
     const report = update.kind === 'full' ? reconciler.apply(update.services) : reconciler.applyChanges(update.changes);
+    held = undefined;
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
     metrics.observeSync(seconds, report.errors.length);
     // Problems are logged when they change, not on every sync.
@@ -115,7 +130,7 @@ export function startAgent(opts: AgentOptions, log: Logger): Agent {
       if (text !== lastProblemsText) for (const p of problems) log.warn({ object: p.object, field: p.field }, formatProblem(p));
       lastProblemsText = text;
     }
-    for (const e of report.errors) log.error({ service: e.owner, frontend: e.frontend }, `service not programmed: ${e.message}`);
+    for (const e of report.errors) log.error({ service: e.owner, frontend: e.frontend, reason: e.reason }, `service not programmed: ${e.message}`);
     const { errors, ...counts } = report;
     log.info({ kind: update.kind, ...counts, errors: errors.length, ...reconciler.size, durationMs: seconds * 1000 }, 'synced');
     if (!synced && update.kind === 'full') {
@@ -128,6 +143,8 @@ export function startAgent(opts: AgentOptions, log: Logger): Agent {
   // Bursts of events (a relist, a rollout) arrive within one turn of the event loop; one sync
   // after the turn applies them all.
   let scheduled = false;
+  let syncThrows = 0;
+  let syncRetry: NodeJS.Timeout | undefined;
   const schedule = (): void => {
     if (scheduled) return;
     scheduled = true;
@@ -135,15 +152,25 @@ export function startAgent(opts: AgentOptions, log: Logger): Agent {
       scheduled = false;
       try {
         sync();
+        syncThrows = 0;
       } catch (err) {
-        log.error({ err: (err as Error).message }, 'sync failed; will retry on the next change');
+        const retryInMs = backoffDelayMs(DEFAULT_RETRY_POLICY, ++syncThrows, Math.random());
+        log.error({ err: (err as Error).message, retryInMs }, 'sync failed; its input is kept and applied again');
+        clearTimeout(syncRetry);
+        syncRetry = setTimeout(schedule, retryInMs).unref();
       }
+      retries.arm();
     });
   };
 
+  function notReady(): string | undefined {
+    if (!watch.installed()) return `the datapath is gone (${watch.missing().join('; ')}); restart the agent to install it again`;
+    return synced ? undefined : 'the first full sync is not in the maps yet';
+  }
+
   let server: Server | undefined;
   const opsAddress = opts.opsAddress
-    ? startOpsServer(opts.opsAddress, { ready: () => synced, metrics: () => metrics.render() }).then(
+    ? startOpsServer(opts.opsAddress, { notReady, metrics: () => metrics.render() }).then(
         (s) => {
           server = s.server;
           log.info({ address: s.address }, 'serving /healthz, /readyz and /metrics');
@@ -159,17 +186,23 @@ export function startAgent(opts: AgentOptions, log: Logger): Agent {
   try {
     opts.source.start(schedule);
   } catch (err) {
-    stopConntrackWork();
+    stopTimers();
     datapath.close();
     throw err;
   }
+  function stopTimers(): void {
+    stopConntrackWork();
+    watch.stop();
+    retries.stop();
+    clearTimeout(syncRetry);
+  }
   return {
     counters: () => datapath.maps.counters(),
-    ready: () => synced,
+    ready: () => notReady() === undefined,
     opsAddress,
     async stop() {
       opts.source.stop();
-      stopConntrackWork();
+      stopTimers();
       await opsAddress;
       // Idle keep-alive connections (a scraper, a probe) would hold close() open.
       server?.closeAllConnections();

@@ -7,11 +7,20 @@ import type { AgentOptions } from './agent.js';
 import type { Logger } from './logger.js';
 import type { Metrics } from './metrics.js';
 
-/** Conntrack mode's periodic work: programs onto new pod interfaces, expired flows out. */
-export function startConntrackWork(datapath: InstalledMode, opts: Pick<AgentOptions, 'interfaceScanMs' | 'conntrackGcMs'>, metrics: Metrics, log: Logger): () => void {
+/** Conntrack mode's periodic work: programs onto new pod interfaces, expired flows out.
+ * `installed` false (the datapath was uninstalled under the agent) stops both: the scan would
+ * otherwise put the programs back on every pod interface, behind the operator's back. */
+export function startConntrackWork(
+  datapath: InstalledMode,
+  opts: Pick<AgentOptions, 'interfaceScanMs' | 'conntrackGcMs'>,
+  installed: () => boolean,
+  metrics: Metrics,
+  log: Logger,
+): () => void {
   let liveFlows = 0;
   let liveEntries = 0;
   const scan = setInterval(() => {
+    if (!installed()) return;
     try {
       const changes = datapath.syncInterfaces();
       if (changes.attached.length + changes.detached.length > 0) log.info(changes, 'pod interfaces changed');
@@ -20,6 +29,7 @@ export function startConntrackWork(datapath: InstalledMode, opts: Pick<AgentOpti
     }
   }, opts.interfaceScanMs ?? 2000);
   const gc = setInterval(() => {
+    if (!installed()) return;
     try {
       const r = collectExpiredFlows(datapath.ct!);
       liveFlows = r.liveFlows;

@@ -1,12 +1,14 @@
 // Health, readiness and metrics over HTTP, for the kubelet's probes and Prometheus.
 //   /healthz  200 while the process serves (the datapath is installed before it listens)
-//   /readyz   200 once the first full sync is in the maps, 503 before
+//   /readyz   200 once the first full sync is in the maps and while the datapath is installed;
+//             503 otherwise, with the reason
 //   /metrics  Prometheus text format
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
 export interface OpsHandlers {
-  ready(): boolean;
+  /** Why the agent is not ready, or undefined when it is. */
+  notReady(): string | undefined;
   metrics(): string;
 }
 
@@ -23,8 +25,8 @@ export function startOpsServer(address: string, handlers: OpsHandlers): Promise<
     if (path === '/healthz') {
       res.writeHead(200, { 'content-type': 'text/plain' }).end('ok\n');
     } else if (path === '/readyz') {
-      const ready = handlers.ready();
-      res.writeHead(ready ? 200 : 503, { 'content-type': 'text/plain' }).end(ready ? 'ready\n' : 'not ready: the first full sync is not in the maps yet\n');
+      const reason = handlers.notReady();
+      res.writeHead(reason === undefined ? 200 : 503, { 'content-type': 'text/plain' }).end(reason === undefined ? 'ready\n' : `not ready: ${reason}\n`);
     } else if (path === '/metrics') {
       res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' }).end(handlers.metrics());
     } else {

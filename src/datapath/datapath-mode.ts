@@ -35,6 +35,10 @@ export interface InstalledMode {
   summary: Record<string, unknown>;
   /** conntrack: programs on every pod interface that appeared, off those that stopped matching; socket: nothing. */
   syncInterfaces(): InterfaceChanges;
+  /** What of this install is gone from the kernel (`socklb uninstall` ran, pins were removed),
+   * one line each; empty while it is as installed. conntrack: the maps (the interface scan
+   * keeps the filters on, but must stop once this is not empty); socket: links and maps. */
+  missing(): string[];
   close(): void;
 }
 
@@ -67,6 +71,7 @@ export function installMode(opts: ModeOptions): InstalledMode {
       ct: undefined,
       summary: { cgroup: opts.cgroup, programs: dp.attached, tcFiltersRemoved: fromConntrack },
       syncInterfaces: () => NO_CHANGES,
+      missing: () => dp.missing(),
       close: () => dp.close(),
     };
   }
@@ -96,6 +101,7 @@ export function installMode(opts: ModeOptions): InstalledMode {
       ct: dp.ct,
       summary: { podInterfaces: opts.podInterfaces, attached: first.attached, detached: first.detached, socketProgramsDetached: fromSocket },
       syncInterfaces,
+      missing: () => dp.missing(),
       close: () => dp.close(),
     };
   } catch (err) {

@@ -1,17 +1,21 @@
 // Makes the BPF maps equal to the desired services with the fewest writes, in an order that
 // keeps every lookup valid while it runs:
-//   1. new backends are written before any slot refers to them;
-//   2. a changed service's new backend list goes into its spare slot generation, which no
+//   1. removed services disappear from the frontends map first, then their slots, then the
+//      backends no live list and no list about to be written refers to: they are other
+//      frontends, so no lookup of a kept one reads them, and a replacement near a map's
+//      capacity has room before it writes;
+//   2. new backends are written before any slot refers to them;
+//   3. a changed service's new backend list goes into its spare slot generation, which no
 //      lookup reads, and only then does one frontend update switch lookups over to it;
-//   3. removed services disappear from the frontends map before their slots go;
-//   4. backends are deleted last, once no live list refers to them.
+//   4. backends that left a switched list are deleted last, once no live list refers to them.
 // For services with session affinity, a (service, backend) membership pair is added before
 // the backend's slot goes live and removed after it is gone, so a remembered backend is reused
 // only while it belongs to the service.
 // So a new connection never goes to a removed backend and never fails while the service has
 // one. Each rule holds across the whole sync, so every step is one batch over all services
 // (a few syscalls instead of one per entry). Failures are per service: a service whose entry
-// fails keeps its previous state, the rest apply.
+// fails keeps its previous state, the rest apply, and the failed one is queued (retry-queue.ts)
+// and retried with backoff by retry() until it succeeds, new input or not.
 import { backendId as backendAddrId, frontendId, type Backend, type DesiredService } from './desired-state.js';
 import { BackendTable } from './backend-table.js';
 import { ByBackend } from './by-backend.js';
@@ -20,6 +24,7 @@ import type { DatapathMaps } from './datapath-maps.js';
 import { IPPROTO_TCP, IPPROTO_UDP, MAX_BACKENDS_PER_FRONTEND, type FrontendKey } from './frontends-map.js';
 import { readSnapshot } from './map-snapshot.js';
 import { deleteAll, writeAll } from './batched-writes.js';
+import { mapFailureReason, RetryQueue, SYSTEM_TIMING, type FailedAttempt, type FailureReason, type FrontendFailure, type RetryTiming } from './retry-queue.js';
 
 interface FrontendState {
   key: FrontendKey;
@@ -39,7 +44,7 @@ interface FrontendState {
 /** One frontend to write in this sync. */
 interface Plan {
   fid: string;
-  owner: string;
+  service: DesiredService;
   state: FrontendState;
   isNew: boolean;
   ids: number[];
@@ -66,6 +71,7 @@ export interface ServiceError {
   owner: string;
   frontend: string;
   message: string;
+  reason: FailureReason;
 }
 
 export interface ReconcileReport {
@@ -78,6 +84,24 @@ export interface ReconcileReport {
   mapOperations: number;
   errors: ServiceError[];
 }
+
+export interface RetryReport extends ReconcileReport {
+  /** Failed frontends whose retry was due and was made in this pass. */
+  retried: number;
+  /** Of those, the ones now as desired. */
+  succeeded: number;
+}
+
+const emptyReport = (): ReconcileReport => ({ frontendsAdded: 0, frontendsUpdated: 0, frontendsRemoved: 0, backendsAdded: 0, backendsRemoved: 0, mapOperations: 0, errors: [] });
+
+/** Slots and membership pairs to delete, tagged with the frontend they belonged to. */
+interface Leftovers {
+  slots: { key: SlotKey; tag: string }[];
+  members: { key: { service_id: number; backend_id: number }; tag: string }[];
+}
+
+/** What this step failed to do, by frontend: queued for retry when the step ends. */
+type StepFailures = Map<string, FailedAttempt>;
 
 const MAX_ID = 0xffffffff;
 /** Frontends per step of a full resync. Small enough that a step (a few milliseconds) ends
@@ -122,12 +146,19 @@ export class Reconciler {
   private readonly unreferenced = new Set<number>();
   private nextServiceId = 1;
   private nextBackendId = 1;
+  private readonly retries: RetryQueue;
 
-  private constructor(private readonly maps: DatapathMaps) {}
+  private constructor(
+    private readonly maps: DatapathMaps,
+    timing: RetryTiming,
+  ) {
+    this.retries = new RetryQueue(timing);
+  }
 
-  /** Starts from what the maps already hold (pinned by an earlier agent), never from empty. */
-  static adopt(maps: DatapathMaps): Reconciler {
-    const r = new Reconciler(maps);
+  /** Starts from what the maps already hold (pinned by an earlier agent), never from empty.
+   * `timing` is the clock and jitter of the retries' backoff. */
+  static adopt(maps: DatapathMaps, timing: RetryTiming = SYSTEM_TIMING): Reconciler {
+    const r = new Reconciler(maps, timing);
     const snap = readSnapshot(maps);
     for (const [id, value] of snap.backends) {
       const backend = { address: value.address, port: value.port };
@@ -179,36 +210,76 @@ export class Reconciler {
     return { frontends: this.frontends.size, backends: this.backendsById.size, slots };
   }
 
-  /** Makes the maps hold exactly `desired`: a full resync (startup, a whole file). Large
-   * resyncs go in chunks: each keeps every rule above, and the write lists of one chunk, not of
-   * the whole cluster, are what the process holds at its peak. */
+  /** Frontends not as desired, with why, how many attempts and when they are tried again. */
+  failures(): FrontendFailure[] {
+    return this.retries.list();
+  }
+
+  /** When the earliest queued retry is due (ms since the epoch), or undefined when none is. */
+  nextRetryAt(): number | undefined {
+    return this.retries.nextRetryAt();
+  }
+
+  /** Makes the maps hold exactly `desired`: a full resync (startup, a whole file). */
   apply(desired: readonly DesiredService[]): ReconcileReport {
     const wanted = new Map<string, DesiredService>();
     for (const s of desired) wanted.set(frontendId(s.frontend), s);
     const removals = [...this.frontends.keys()].filter((id) => !wanted.has(id));
-    const upserts = [...wanted.values()];
-    const total: ReconcileReport = { frontendsAdded: 0, frontendsUpdated: 0, frontendsRemoved: 0, backendsAdded: 0, backendsRemoved: 0, mapOperations: 0, errors: [] };
+    // A failure of a frontend no longer desired and never programmed leaves nothing to retry.
+    this.retries.retain((fid) => wanted.has(fid) || this.frontends.has(fid));
+    this.retries.startPass();
+    return this.applyInSteps([...wanted.values()], removals);
+  }
+
+  /** Applies a delta: upserted frontends are written if they differ, removed ones deleted. */
+  applyChanges(changes: { upserts: readonly DesiredService[]; removals: readonly string[] }): ReconcileReport {
+    this.retries.startPass();
+    return this.applyStep(changes);
+  }
+
+  /** Tries again the failed frontends whose retry is due, and only those: each is written as
+   * last desired, or removed. */
+  retry(): RetryReport {
+    const due = this.retries.due();
+    this.retries.startPass();
+    const report = this.applyInSteps(
+      due.flatMap((f) => (f.want ? [f.want] : [])),
+      due.flatMap((f) => (f.want ? [] : [f.frontend])),
+    );
+    return { ...report, retried: due.length, succeeded: due.filter((f) => !this.retries.get(f.frontend)).length };
+  }
+
+  /** Large updates go in steps: each keeps every rule above, and the write lists of one step,
+   * not of the whole cluster, are what the process holds at its peak. Removals go in the
+   * first step, so the room they free is there for every write. */
+  private applyInSteps(upserts: readonly DesiredService[], removals: readonly string[]): ReconcileReport {
+    const total = emptyReport();
     for (let at = 0; at < upserts.length || at === 0; at += RESYNC_CHUNK) {
-      const last = at + RESYNC_CHUNK >= upserts.length;
-      const r = this.applyChanges({ upserts: upserts.slice(at, at + RESYNC_CHUNK), removals: last ? removals : [] });
+      const r = this.applyStep({ upserts: upserts.slice(at, at + RESYNC_CHUNK), removals: at === 0 ? removals : [] });
       for (const k of ['frontendsAdded', 'frontendsUpdated', 'frontendsRemoved', 'backendsAdded', 'backendsRemoved', 'mapOperations'] as const) total[k] += r[k];
       total.errors.push(...r.errors);
     }
     return total;
   }
 
-  /** Applies a delta: upserted frontends are written if they differ, removed ones deleted. */
-  applyChanges(changes: { upserts: readonly DesiredService[]; removals: readonly string[] }): ReconcileReport {
-    const report: ReconcileReport = { frontendsAdded: 0, frontendsUpdated: 0, frontendsRemoved: 0, backendsAdded: 0, backendsRemoved: 0, mapOperations: 0, errors: [] };
+  private applyStep(changes: { upserts: readonly DesiredService[]; removals: readonly string[] }): ReconcileReport {
+    const report = emptyReport();
+    const failures: StepFailures = new Map();
     const fail = (p: Plan, err: Error): void => {
       if (p.failed) return;
       p.failed = true;
-      report.errors.push({ owner: p.owner, frontend: p.fid, message: err.message });
+      this.failed(report, failures, { frontend: p.fid, owner: p.service.owner, want: p.service, reason: mapFailureReason(err), message: err.message });
     };
     const pending = new ByBackend<PendingBackend>();
-    const plans = this.plan(changes.upserts, pending, report);
+    const plans = this.plan(changes.upserts, pending, report, failures);
 
-    // 1. New backends, before any slot refers to them.
+    // 1. Removed services go first, and with them what only they used: room for the writes below.
+    if (changes.removals.length > 0) {
+      this.removeFrontends(changes.removals, report, failures);
+      this.collectBackends(report, new Set(plans.flatMap((p) => p.ids)));
+    }
+
+    // 2. New backends, before any slot refers to them.
     const newBackends = [...pending.values()];
     const failedBackends = new Set<PendingBackend>();
     report.mapOperations += writeAll(
@@ -223,12 +294,12 @@ export class Reconciler {
     for (const b of newBackends) {
       if (failedBackends.has(b)) continue;
       this.backendsById.add(b.id, b.backend);
-      this.unreferenced.add(b.id); // collected unless a flipped list takes it below
+      this.unreferenced.add(b.id); // collected unless a switched list takes it below
       this.backendIdByAddr.set(b.backend, b.id);
       report.backendsAdded++;
     }
 
-    // 2. New lists into spare generations, and membership pairs for them; no lookup reads these yet.
+    // 3. New lists into spare generations, and membership pairs for them; no lookup reads these yet.
     const slotWrites: { key: SlotKey; value: { backend_id: number }; tag: [Plan, number] }[] = [];
     const slotExtras: { key: SlotKey; tag: [Plan, number] }[] = [];
     const memberAdds: { key: { service_id: number; backend_id: number }; value: { present: number }; tag: [Plan, number] }[] = [];
@@ -258,7 +329,7 @@ export class Reconciler {
     });
     for (const { tag } of memberAdds) if (!failedMembers.has(tag)) addMember(tag[0].state, tag[1]);
 
-    // 3. The switch: one frontend update per service replaces count, generation and affinity together.
+    // The switch: one frontend update per service replaces count, generation and affinity together.
     const flips = plans.filter((p) => !p.failed);
     report.mapOperations += writeAll(
       this.maps.frontends,
@@ -270,43 +341,16 @@ export class Reconciler {
       (p, err) => fail(p, err),
     );
 
-    // 4. Removed services leave the frontends map before their slots and pairs go.
-    const removed = changes.removals.flatMap((fid) => {
-      const state = this.frontends.get(fid);
-      return state ? [{ fid, state }] : [];
-    });
-    const failedRemovals = new Set<string>();
-    report.mapOperations += deleteAll(
-      this.maps.frontends,
-      removed.map((r) => ({ key: r.state.key, tag: r.fid })),
-      (fid, err) => {
-        failedRemovals.add(fid);
-        report.errors.push({ owner: '(removed service)', frontend: fid, message: err.message });
-      },
-    );
-    const afterDeletes: { slots: { key: SlotKey; tag: string }[]; members: { key: { service_id: number; backend_id: number }; tag: string }[] } = { slots: [], members: [] };
-    for (const { fid, state } of removed) {
-      if (failedRemovals.has(fid)) continue;
-      this.frontends.delete(fid);
-      for (const b of state.active) if (b !== undefined) this.ref(b, -1);
-      report.frontendsRemoved++;
-      const generations: [number, (number | undefined)[]][] = [
-        [state.generation, state.active],
-        [state.generation ^ 1, state.spare],
-      ];
-      for (const [generation, slots] of generations) slots.forEach((_, slot) => afterDeletes.slots.push({ key: { service_id: state.serviceId, slot, generation }, tag: fid }));
-      for (const b of state.members) afterDeletes.members.push({ key: { service_id: state.serviceId, backend_id: b }, tag: fid });
-    }
-
-    // The flipped services' new state; pairs of backends that left them go after the switch.
+    // 4. The switched services' new state; pairs of backends that left them go after the switch.
+    const afterSwitch: Leftovers = { slots: [], members: [] };
     for (const p of plans) {
       const s = p.state;
       s.spare = p.half;
       if (p.failed) {
         // A new service that never went live: what was written for it is unreachable; remove it.
         if (p.isNew) {
-          p.half.forEach((_, slot) => afterDeletes.slots.push({ key: { service_id: s.serviceId, slot, generation: p.generation }, tag: p.fid }));
-          for (const b of s.members) afterDeletes.members.push({ key: { service_id: s.serviceId, backend_id: b }, tag: p.fid });
+          p.half.forEach((_, slot) => afterSwitch.slots.push({ key: { service_id: s.serviceId, slot, generation: p.generation }, tag: p.fid }));
+          for (const b of s.members) afterSwitch.members.push({ key: { service_id: s.serviceId, backend_id: b }, tag: p.fid });
         }
         continue;
       }
@@ -320,34 +364,83 @@ export class Reconciler {
       const keep = new Set(p.affinityTimeout > 0 ? p.ids : []);
       for (const b of s.members) {
         if (keep.has(b)) continue;
-        afterDeletes.members.push({ key: { service_id: s.serviceId, backend_id: b }, tag: p.fid });
+        afterSwitch.members.push({ key: { service_id: s.serviceId, backend_id: b }, tag: p.fid });
         s.members.delete(b);
       }
       if (p.isNew) report.frontendsAdded++;
       else report.frontendsUpdated++;
     }
-    const reportAfter = (fid: string, err: Error): void => {
-      report.errors.push({ owner: '(cleanup)', frontend: fid, message: err.message });
-    };
-    report.mapOperations += deleteAll(this.maps.slots, afterDeletes.slots, reportAfter);
-    report.mapOperations += deleteAll(this.maps.affinityMatch, afterDeletes.members, reportAfter);
-
-    // 5. Backends no live list refers to any more.
+    this.deleteLeftovers(afterSwitch, report);
+    // Backends no live list refers to any more.
     this.collectBackends(report);
+
+    // What failed is queued for a retry; what was asked and did not fail is as desired now.
+    for (const s of changes.upserts) this.settle(frontendId(s.frontend), failures);
+    for (const fid of changes.removals) this.settle(fid, failures);
     return report;
   }
 
+  private failed(report: ReconcileReport, failures: StepFailures, attempt: FailedAttempt): void {
+    report.errors.push({ owner: attempt.owner, frontend: attempt.frontend, message: attempt.message, reason: attempt.reason });
+    failures.set(attempt.frontend, attempt);
+  }
+
+  private settle(fid: string, failures: StepFailures): void {
+    const failure = failures.get(fid);
+    if (failure) this.retries.failed(failure);
+    else this.retries.succeeded(fid);
+  }
+
+  /** Removed services leave the frontends map, then their slots and membership pairs go. */
+  private removeFrontends(removals: readonly string[], report: ReconcileReport, failures: StepFailures): void {
+    const removed = removals.flatMap((fid) => {
+      const state = this.frontends.get(fid);
+      return state ? [{ fid, state }] : [];
+    });
+    const failedRemovals = new Set<string>();
+    report.mapOperations += deleteAll(
+      this.maps.frontends,
+      removed.map((r) => ({ key: r.state.key, tag: r.fid })),
+      (fid, err) => {
+        failedRemovals.add(fid);
+        this.failed(report, failures, { frontend: fid, owner: '(removed service)', want: undefined, reason: mapFailureReason(err), message: err.message });
+      },
+    );
+    const leftovers: Leftovers = { slots: [], members: [] };
+    for (const { fid, state } of removed) {
+      if (failedRemovals.has(fid)) continue;
+      this.frontends.delete(fid);
+      for (const b of state.active) if (b !== undefined) this.ref(b, -1);
+      report.frontendsRemoved++;
+      const generations: [number, (number | undefined)[]][] = [
+        [state.generation, state.active],
+        [state.generation ^ 1, state.spare],
+      ];
+      for (const [generation, slots] of generations) slots.forEach((_, slot) => leftovers.slots.push({ key: { service_id: state.serviceId, slot, generation }, tag: fid }));
+      for (const b of state.members) leftovers.members.push({ key: { service_id: state.serviceId, backend_id: b }, tag: fid });
+    }
+    this.deleteLeftovers(leftovers, report);
+  }
+
+  /** Slots and membership pairs no lookup can reach any more. */
+  private deleteLeftovers(leftovers: Leftovers, report: ReconcileReport): void {
+    const onError = (fid: string, err: Error): void => {
+      report.errors.push({ owner: '(cleanup)', frontend: fid, message: err.message, reason: mapFailureReason(err) });
+    };
+    report.mapOperations += deleteAll(this.maps.slots, leftovers.slots, onError);
+    report.mapOperations += deleteAll(this.maps.affinityMatch, leftovers.members, onError);
+  }
+
   /** What each upsert needs written; allocates ids, writes nothing. */
-  private plan(upserts: readonly DesiredService[], pending: ByBackend<PendingBackend>, report: ReconcileReport): Plan[] {
+  private plan(upserts: readonly DesiredService[], pending: ByBackend<PendingBackend>, report: ReconcileReport, failures: StepFailures): Plan[] {
     const plans: Plan[] = [];
+    // Input socklb cannot program as it is: retrying would fail the same way until it changes.
+    const unsupported = (service: DesiredService, fid: string, message: string): void =>
+      this.failed(report, failures, { frontend: fid, owner: service.owner, want: service, reason: 'unsupported', message });
     for (const service of upserts) {
       const fid = frontendId(service.frontend);
       if (service.backends.length > MAX_BACKENDS_PER_FRONTEND) {
-        report.errors.push({
-          owner: service.owner,
-          frontend: fid,
-          message: `has ${service.backends.length} endpoints; socklb supports at most ${MAX_BACKENDS_PER_FRONTEND} per service port`,
-        });
+        unsupported(service, fid, `has ${service.backends.length} endpoints; socklb supports at most ${MAX_BACKENDS_PER_FRONTEND} per service port`);
         continue;
       }
       const current = this.frontends.get(fid);
@@ -357,7 +450,7 @@ export class Reconciler {
       try {
         ids = service.backends.map((b) => this.backendIdFor(b, pending, used));
       } catch (err) {
-        report.errors.push({ owner: service.owner, frontend: fid, message: (err as Error).message });
+        unsupported(service, fid, (err as Error).message);
         continue;
       }
       if (current && current.affinityTimeout === affinityTimeout && sameMembers(current.active, ids)) continue;
@@ -366,13 +459,13 @@ export class Reconciler {
         try {
           state = { key: frontendKeyOf(service), serviceId: this.allocServiceId(), generation: 0, active: [], spare: [], affinityTimeout: 0, members: NO_MEMBERS };
         } catch (err) {
-          report.errors.push({ owner: service.owner, frontend: fid, message: (err as Error).message });
+          unsupported(service, fid, (err as Error).message);
           continue;
         }
       }
       const p: Plan = {
         fid,
-        owner: service.owner,
+        service,
         state,
         isNew: !current,
         ids,
@@ -411,20 +504,23 @@ export class Reconciler {
     if (refs !== undefined && refs <= 0) this.unreferenced.add(id);
   }
 
-  private collectBackends(report: ReconcileReport): void {
+  /** Deletes the backends no live list refers to, except those in `inUse` (a list about to be
+   * written refers to them): those are looked at again by the next collection. */
+  private collectBackends(report: ReconcileReport, inUse?: ReadonlySet<number>): void {
     const unused: UnusedBackend[] = [];
     for (const id of this.unreferenced) {
+      if (inUse?.has(id)) continue;
+      this.unreferenced.delete(id);
       const backend = this.backendsById.get(id);
       if (backend && this.backendsById.refs(id) <= 0) unused.push({ id, backend });
     }
-    this.unreferenced.clear();
     const failed = new Set<UnusedBackend>();
     report.mapOperations += deleteAll(
       this.maps.backends,
       unused.map((b) => ({ key: { backend_id: b.id }, tag: b })),
       (b, err) => {
         failed.add(b);
-        report.errors.push({ owner: '(backend)', frontend: backendAddrId(b.backend), message: err.message });
+        report.errors.push({ owner: '(backend)', frontend: backendAddrId(b.backend), message: err.message, reason: mapFailureReason(err) });
       },
     );
     for (const b of unused) {

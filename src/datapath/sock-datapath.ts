@@ -2,8 +2,8 @@
 // BPFFS/maps, its programs attached to a cgroup through links pinned under BPFFS/links.
 import { existsSync, readdirSync, rmSync, rmdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { closeFd, loadPinnedObject, openPinned } from '../bpf/bpf-object.js';
-import { attachToCgroup, detachPinnedLinks, type AttachResult } from '../bpf/cgroup-links.js';
+import { closeFd, loadPinnedObject, lostMapPins, openPinned } from '../bpf/bpf-object.js';
+import { attachToCgroup, detachPinnedLinks, lostLinks, type AttachResult } from '../bpf/cgroup-links.js';
 import { checkCanLoadBpf } from '../bpf/preflight.js';
 import { bpffsMountFor, ensureBpffs, findCgroup2Root, readMounts } from '../bpf/kernel-env.js';
 import { bpfObjectPath } from '../install-paths.js';
@@ -19,6 +19,9 @@ const linkDir = (bpffs: string): string => join(bpffs, 'links');
 export interface InstalledDatapath {
   maps: DatapathMaps;
   attached: AttachResult[];
+  /** What of this install is gone from the kernel: links unpinned, detached or moved, maps
+   * unpinned or replaced. Empty while the datapath is as installed. */
+  missing(): string[];
   close(): void;
 }
 
@@ -41,7 +44,13 @@ export function installSockDatapath(opts: { bpffs: string; cgroup: string; objec
   const obj = loadPinnedObject(objectPath, mapDir(opts.bpffs));
   try {
     const attached = attachToCgroup(obj.programs, opts.cgroup, linkDir(opts.bpffs));
-    return { maps: datapathMaps(obj.maps), attached, close: () => obj.close() };
+    const links = attached.map((a) => a.program);
+    return {
+      maps: datapathMaps(obj.maps),
+      attached,
+      missing: () => [...lostLinks(links, opts.cgroup, linkDir(opts.bpffs)), ...lostMapPins(obj.maps, mapDir(opts.bpffs))],
+      close: () => obj.close(),
+    };
   } catch (err) {
     obj.close();
     throw err;

@@ -4,7 +4,7 @@
 // to the pods' interfaces: from-pod on ingress of the host-side end, to-pod on egress.
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { loadPinnedObject } from '../bpf/bpf-object.js';
+import { loadPinnedObject, lostMapPins, objectId } from '../bpf/bpf-object.js';
 import { checkReturn } from '../bpf/bpf-error.js';
 import { listInterfaces } from '../bpf/interfaces.js';
 import { native } from '../bpf/libbpf.js';
@@ -31,14 +31,9 @@ export interface TcDatapath {
   programFds: ReadonlyMap<string, number>;
   /** Puts both programs on the interface unless this load's programs are already there; true if it changed anything. */
   attach(ifname: string): boolean;
+  /** What of this install is gone from the kernel (its maps unpinned): see lostMapPins. */
+  missing(): string[];
   close(): void;
-}
-
-function programId(fd: number, name: string): number {
-  // struct bpf_prog_info starts with type and id; the kernel fills as much as we ask for.
-  const info = Buffer.alloc(8);
-  checkReturn(native.objGetInfoByFd(fd, info, [info.length]) as number, `read the id of program ${name}`);
-  return info.readUInt32LE(4);
 }
 
 export function installTcDatapath(opts: { bpffs: string; objectPath?: string }): TcDatapath {
@@ -52,7 +47,7 @@ export function installTcDatapath(opts: { bpffs: string; objectPath?: string }):
     const hooks = HOOKS.map(([direction, name]) => {
       const fd = programFds.get(name);
       if (fd === undefined) throw new Error(`${objectPath} has no program ${name}; rebuild with npm run build`);
-      return { direction, name, fd, id: programId(fd, name) };
+      return { direction, name, fd, id: objectId(fd, `program ${name}`) };
     });
     const ctFd = obj.maps.get(CT_MAP);
     if (ctFd === undefined) throw new Error(`${objectPath} has no map ${CT_MAP}; rebuild with npm run build`);
@@ -71,6 +66,7 @@ export function installTcDatapath(opts: { bpffs: string; objectPath?: string }):
         }
         return changed;
       },
+      missing: () => lostMapPins(obj.maps, join(opts.bpffs, 'maps')),
       close: () => obj.close(),
     };
   } catch (err) {

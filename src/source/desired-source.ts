@@ -1,5 +1,5 @@
 // What the agent needs from wherever desired state comes from (a file, the API server).
-import type { DesiredService } from '../datapath/desired-state.js';
+import { frontendId, type DesiredService } from '../datapath/desired-state.js';
 import type { DesiredChanges } from '../model/service-index.js';
 import type { Problem } from '../model/problems.js';
 
@@ -21,4 +21,24 @@ export interface DesiredSource {
   problems(): Problem[];
   /** When the source's complete picture arrived (ms since the epoch), if it can tell. */
   completeSince?(): number | undefined;
+}
+
+/** One update with the effect of `a` then `b`: what an agent applies when `a` could not be
+ * applied (its sync threw) before `b` was taken. */
+export function mergeUpdates(a: SourceUpdate, b: SourceUpdate): SourceUpdate {
+  // A whole state says everything; what came before it no longer matters.
+  if (b.kind === 'full') return b;
+  const upserts = new Map((a.kind === 'full' ? a.services : a.changes.upserts).map((s) => [frontendId(s.frontend), s]));
+  const removals = new Set(a.kind === 'full' ? [] : a.changes.removals);
+  for (const fid of b.changes.removals) {
+    upserts.delete(fid);
+    removals.add(fid);
+  }
+  for (const s of b.changes.upserts) {
+    const fid = frontendId(s.frontend);
+    upserts.set(fid, s);
+    removals.delete(fid);
+  }
+  if (a.kind === 'full') return { kind: 'full', services: [...upserts.values()] };
+  return { kind: 'delta', changes: { upserts: [...upserts.values()], removals: [...removals] } };
 }

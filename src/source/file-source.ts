@@ -69,14 +69,12 @@ export class FileSource implements DesiredSource {
 
   take(): SourceUpdate | undefined {
     if (!this.pending) return undefined;
-    this.pending = false;
     const writer = findFileWriter(this.path);
     if (writer) {
       if (this.reportedWriter !== writer.pid) {
         this.reportedWriter = writer.pid;
         this.log.info({ file: this.path, writerPid: writer.pid, writer: writer.command }, 'services file is still open for writing; it is applied once its writer closes it');
       }
-      this.pending = true;
       this.writerTimer ??= setTimeout(() => {
         this.writerTimer = undefined;
         this.onChange();
@@ -90,9 +88,13 @@ export class FileSource implements DesiredSource {
       const localAddresses = (this.options.localAddresses ?? localInterfaceAddresses)();
       const desired = desiredServices(content.services, content.slices, this.node, this.options, { pods: content.pods, nodes: content.nodes, localAddresses });
       this.lastProblems = [...content.problems, ...desired.problems];
+      // Only now is the change taken: an unexpected error above leaves it pending, so the
+      // agent's retry of the sync reads the file again.
+      this.pending = false;
       return { kind: 'full', services: desired.services };
     } catch (err) {
       if (!(err instanceof ServicesFileError)) throw err;
+      this.pending = false; // the file as it is now is not usable; the next change is read
       this.log.error({ file: this.path, err: err.message }, 'services file not applied; the datapath keeps the last applied state until the file is fixed');
       return undefined;
     }

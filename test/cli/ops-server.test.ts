@@ -19,19 +19,19 @@ t.test('metrics render in the Prometheus text format', async (t) => {
 });
 
 t.test('health, readiness and metrics over HTTP', async (t) => {
-  let ready = false;
-  const { server, address } = await startOpsServer('127.0.0.1:0', { ready: () => ready, metrics: () => 'm 1\n' });
+  let notReady: string | undefined = 'the first full sync is not in the maps yet';
+  const { server, address } = await startOpsServer('127.0.0.1:0', { notReady: () => notReady, metrics: () => 'm 1\n' });
   t.teardown(() => server.close());
   const get = async (path: string): Promise<[number, string]> => {
     const r = await fetch(`http://${address}${path}`);
     return [r.status, await r.text()];
   };
   t.same(await get('/healthz'), [200, 'ok\n']);
-  t.equal((await get('/readyz'))[0], 503);
-  ready = true;
+  t.same(await get('/readyz'), [503, 'not ready: the first full sync is not in the maps yet\n']);
+  notReady = undefined;
   t.same(await get('/readyz'), [200, 'ready\n']);
   t.same(await get('/metrics?x=1'), [200, 'm 1\n']);
   t.equal((await get('/other'))[0], 404);
-  await t.rejects(startOpsServer('nonsense', { ready: () => true, metrics: () => '' }), /is not HOST:PORT/);
-  await t.rejects(startOpsServer(address, { ready: () => true, metrics: () => '' }), /cannot listen on/);
+  await t.rejects(startOpsServer('nonsense', { notReady: () => undefined, metrics: () => '' }), /is not HOST:PORT/);
+  await t.rejects(startOpsServer(address, { notReady: () => undefined, metrics: () => '' }), /cannot listen on/);
 });

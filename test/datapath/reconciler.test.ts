@@ -3,7 +3,7 @@ import fc from 'fast-check';
 import t from 'tap';
 import type { DesiredService, Protocol } from '../../src/datapath/desired-state.js';
 import { Reconciler } from '../../src/datapath/reconciler.js';
-import { desiredView, lookupView, memoryMaps, type MemoryMaps } from '../helpers/memory-maps.js';
+import { desiredView, lookupView, mapError, memoryMaps, type MemoryMaps } from '../helpers/memory-maps.js';
 
 const svc = (address: string, port: number, backends: string[], protocol: Protocol = 'TCP', affinityTimeoutSeconds = 0): DesiredService => ({
   affinityTimeoutSeconds,
@@ -100,10 +100,10 @@ t.test('a failing service keeps its old state, the others apply, and it converge
   const r = Reconciler.adopt(maps);
   r.apply([svc('10.96.0.1', 80, ['10.0.0.1']), svc('10.96.0.2', 80, ['10.0.0.1'])]);
   const failing = maps.frontends.entries().find(([k]) => k.address === '10.96.0.1')![1].service_id;
-  maps.slots.failWrite = (key) => (key.service_id === failing ? new Error('update of map slb_slots: No space left (E2BIG)') : undefined);
+  maps.slots.failWrite = (key) => (key.service_id === failing ? mapError('update of map slb_slots: No space left (E2BIG)', 7) : undefined);
   const next = [svc('10.96.0.1', 80, ['10.0.0.2', '10.0.0.3']), svc('10.96.0.2', 80, ['10.0.0.3'])];
   const report = r.apply(next);
-  t.same(report.errors, [{ owner: 'ns/10.96.0.1-80', frontend: '10.96.0.1|80|TCP', message: 'update of map slb_slots: No space left (E2BIG)' }]);
+  t.same(report.errors, [{ owner: 'ns/10.96.0.1-80', frontend: '10.96.0.1|80|TCP', message: 'update of map slb_slots: No space left (E2BIG)', reason: 'map_full' }]);
   t.same(viewOf(maps), { '10.96.0.1|80|TCP': ['10.0.0.1|8080'], '10.96.0.2|80|TCP': ['10.0.0.3|8080'] });
   maps.slots.failWrite = undefined;
   t.same(r.apply(next).errors, []);

@@ -1,6 +1,8 @@
 // In-memory stand-ins for the datapath maps, for the reconciler's unit tests. Keys and values
 // go through the real codecs, so equal-in-C keys are equal here too. A hook runs after every
 // operation, which lets tests check what a concurrent BPF lookup would see at each step.
+// Faults are injected as the kernel would raise them: a capacity (max_entries) past which a new
+// key fails with E2BIG, and per-key write or delete failures.
 import { COUNTER_NAMES, type CounterName } from '../../src/datapath/counters-map.js';
 import { affinityMatchKeyLayout, affinityMatchValueLayout, type AffinityMatchKey } from '../../src/datapath/affinity-maps.js';
 import type { StructLayout } from '../../src/bpf/struct-layout.js';
@@ -21,10 +23,21 @@ import type { DesiredService } from '../../src/datapath/desired-state.js';
 
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
 
+/** An error shaped as BpfError's: message and errno. */
+export function mapError(message: string, errno: number): Error {
+  return Object.assign(new Error(message), { errno });
+}
+
+const E2BIG = 7;
+
 export class MemoryMap<K, V> implements KeyValueMap<K, V> {
   readonly data = new Map<string, Uint8Array>();
   /** Throws the returned error instead of writing when it returns one. */
   failWrite: ((key: K) => Error | undefined) | undefined;
+  /** Throws the returned error instead of deleting when it returns one. */
+  failDelete: ((key: K) => Error | undefined) | undefined;
+  /** max_entries: a write of a new key into a map holding this many fails with E2BIG. */
+  capacity: number | undefined;
   afterOp: (() => void) | undefined;
   writes = 0;
 
@@ -41,12 +54,16 @@ export class MemoryMap<K, V> implements KeyValueMap<K, V> {
   set(key: K, value: V): void {
     const err = this.failWrite?.(key);
     if (err) throw err;
-    this.data.set(hex(this.keyLayout.encode(key)), this.valueLayout.encode(value));
+    const k = hex(this.keyLayout.encode(key));
+    if (this.capacity !== undefined && this.data.size >= this.capacity && !this.data.has(k)) throw mapError('update of a map: Argument list too long (E2BIG)', E2BIG);
+    this.data.set(k, this.valueLayout.encode(value));
     this.writes++;
     this.afterOp?.();
   }
 
   delete(key: K): boolean {
+    const err = this.failDelete?.(key);
+    if (err) throw err;
     const had = this.data.delete(hex(this.keyLayout.encode(key)));
     this.writes++;
     this.afterOp?.();
@@ -67,7 +84,11 @@ export class MemoryMap<K, V> implements KeyValueMap<K, V> {
 
   deleteMany(keys: readonly K[]): BatchResult {
     for (let i = 0; i < keys.length; i++) {
-      if (!this.delete(keys[i]!)) return { done: i, error: Object.assign(new Error('No such file or directory (ENOENT)'), { errno: 2 }) };
+      try {
+        if (!this.delete(keys[i]!)) return { done: i, error: mapError('No such file or directory (ENOENT)', 2) };
+      } catch (err) {
+        return { done: i, error: err as Error };
+      }
     }
     return { done: keys.length };
   }
