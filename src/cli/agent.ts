@@ -11,6 +11,7 @@ import type { DesiredSource } from '../source/desired-source.js';
 import type { Logger } from './logger.js';
 import { Metrics } from './metrics.js';
 import { startOpsServer } from './ops-server.js';
+import { startUdpSocketWork } from './udp-socket-work.js';
 
 export interface AgentOptions {
   bpffs: string;
@@ -94,6 +95,7 @@ export function startAgent(opts: AgentOptions, log: Logger): Agent {
     },
   });
   const stopConntrackWork = datapath.ct ? startConntrackWork(datapath, opts, metrics, log) : () => undefined;
+  if (datapath.udp) startUdpSocketWork(datapath.udp, () => datapath.maps.counters(), metrics);
   opts.extraMetrics?.(metrics);
 
   let synced = false;

@@ -16,6 +16,7 @@ import { CT_MAP, type CtEntry, type CtKey } from './ct-map.js';
 import type { DatapathMaps } from './datapath-maps.js';
 import { podInterfaceMatcher } from './pod-interfaces.js';
 import { detachSocketPrograms, installSockDatapath } from './sock-datapath.js';
+import type { UdpSockets } from './udp-sockets.js';
 import { detachTcFrom, installTcDatapath, interfacesWithTcFilters } from './tc-datapath.js';
 
 export const DATAPATH_MODES = ['socket', 'conntrack'] as const;
@@ -31,6 +32,8 @@ export interface InstalledMode {
   maps: DatapathMaps;
   /** conntrack mode's flow table; undefined in socket mode. */
   ct: KeyValueMap<CtKey, CtEntry> | undefined;
+  /** socket mode's UDP reverse map; undefined in conntrack mode. */
+  udp: UdpSockets | undefined;
   /** What the install did, for the agent's log line. */
   summary: Record<string, unknown>;
   /** conntrack: programs on every pod interface that appeared, off those that stopped matching; socket: nothing. */
@@ -65,6 +68,7 @@ export function installMode(opts: ModeOptions): InstalledMode {
       mode: 'socket',
       maps: dp.maps,
       ct: undefined,
+      udp: dp.udp,
       summary: { cgroup: opts.cgroup, programs: dp.attached, tcFiltersRemoved: fromConntrack },
       syncInterfaces: () => NO_CHANGES,
       close: () => dp.close(),
@@ -94,6 +98,7 @@ export function installMode(opts: ModeOptions): InstalledMode {
       mode: 'conntrack',
       maps: dp.maps,
       ct: dp.ct,
+      udp: undefined,
       summary: { podInterfaces: opts.podInterfaces, attached: first.attached, detached: first.detached, socketProgramsDetached: fromSocket },
       syncInterfaces,
       close: () => dp.close(),

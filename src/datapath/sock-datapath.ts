@@ -8,6 +8,7 @@ import { checkCanLoadBpf } from '../bpf/preflight.js';
 import { bpffsMountFor, ensureBpffs, findCgroup2Root, readMounts } from '../bpf/kernel-env.js';
 import { bpfObjectPath } from '../install-paths.js';
 import { DATAPATH_MAP_NAMES, datapathMaps, type DatapathMaps } from './datapath-maps.js';
+import { openUdpSockets, type UdpSockets } from './udp-sockets.js';
 
 export const DEFAULT_BPFFS = '/sys/fs/bpf/socklb';
 
@@ -19,6 +20,7 @@ const linkDir = (bpffs: string): string => join(bpffs, 'links');
 export interface InstalledDatapath {
   maps: DatapathMaps;
   attached: AttachResult[];
+  udp: UdpSockets;
   close(): void;
 }
 
@@ -41,7 +43,16 @@ export function installSockDatapath(opts: { bpffs: string; cgroup: string; objec
   const obj = loadPinnedObject(objectPath, mapDir(opts.bpffs));
   try {
     const attached = attachToCgroup(obj.programs, opts.cgroup, linkDir(opts.bpffs));
-    return { maps: datapathMaps(obj.maps), attached, close: () => obj.close() };
+    const udp = openUdpSockets(obj.maps);
+    return {
+      maps: datapathMaps(obj.maps),
+      attached,
+      udp,
+      close: () => {
+        udp.close();
+        obj.close();
+      },
+    };
   } catch (err) {
     obj.close();
     throw err;
