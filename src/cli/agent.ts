@@ -95,7 +95,7 @@ export function startAgent(opts: AgentOptions, log: Logger): Agent {
     },
   });
   const stopConntrackWork = datapath.ct ? startConntrackWork(datapath, opts, metrics, log) : () => undefined;
-  if (datapath.udp) startUdpSocketWork(datapath.udp, () => datapath.maps.counters(), metrics);
+  const udpSocketWork = datapath.udp && startUdpSocketWork(datapath.udp, () => datapath.maps.counters(), metrics, log);
   opts.extraMetrics?.(metrics);
 
   let synced = false;
@@ -118,8 +118,9 @@ export function startAgent(opts: AgentOptions, log: Logger): Agent {
       lastProblemsText = text;
     }
     for (const e of report.errors) log.error({ service: e.owner, frontend: e.frontend }, `service not programmed: ${e.message}`);
-    const { errors, ...counts } = report;
+    const { errors, departedUdp, ...counts } = report;
     log.info({ kind: update.kind, ...counts, errors: errors.length, ...reconciler.size, durationMs: seconds * 1000 }, 'synced');
+    udpSocketWork?.afterSync(departedUdp);
     if (!synced && update.kind === 'full') {
       synced = true;
       const since = opts.source.completeSince?.();

@@ -32,7 +32,7 @@ export interface InstalledMode {
   maps: DatapathMaps;
   /** conntrack mode's flow table; undefined in socket mode. */
   ct: KeyValueMap<CtKey, CtEntry> | undefined;
-  /** socket mode's UDP reverse map; undefined in conntrack mode. */
+  /** socket mode's UDP reverse map and connected-socket destruction; undefined in conntrack mode. */
   udp: UdpSockets | undefined;
   /** What the install did, for the agent's log line. */
   summary: Record<string, unknown>;
@@ -69,7 +69,7 @@ export function installMode(opts: ModeOptions): InstalledMode {
       maps: dp.maps,
       ct: undefined,
       udp: dp.udp,
-      summary: { cgroup: opts.cgroup, programs: dp.attached, tcFiltersRemoved: fromConntrack },
+      summary: { cgroup: opts.cgroup, programs: dp.attached, tcFiltersRemoved: fromConntrack, ...(dp.udp.unavailable ? { connectedUdpNotDestroyed: dp.udp.unavailable } : {}) },
       syncInterfaces: () => NO_CHANGES,
       close: () => dp.close(),
     };

@@ -15,6 +15,7 @@ import {
   udpRevnatPeerLayout,
   udpSockKeysLayout,
 } from './revnat-maps.js';
+import { UDP_DEPARTED_MAP, udpDepartedKeyLayout } from './udp-departed-map.js';
 
 export interface MapCodec {
   map: string;
@@ -38,6 +39,7 @@ export const MAP_CODECS: readonly MapCodec[] = [
   codec(UDP_REVNAT_MAP, udpRevnatKeyLayout, revnatValueLayout),
   codec(SOCK_REVNAT_MAP, undefined, sockRevnatLayout),
   codec(UDP_SOCK_KEYS_MAP, undefined, udpSockKeysLayout),
+  codec(UDP_DEPARTED_MAP, udpDepartedKeyLayout, undefined),
   codec(CT_MAP, ctKeyLayout, ctEntryLayout),
 ];
 

@@ -9,7 +9,9 @@
 // the backend's slot goes live and removed after it is gone, so a remembered backend is reused
 // only while it belongs to the service.
 // So a new connection never goes to a removed backend and never fails while the service has
-// one. Each rule holds across the whole sync, so every step is one batch over all services
+// one. Sockets that picked a backend earlier are not the maps' business, except connected UDP
+// sockets, which would keep a backend for good: the report lists the (VIP, backend) pairs UDP
+// frontends lost, so the caller can destroy the sockets connected through them. Each rule holds across the whole sync, so every step is one batch over all services
 // (a few syscalls instead of one per entry). Failures are per service: a service whose entry
 // fails keeps its previous state, the rest apply.
 import { backendId as backendAddrId, frontendId, type Backend, type DesiredService } from './desired-state.js';
@@ -20,6 +22,7 @@ import type { DatapathMaps } from './datapath-maps.js';
 import { IPPROTO_TCP, IPPROTO_UDP, MAX_BACKENDS_PER_FRONTEND, type FrontendKey } from './frontends-map.js';
 import { readSnapshot } from './map-snapshot.js';
 import { deleteAll, writeAll } from './batched-writes.js';
+import type { SockRevnat } from './revnat-maps.js';
 
 interface FrontendState {
   key: FrontendKey;
@@ -77,6 +80,8 @@ export interface ReconcileReport {
   /** Map writes and deletes issued: the cost of the sync. */
   mapOperations: number;
   errors: ServiceError[];
+  /** (VIP, backend) pairs UDP frontends no longer have (removed or switched away from). */
+  departedUdp: SockRevnat[];
 }
 
 const MAX_ID = 0xffffffff;
@@ -187,19 +192,20 @@ export class Reconciler {
     for (const s of desired) wanted.set(frontendId(s.frontend), s);
     const removals = [...this.frontends.keys()].filter((id) => !wanted.has(id));
     const upserts = [...wanted.values()];
-    const total: ReconcileReport = { frontendsAdded: 0, frontendsUpdated: 0, frontendsRemoved: 0, backendsAdded: 0, backendsRemoved: 0, mapOperations: 0, errors: [] };
+    const total: ReconcileReport = { frontendsAdded: 0, frontendsUpdated: 0, frontendsRemoved: 0, backendsAdded: 0, backendsRemoved: 0, mapOperations: 0, errors: [], departedUdp: [] };
     for (let at = 0; at < upserts.length || at === 0; at += RESYNC_CHUNK) {
       const last = at + RESYNC_CHUNK >= upserts.length;
       const r = this.applyChanges({ upserts: upserts.slice(at, at + RESYNC_CHUNK), removals: last ? removals : [] });
       for (const k of ['frontendsAdded', 'frontendsUpdated', 'frontendsRemoved', 'backendsAdded', 'backendsRemoved', 'mapOperations'] as const) total[k] += r[k];
       total.errors.push(...r.errors);
+      total.departedUdp.push(...r.departedUdp);
     }
     return total;
   }
 
   /** Applies a delta: upserted frontends are written if they differ, removed ones deleted. */
   applyChanges(changes: { upserts: readonly DesiredService[]; removals: readonly string[] }): ReconcileReport {
-    const report: ReconcileReport = { frontendsAdded: 0, frontendsUpdated: 0, frontendsRemoved: 0, backendsAdded: 0, backendsRemoved: 0, mapOperations: 0, errors: [] };
+    const report: ReconcileReport = { frontendsAdded: 0, frontendsUpdated: 0, frontendsRemoved: 0, backendsAdded: 0, backendsRemoved: 0, mapOperations: 0, errors: [], departedUdp: [] };
     const fail = (p: Plan, err: Error): void => {
       if (p.failed) return;
       p.failed = true;
@@ -289,6 +295,7 @@ export class Reconciler {
       if (failedRemovals.has(fid)) continue;
       this.frontends.delete(fid);
       for (const b of state.active) if (b !== undefined) this.ref(b, -1);
+      this.noteDepartedUdp(report, state, state.active, []);
       report.frontendsRemoved++;
       const generations: [number, (number | undefined)[]][] = [
         [state.generation, state.active],
@@ -313,6 +320,7 @@ export class Reconciler {
       if (p.isNew) this.frontends.set(p.fid, s);
       for (const b of p.ids) this.ref(b, +1);
       for (const b of s.active) if (b !== undefined) this.ref(b, -1);
+      this.noteDepartedUdp(report, s, s.active, p.ids);
       s.spare = s.active;
       s.active = p.ids;
       s.generation = p.generation;
@@ -335,6 +343,17 @@ export class Reconciler {
     // 5. Backends no live list refers to any more.
     this.collectBackends(report);
     return report;
+  }
+
+  /** Called once the frontend's switch from `before` to `after` is in the map. Backends are
+   * still in the table here: they are collected at the end of the sync. */
+  private noteDepartedUdp(report: ReconcileReport, state: FrontendState, before: readonly (number | undefined)[], after: readonly number[]): void {
+    if (state.key.protocol !== IPPROTO_UDP) return;
+    const kept = new Set(after);
+    for (const id of before) {
+      const backend = id === undefined || kept.has(id) ? undefined : this.backendsById.get(id);
+      if (backend) report.departedUdp.push({ vip: state.key.address, vip_port: state.key.port, backend: backend.address, backend_port: backend.port });
+    }
   }
 
   /** What each upsert needs written; allocates ids, writes nothing. */

@@ -43,7 +43,7 @@ export function installSockDatapath(opts: { bpffs: string; cgroup: string; objec
   const obj = loadPinnedObject(objectPath, mapDir(opts.bpffs));
   try {
     const attached = attachToCgroup(obj.programs, opts.cgroup, linkDir(opts.bpffs));
-    const udp = openUdpSockets(obj.maps);
+    const udp = openUdpSockets(obj.maps, mapDir(opts.bpffs), opts.cgroup);
     return {
       maps: datapathMaps(obj.maps),
       attached,

@@ -10,6 +10,8 @@ import { MAP_CODECS, NESTED_STRUCT_LAYOUTS } from '../../src/datapath/map-codecs
 import { UDP_REVNAT_CAPACITY, UDP_REVNAT_MAP } from '../../src/datapath/revnat-maps.js';
 import { SOCK_OBJECT_PATH } from '../../src/datapath/sock-datapath.js';
 import { TC_OBJECT_PATH } from '../../src/datapath/tc-datapath.js';
+import { UDP_DEPARTED_CAPACITY, UDP_DEPARTED_MAP } from '../../src/datapath/udp-departed-map.js';
+import { SOCK_DESTROY_OBJECT_PATH } from '../../src/datapath/udp-sock-destroy.js';
 import type { StructLayout } from '../../src/bpf/struct-layout.js';
 
 interface BtfType {
@@ -73,7 +75,7 @@ class ObjectBtf {
   }
 }
 
-const objects = [new ObjectBtf(SOCK_OBJECT_PATH), new ObjectBtf(TC_OBJECT_PATH)];
+const objects = [new ObjectBtf(SOCK_OBJECT_PATH), new ObjectBtf(TC_OBJECT_PATH), new ObjectBtf(SOCK_DESTROY_OBJECT_PATH)];
 const holding = (map: string): ObjectBtf[] => objects.filter((o) => o.hasMap(map));
 
 t.test('map capacities the agent reports are the ones compiled in', async (t) => {
@@ -81,6 +83,7 @@ t.test('map capacities the agent reports are the ones compiled in', async (t) =>
     ...Object.entries(MAP_CAPACITY).map(([kind, c]) => [MAP_NAME_OF[kind as keyof typeof MAP_NAME_OF], c] as [string, number]),
     [CT_MAP, CT_CAPACITY],
     [UDP_REVNAT_MAP, UDP_REVNAT_CAPACITY],
+    [UDP_DEPARTED_MAP, UDP_DEPARTED_CAPACITY],
   ];
   for (const [map, capacity] of capacities) {
     t.ok(holding(map).length > 0, `${map} is in an object`);

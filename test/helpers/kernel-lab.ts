@@ -134,6 +134,13 @@ export class KernelLab {
     await exited;
   }
 
+  /** A pod that goes away: its server ends, then its namespace is deleted. */
+  async removePod(name: string): Promise<void> {
+    await this.stopBackend(name);
+    this.backends.delete(name);
+    this.net.removePod(name);
+  }
+
   /** Waits until a UDP socket of the pod bound to localPort is connected; returns its peer as ss prints it. */
   async udpPeerOf(pod: string, localPort: number, timeoutMs = 10_000): Promise<string> {
     let peer: string | undefined;

@@ -92,6 +92,7 @@ t.test('agent life cycle', async (t) => {
       'slb_frontends',
       'slb_slots',
       'slb_sock_revnat',
+      'slb_udp_departed',
       'slb_udp_revnat',
       'slb_udp_sock_keys',
     ]);
@@ -113,7 +114,7 @@ t.test('agent life cycle', async (t) => {
   });
 
   t.test('uninstall detaches every program and removes every pin', async (t) => {
-    t.match(socklb('uninstall', '--bpffs', lab.bpffs), /^detached 9 socket programs and the tc programs of 0 interfaces, removed 9 maps/);
+    t.match(socklb('uninstall', '--bpffs', lab.bpffs), /^detached 9 socket programs and the tc programs of 0 interfaces, removed 10 maps/);
     t.same(attachedPrograms(lab.net.cgroup.path), []);
     t.notOk(existsSync(lab.bpffs));
     const r = await lab.probe({ mode: 'tcp', host: '10.96.0.10', port: 80, count: 1, timeoutMs: 500 });
