@@ -64,25 +64,67 @@ static __always_inline bool addr_equal(const struct lb_address *a, const struct 
 	       a->words[2] == b->words[2] && a->words[3] == b->words[3];
 }
 
-/* Remembers where a translated socket really goes so replies and getpeername show the VIP. */
-static __always_inline void revnat_record(struct bpf_sock_addr *ctx, const struct frontend_key *vip,
-					  const struct backend_value *backend)
+/* An unconnected UDP socket's reply source -> VIP entry; created entries are remembered in the
+ * socket so its sock_release hook can remove them. */
+static __always_inline void udp_revnat_record(struct bpf_sock_addr *ctx, const struct frontend_key *vip,
+					      const struct backend_value *backend)
 {
-	if (ctx->protocol == IPPROTO_UDP) {
-		struct udp_revnat_key key = {
-			.cookie = bpf_get_socket_cookie(ctx),
-			.address = backend->address,
-			.port = backend->port,
-		};
-		struct revnat_value value = { .address = vip->address, .port = vip->port };
-		struct revnat_value *known = bpf_map_lookup_elem(&slb_udp_revnat, &key);
+	struct udp_revnat_key key = {
+		.cookie = bpf_get_socket_cookie(ctx),
+		.address = backend->address,
+		.port = backend->port,
+	};
+	struct revnat_value value = { .address = vip->address, .port = vip->port };
+	struct revnat_value *known = bpf_map_lookup_elem(&slb_udp_revnat, &key);
 
+	if (known) {
 		/* An unconnected socket sends every datagram through here; rewriting an unchanged
 		 * entry would cost an LRU update (an allocation and a lock) per datagram. The lookup
 		 * also marks the entry used, so a busy socket's entry is not evicted. */
-		if (known && known->port == value.port && addr_equal(&known->address, &value.address))
+		if (known->port == value.port && addr_equal(&known->address, &value.address))
 			return;
+		if (bpf_map_update_elem(&slb_udp_revnat, &key, &value, BPF_EXIST) == 0)
+			return;
+	}
+	if (bpf_map_update_elem(&slb_udp_revnat, &key, &value, BPF_NOEXIST) != 0) {
+		/* Another CPU sending on the same socket created it since our lookup. */
 		bpf_map_update_elem(&slb_udp_revnat, &key, &value, BPF_ANY);
+		return;
+	}
+	counter_inc(COUNTER_UDP_REVNAT_CREATED);
+
+	struct udp_sock_keys *keys = bpf_sk_storage_get(&slb_udp_sock_keys, ctx->sk, 0,
+							BPF_SK_STORAGE_GET_F_CREATE);
+	if (!keys) {
+		counter_inc(COUNTER_UDP_REVNAT_UNTRACKED);
+		return;
+	}
+	__u32 known_keys = keys->count;
+
+	/* An entry of this socket that was evicted and is created again is remembered already. */
+	for (__u32 i = 0; i < UDP_SOCK_KEYS_MAX && i < known_keys; i++) {
+		if (keys->peers[i].port == key.port && addr_equal(&keys->peers[i].address, &key.address))
+			return;
+	}
+	/* Claimed atomically: two CPUs sending on one socket never take the same slot. */
+	__u32 slot = __sync_fetch_and_add(&keys->count, 1);
+
+	if (slot >= UDP_SOCK_KEYS_MAX) {
+		counter_inc(COUNTER_UDP_REVNAT_UNTRACKED);
+		return;
+	}
+	keys->peers[slot].address = key.address;
+	keys->peers[slot].port = key.port;
+}
+
+/* Remembers where a translated socket really goes so replies and getpeername show the VIP: a
+ * socket with one peer (TCP, or UDP at connect()) in its own storage, an unconnected UDP
+ * socket per backend in the LRU map. */
+static __always_inline void revnat_record(struct bpf_sock_addr *ctx, const struct frontend_key *vip,
+					  const struct backend_value *backend, bool connecting)
+{
+	if (ctx->protocol == IPPROTO_UDP && !connecting) {
+		udp_revnat_record(ctx, vip, backend);
 		return;
 	}
 	struct sock_revnat *storage = bpf_sk_storage_get(&slb_sock_revnat, ctx->sk, 0,
@@ -96,7 +138,7 @@ static __always_inline void revnat_record(struct bpf_sock_addr *ctx, const struc
 }
 
 /* connect and sendmsg: VIP -> backend. */
-static __always_inline int sock_xlate_fwd(struct bpf_sock_addr *ctx, bool v6)
+static __always_inline int sock_xlate_fwd(struct bpf_sock_addr *ctx, bool v6, bool connecting)
 {
 	struct frontend_key key = {};
 	struct backend_value backend;
@@ -110,12 +152,16 @@ static __always_inline int sock_xlate_fwd(struct bpf_sock_addr *ctx, bool v6)
 
 	switch (lb_select_backend(&key, bpf_get_netns_cookie(ctx), &backend, &backend_id)) {
 	case LB_NOT_A_SERVICE:
+		/* A UDP socket connected through a VIP earlier and now straight to an address: its
+		 * old record must neither translate its replies nor make it a socket to destroy. */
+		if (connecting && ctx->protocol == IPPROTO_UDP)
+			bpf_sk_storage_delete(&slb_sock_revnat, ctx->sk);
 		return SYSCALL_PROCEED;
 	case LB_SELECTED:
 		if (!addr_to_ctx(ctx, &backend.address, v6))
 			break;
 		ctx->user_port = backend.port;
-		revnat_record(ctx, &key, &backend);
+		revnat_record(ctx, &key, &backend, connecting);
 		counter_inc(COUNTER_TRANSLATED);
 		return SYSCALL_PROCEED;
 	case LB_NO_BACKEND:
@@ -127,6 +173,15 @@ static __always_inline int sock_xlate_fwd(struct bpf_sock_addr *ctx, bool v6)
 	return SYSCALL_REJECT;
 }
 
+static __always_inline void revnat_rewrite(struct bpf_sock_addr *ctx, const struct lb_address *vip,
+					   __be16 vip_port, bool v6)
+{
+	if (addr_to_ctx(ctx, vip, v6)) {
+		ctx->user_port = vip_port;
+		counter_inc(COUNTER_REVNAT);
+	}
+}
+
 /* recvmsg and getpeername: backend -> VIP, only for sockets this program translated. */
 static __always_inline int sock_xlate_rev(struct bpf_sock_addr *ctx, bool v6)
 {
@@ -134,26 +189,45 @@ static __always_inline int sock_xlate_rev(struct bpf_sock_addr *ctx, bool v6)
 	__be16 peer_port = (__be16)ctx->user_port;
 
 	addr_from_ctx(&peer, ctx, v6);
-	if (ctx->protocol == IPPROTO_UDP) {
-		struct udp_revnat_key key = {
-			.cookie = bpf_get_socket_cookie(ctx),
-			.address = peer,
-			.port = peer_port,
-		};
-		struct revnat_value *vip = bpf_map_lookup_elem(&slb_udp_revnat, &key);
-
-		if (vip && addr_to_ctx(ctx, &vip->address, v6)) {
-			ctx->user_port = vip->port;
-			counter_inc(COUNTER_REVNAT);
-		}
-		return SYSCALL_PROCEED;
-	}
+	/* The socket's own peer first: no map lookup, and it cannot have been evicted. */
 	struct sock_revnat *storage = bpf_sk_storage_get(&slb_sock_revnat, ctx->sk, 0, 0);
 
-	if (storage && storage->backend_port == peer_port && addr_equal(&storage->backend, &peer) &&
-	    addr_to_ctx(ctx, &storage->vip, v6)) {
-		ctx->user_port = storage->vip_port;
-		counter_inc(COUNTER_REVNAT);
+	if (storage && storage->backend_port == peer_port && addr_equal(&storage->backend, &peer)) {
+		revnat_rewrite(ctx, &storage->vip, storage->vip_port, v6);
+		return SYSCALL_PROCEED;
+	}
+	if (ctx->protocol != IPPROTO_UDP)
+		return SYSCALL_PROCEED;
+	struct udp_revnat_key key = {
+		.cookie = bpf_get_socket_cookie(ctx),
+		.address = peer,
+		.port = peer_port,
+	};
+	struct revnat_value *vip = bpf_map_lookup_elem(&slb_udp_revnat, &key);
+
+	if (vip)
+		revnat_rewrite(ctx, &vip->address, vip->port, v6);
+	return SYSCALL_PROCEED;
+}
+
+/* A closing UDP socket takes the reverse entries it remembered along. */
+SEC("cgroup/sock_release")
+int slb_sock_release(struct bpf_sock *sk)
+{
+	if (sk->protocol != IPPROTO_UDP)
+		return SYSCALL_PROCEED;
+	struct udp_sock_keys *keys = bpf_sk_storage_get(&slb_udp_sock_keys, sk, 0, 0);
+
+	if (!keys)
+		return SYSCALL_PROCEED;
+	struct udp_revnat_key key = { .cookie = bpf_get_socket_cookie(sk) };
+	__u32 count = keys->count;
+
+	for (__u32 i = 0; i < UDP_SOCK_KEYS_MAX && i < count; i++) {
+		key.address = keys->peers[i].address;
+		key.port = keys->peers[i].port;
+		if (bpf_map_delete_elem(&slb_udp_revnat, &key) == 0)
+			counter_inc(COUNTER_UDP_REVNAT_REMOVED);
 	}
 	return SYSCALL_PROCEED;
 }
@@ -161,25 +235,25 @@ static __always_inline int sock_xlate_rev(struct bpf_sock_addr *ctx, bool v6)
 SEC("cgroup/connect4")
 int slb_connect4(struct bpf_sock_addr *ctx)
 {
-	return sock_xlate_fwd(ctx, false);
+	return sock_xlate_fwd(ctx, false, true);
 }
 
 SEC("cgroup/connect6")
 int slb_connect6(struct bpf_sock_addr *ctx)
 {
-	return sock_xlate_fwd(ctx, true);
+	return sock_xlate_fwd(ctx, true, true);
 }
 
 SEC("cgroup/sendmsg4")
 int slb_sendmsg4(struct bpf_sock_addr *ctx)
 {
-	return sock_xlate_fwd(ctx, false);
+	return sock_xlate_fwd(ctx, false, false);
 }
 
 SEC("cgroup/sendmsg6")
 int slb_sendmsg6(struct bpf_sock_addr *ctx)
 {
-	return sock_xlate_fwd(ctx, true);
+	return sock_xlate_fwd(ctx, true, false);
 }
 
 SEC("cgroup/recvmsg4")

@@ -1,14 +1,18 @@
 /* Reverse translation: what lets recvmsg and getpeername report the VIP instead of the backend.
  * This is socklb's only per-flow state in socket mode, and it is bounded:
- *  - UDP: an LRU map keyed by socket cookie and backend, because one unconnected socket may
- *    talk to many VIPs and replies arrive from the backend's address.
- *  - TCP: socket-local storage that lives and dies with the socket; no map entry outlives it. */
+ *  - a socket with one peer (TCP, and UDP after connect()) keeps it in socket-local storage,
+ *    which lives and dies with the socket: nothing can evict it and no entry outlives it;
+ *  - an unconnected UDP socket may talk to many VIPs, and replies arrive from the backend's
+ *    address: an LRU map keyed by socket cookie and backend. The socket remembers the first
+ *    UDP_SOCK_KEYS_MAX keys it created, and the sock_release hook removes them when it closes;
+ *    the LRU ages out the rest. */
 #ifndef SOCKLB_REVNAT_MAPS_H
 #define SOCKLB_REVNAT_MAPS_H
 
 #include "lb_common.h"
 
 #define UDP_REVNAT_MAX 262144
+#define UDP_SOCK_KEYS_MAX 16
 
 struct udp_revnat_key {
 	__u64 cookie; /* bpf_get_socket_cookie() */
@@ -30,7 +34,7 @@ struct {
 	__type(value, struct revnat_value);
 } slb_udp_revnat SEC(".maps");
 
-/* TCP: the VIP a connected socket asked for, and the backend it was given. */
+/* A socket with one peer: the VIP it asked for and the backend it was given. */
 struct sock_revnat {
 	struct lb_address vip;
 	struct lb_address backend;
@@ -44,5 +48,27 @@ struct {
 	__type(key, int);
 	__type(value, struct sock_revnat);
 } slb_sock_revnat SEC(".maps");
+
+/* The backend half of an slb_udp_revnat key (the cookie is the socket's own). */
+struct udp_revnat_peer {
+	struct lb_address address;
+	__be16 port;
+	__u8 pad[2];
+};
+
+/* The slb_udp_revnat keys an unconnected UDP socket created, for its sock_release hook.
+ * count is bumped atomically to claim a slot, so it may exceed UDP_SOCK_KEYS_MAX: readers
+ * clamp it. Written only when an entry is created, never per datagram. */
+struct udp_sock_keys {
+	__u32 count;
+	struct udp_revnat_peer peers[UDP_SOCK_KEYS_MAX];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_SK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct udp_sock_keys);
+} slb_udp_sock_keys SEC(".maps");
 
 #endif

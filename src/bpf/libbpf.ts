@@ -59,6 +59,8 @@ export const native = {
   tcQuery: libbpf.func('int bpf_tc_query(const bpf_tc_hook *hook, _Inout_ bpf_tc_opts *opts)'),
   progTestRun: libbpf.func('int bpf_prog_test_run_opts(int prog_fd, _Inout_ bpf_test_run_opts *opts)'),
   programAttachCgroup: libbpf.func('void *bpf_program__attach_cgroup(const void *prog, int cgroup_fd)'),
+  programAttachIter: libbpf.func('void *bpf_program__attach_iter(const void *prog, const void *opts)'),
+  iterCreate: libbpf.func('int bpf_iter_create(int link_fd)'),
   linkOpen: libbpf.func('void *bpf_link__open(const char *path)'),
   linkPin: libbpf.func('int bpf_link__pin(void *link, const char *path)'),
   linkFd: libbpf.func('int bpf_link__fd(const void *link)'),

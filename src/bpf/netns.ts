@@ -2,8 +2,10 @@
 // then back. Network namespaces are per thread, and koffi's synchronous calls run on the
 // thread that makes them, so every libbpf call and interface lookup inside fn sees the
 // namespace; nothing asynchronous may run inside fn, and the original namespace is restored
-// even when fn throws. The lab uses it to attach tc programs to interfaces in its namespaces.
-import { closeSync, openSync } from 'node:fs';
+// even when fn throws. The lab uses it to attach tc programs to interfaces in its namespaces,
+// the agent to run socket iterators in the namespaces of its cgroup's processes.
+import { closeSync, openSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { BpfError } from './bpf-error.js';
 import { lastErrno, native } from './libbpf.js';
 
@@ -31,4 +33,49 @@ export function inNetns<T>(path: string, fn: () => T): T {
   } finally {
     closeSync(home);
   }
+}
+
+/** A network namespace some process is in: its /proc path now, and its identity (the nsfs inode). */
+export interface ProcessNetns {
+  path: string;
+  inode: bigint;
+}
+
+/** The network namespaces of the processes in a cgroup v2 directory and its descendants, each
+ * once (by inode). Read fresh on every call: pods come and go. A process that exits while we
+ * look is skipped; one whose namespace we may not see (EACCES) is reported by its path, and
+ * processes outside our PID namespace (listed as pid 0) are counted in `hidden`. */
+export function cgroupNetworkNamespaces(cgroupDir: string): { namespaces: ProcessNetns[]; unreadable: string[]; hidden: number } {
+  const byInode = new Map<bigint, ProcessNetns>();
+  const unreadable: string[] = [];
+  const pids = cgroupPids(cgroupDir);
+  for (const pid of pids) {
+    if (pid === 0) continue;
+    const path = `/proc/${pid}/ns/net`;
+    try {
+      const inode = statSync(path, { bigint: true }).ino;
+      if (!byInode.has(inode)) byInode.set(inode, { path, inode });
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code !== 'ENOENT' && code !== 'ESRCH') unreadable.push(`${path} (${code})`);
+    }
+  }
+  return { namespaces: [...byInode.values()], unreadable, hidden: pids.filter((pid) => pid === 0).length };
+}
+
+function cgroupPids(dir: string): number[] {
+  const pids: number[] = [];
+  const walk = (d: string): void => {
+    let entries;
+    try {
+      pids.push(...readFileSync(join(d, 'cgroup.procs'), 'utf8').split('\n').filter(Boolean).map(Number));
+      entries = readdirSync(d, { withFileTypes: true });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return; // removed while we walked
+      throw err;
+    }
+    for (const e of entries) if (e.isDirectory()) walk(join(d, e.name));
+  };
+  walk(dir);
+  return pids;
 }

@@ -59,6 +59,23 @@ export const lbAddress: FieldType<string> = {
   write: (v, o, x) => writeIpBytes(x, v, o),
 };
 
+/** A member that is an array of n structs (struct x member[n]). */
+export function arrayOf<T>(element: StructLayout<T>, n: number): FieldType<T[]> {
+  return {
+    size: element.size * n,
+    align: element.align,
+    read: (v, o) => Array.from({ length: n }, (_, i) => element.decode(new Uint8Array(v.buffer, v.byteOffset, v.byteLength), o + i * element.size)),
+    write: (v, o, x) => {
+      const bytes = new Uint8Array(v.buffer, v.byteOffset, v.byteLength);
+      for (let i = 0; i < n; i++) {
+        const item = x[i];
+        if (item === undefined) bytes.fill(0, o + i * element.size, o + (i + 1) * element.size);
+        else element.encode(item, bytes, o + i * element.size);
+      }
+    },
+  };
+}
+
 /** Explicit padding bytes, named as in the C struct; always written as zero. */
 export function padding(size: number): FieldType<undefined> {
   return { size, align: 1, padding: true, read: () => undefined, write: () => undefined };
@@ -76,6 +93,8 @@ export interface StructLayout<T> {
   /** The C struct's name, as BTF knows it. */
   readonly cName: string;
   readonly size: number;
+  /** The strictest alignment of its fields, as C aligns the struct. */
+  readonly align: number;
   readonly fields: readonly FieldLayout[];
   encode(value: T, into?: Uint8Array, offset?: number): Uint8Array;
   decode(bytes: Uint8Array, offset?: number): T;
@@ -105,6 +124,7 @@ export function defineStruct<T extends object>(cName: string, specs: readonly Fi
   return {
     cName,
     size,
+    align: maxAlign,
     fields: placed.map(({ name, offset: o, size: s }) => ({ name, offset: o, size: s })),
     encode(value, into, at = 0) {
       // Fresh or caller-provided zeroed bytes: padding and holes must be zero, or hash keys
@@ -123,3 +143,6 @@ export function defineStruct<T extends object>(cName: string, specs: readonly Fi
     },
   };
 }
+
+/** A map value that is a __u8 flag: presence is what counts. */
+export const presenceValueLayout = defineStruct<{ present: number }>('(u8)', [['present', u8]]);

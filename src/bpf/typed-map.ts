@@ -111,28 +111,43 @@ export class TypedMap<K, V> implements KeyValueMap<K, V> {
     return { done };
   }
 
-  private entriesBatched(): [K, V][] | undefined {
-    const ks = this.keyLayout.size;
-    const vs = this.valueLayout.size;
-    const keys = new Uint8Array(BATCH_CHUNK * ks);
-    const values = new Uint8Array(BATCH_CHUNK * vs);
+  /** Reads the whole map in batches, handing each batch's raw keys and values to onBatch;
+   * false for map types without batch lookups. */
+  private scanBatched(onBatch: (keys: Uint8Array, values: Uint8Array, count: number) => void): boolean {
+    const keys = new Uint8Array(BATCH_CHUNK * this.keyLayout.size);
+    const values = new Uint8Array(BATCH_CHUNK * this.valueLayout.size);
     // The batch position is a kernel cursor (a bucket index for hash maps): 8 bytes hold it.
     const inBatch = new Uint8Array(8);
     const outBatch = new Uint8Array(8);
-    const out: [K, V][] = [];
     for (let first = true; ; first = false) {
       const count = [BATCH_CHUNK];
       const ret = native.mapLookupBatch(this.fd, first ? null : inBatch, outBatch, keys, values, count, null) as number;
       if (ret < 0 && ret !== -ENOENT) {
-        if (first && BATCH_UNSUPPORTED.has(-ret)) return undefined;
+        if (first && BATCH_UNSUPPORTED.has(-ret)) return false;
         throw new BpfError(`batch read of map ${this.name}`, -ret);
       }
-      for (let i = 0; i < count[0]!; i++) {
-        out.push([this.keyLayout.decode(keys, i * ks), this.valueLayout.decode(values, i * vs)]);
-      }
-      if (ret === -ENOENT) return out;
+      onBatch(keys, values, count[0]!);
+      if (ret === -ENOENT) return true;
       inBatch.set(outBatch);
     }
+  }
+
+  private entriesBatched(): [K, V][] | undefined {
+    const ks = this.keyLayout.size;
+    const vs = this.valueLayout.size;
+    const out: [K, V][] = [];
+    const supported = this.scanBatched((keys, values, count) => {
+      for (let i = 0; i < count; i++) out.push([this.keyLayout.decode(keys, i * ks), this.valueLayout.decode(values, i * vs)]);
+    });
+    return supported ? out : undefined;
+  }
+
+  /** How many entries the map holds, read in batches without decoding them (for LRU maps,
+   * whose fill the kernel does not report). */
+  count(): number {
+    let n = 0;
+    if (this.scanBatched((_keys, _values, count) => (n += count))) return n;
+    return this.keys().length;
   }
 
   /** Every key; entries deleted or added while iterating may be missed or seen, as in the kernel. */

@@ -15,6 +15,7 @@ import { mergeUpdates, type DesiredSource, type SourceUpdate } from '../source/d
 import type { Logger } from './logger.js';
 import { Metrics } from './metrics.js';
 import { startOpsServer } from './ops-server.js';
+import { startUdpSocketWork } from './udp-socket-work.js';
 
 export interface AgentOptions {
   bpffs: string;
@@ -100,7 +101,8 @@ export function startAgent(opts: AgentOptions, log: Logger): Agent {
     },
   });
   const watch = watchDatapath(datapath, opts.bpffs, opts.datapathCheckMs ?? 1000, metrics, log);
-  const retries = startRetryTimer(reconciler, SYSTEM_TIMING.now, watch.installed, metrics, log);
+  const udpSocketWork = datapath.udp && startUdpSocketWork(datapath.udp, () => datapath.maps.counters(), metrics, log);
+  const retries = startRetryTimer(reconciler, SYSTEM_TIMING.now, watch.installed, metrics, log, (r) => udpSocketWork?.afterSync(r.departedUdp));
   const stopConntrackWork = datapath.ct ? startConntrackWork(datapath, opts, watch.checkNow, metrics, log) : () => undefined;
   opts.extraMetrics?.(metrics);
 
@@ -131,8 +133,9 @@ export function startAgent(opts: AgentOptions, log: Logger): Agent {
       lastProblemsText = text;
     }
     for (const e of report.errors) log.error({ service: e.owner, frontend: e.frontend, reason: e.reason }, `service not programmed: ${e.message}`);
-    const { errors, ...counts } = report;
+    const { errors, departedUdp, ...counts } = report;
     log.info({ kind: update.kind, ...counts, errors: errors.length, ...reconciler.size, durationMs: seconds * 1000 }, 'synced');
+    udpSocketWork?.afterSync(departedUdp);
     if (!synced && update.kind === 'full') {
       synced = true;
       const since = opts.source.completeSince?.();

@@ -1,7 +1,7 @@
 // The agent's retry passes: a timer set to the reconciler's earliest due retry (the reconciler
 // keeps each failed frontend's backoff; this owns the timer), one log line per pass, and the
 // metrics of what is failing. New input needs none of this: a sync re-attempts what it touches.
-import type { Reconciler } from '../datapath/reconciler.js';
+import type { ReconcileReport, Reconciler } from '../datapath/reconciler.js';
 import { backoffDelayMs, DEFAULT_RETRY_POLICY, FAILURE_REASONS } from '../datapath/retry-queue.js';
 import type { Logger } from './logger.js';
 import type { Metrics } from './metrics.js';
@@ -12,8 +12,16 @@ export interface RetryTimer {
   stop(): void;
 }
 
-/** `active` says whether passes may write (the datapath is installed); `now` is the reconciler's clock. */
-export function startRetryTimer(reconciler: Reconciler, now: () => number, active: () => boolean, metrics: Metrics, log: Logger): RetryTimer {
+/** `active` says whether passes may write (the datapath is installed); `now` is the reconciler's
+ * clock; `afterPass` sees each pass's report as a sync's is seen (departed UDP backends). */
+export function startRetryTimer(
+  reconciler: Reconciler,
+  now: () => number,
+  active: () => boolean,
+  metrics: Metrics,
+  log: Logger,
+  afterPass: (report: ReconcileReport) => void = () => undefined,
+): RetryTimer {
   let timer: NodeJS.Timeout | undefined;
   /** Passes in a row that threw: their frontends' retry times did not move, so this backs off. */
   let throws = 0;
@@ -41,6 +49,7 @@ export function startRetryTimer(reconciler: Reconciler, now: () => number, activ
     const started = process.hrtime.bigint();
     try {
       const r = reconciler.retry();
+      afterPass(r);
       outcomes.succeeded += r.succeeded;
       outcomes.failed += r.retried - r.succeeded;
       const failing = reconciler.failures();

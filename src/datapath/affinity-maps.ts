@@ -1,6 +1,6 @@
 // Codecs for bpf/include/affinity_maps.h: per-client backend memory (written by the programs)
 // and the (service, backend) membership the programs check before reusing a remembered backend.
-import { defineStruct, padding, u32, u64, u8 } from '../bpf/struct-layout.js';
+import { defineStruct, padding, presenceValueLayout, u32, u64 } from '../bpf/struct-layout.js';
 
 export const AFFINITY_MAP = 'slb_affinity';
 export const AFFINITY_MATCH_MAP = 'slb_affinity_match';
@@ -38,4 +38,4 @@ export const affinityMatchKeyLayout = defineStruct<AffinityMatchKey>('affinity_m
 ]);
 
 /** The match map's value is a __u8 flag; presence is what counts. */
-export const affinityMatchValueLayout = defineStruct<{ present: number }>('(u8)', [['present', u8]]);
+export const affinityMatchValueLayout = presenceValueLayout;

@@ -3,7 +3,19 @@ import { readPerCpuU64Sums } from '../bpf/percpu-array.js';
 
 export const COUNTERS_MAP = 'slb_counters';
 
-export const COUNTER_NAMES = ['translated', 'no_backend', 'revnat', 'slot_retry', 'ct_created', 'ct_failed'] as const;
+export const COUNTER_NAMES = [
+  'translated',
+  'no_backend',
+  'revnat',
+  'slot_retry',
+  'ct_created',
+  'ct_failed',
+  'reserved_6', // taken by the undefined-port refusal (another branch)
+  'udp_sock_destroyed',
+  'udp_revnat_created',
+  'udp_revnat_removed',
+  'udp_revnat_untracked',
+] as const;
 export type CounterName = (typeof COUNTER_NAMES)[number];
 
 export function readCounters(fd: number): Record<CounterName, bigint> {

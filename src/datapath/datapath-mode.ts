@@ -16,6 +16,7 @@ import { CT_MAP, type CtEntry, type CtKey } from './ct-map.js';
 import type { DatapathMaps } from './datapath-maps.js';
 import { podInterfaceMatcher } from './pod-interfaces.js';
 import { detachSocketPrograms, installSockDatapath } from './sock-datapath.js';
+import type { UdpSockets } from './udp-sockets.js';
 import { detachTcFrom, installTcDatapath, interfacesWithTcFilters } from './tc-datapath.js';
 
 export const DATAPATH_MODES = ['socket', 'conntrack'] as const;
@@ -31,6 +32,8 @@ export interface InstalledMode {
   maps: DatapathMaps;
   /** conntrack mode's flow table; undefined in socket mode. */
   ct: KeyValueMap<CtKey, CtEntry> | undefined;
+  /** socket mode's UDP reverse map and connected-socket destruction; undefined in conntrack mode. */
+  udp: UdpSockets | undefined;
   /** What the install did, for the agent's log line. */
   summary: Record<string, unknown>;
   /** conntrack: programs on every pod interface that appeared, off those that stopped matching; socket: nothing. */
@@ -69,7 +72,8 @@ export function installMode(opts: ModeOptions): InstalledMode {
       mode: 'socket',
       maps: dp.maps,
       ct: undefined,
-      summary: { cgroup: opts.cgroup, programs: dp.attached, tcFiltersRemoved: fromConntrack },
+      udp: dp.udp,
+      summary: { cgroup: opts.cgroup, programs: dp.attached, tcFiltersRemoved: fromConntrack, ...(dp.udp.unavailable ? { connectedUdpNotDestroyed: dp.udp.unavailable } : {}) },
       syncInterfaces: () => NO_CHANGES,
       missing: () => dp.missing(),
       close: () => dp.close(),
@@ -99,6 +103,7 @@ export function installMode(opts: ModeOptions): InstalledMode {
       mode: 'conntrack',
       maps: dp.maps,
       ct: dp.ct,
+      udp: undefined,
       summary: { podInterfaces: opts.podInterfaces, attached: first.attached, detached: first.detached, socketProgramsDetached: fromSocket },
       syncInterfaces,
       missing: () => dp.missing(),

@@ -5,7 +5,17 @@ import { BACKENDS_MAP, SLOTS_MAP, backendKeyLayout, backendValueLayout, slotKeyL
 import { AFFINITY_MAP, AFFINITY_MATCH_MAP, affinityKeyLayout, affinityMatchKeyLayout, affinityValueLayout } from './affinity-maps.js';
 import { FRONTENDS_MAP, frontendKeyLayout, frontendValueLayout } from './frontends-map.js';
 import { CT_MAP, ctEntryLayout, ctKeyLayout } from './ct-map.js';
-import { SOCK_REVNAT_MAP, UDP_REVNAT_MAP, revnatValueLayout, sockRevnatLayout, udpRevnatKeyLayout } from './revnat-maps.js';
+import {
+  SOCK_REVNAT_MAP,
+  UDP_REVNAT_MAP,
+  UDP_SOCK_KEYS_MAP,
+  revnatValueLayout,
+  sockRevnatLayout,
+  udpRevnatKeyLayout,
+  udpRevnatPeerLayout,
+  udpSockKeysLayout,
+} from './revnat-maps.js';
+import { UDP_DEPARTED_MAP, udpDepartedKeyLayout } from './udp-departed-map.js';
 
 export interface MapCodec {
   map: string;
@@ -28,5 +38,10 @@ export const MAP_CODECS: readonly MapCodec[] = [
   codec(SLOTS_MAP, slotKeyLayout, slotValueLayout),
   codec(UDP_REVNAT_MAP, udpRevnatKeyLayout, revnatValueLayout),
   codec(SOCK_REVNAT_MAP, undefined, sockRevnatLayout),
+  codec(UDP_SOCK_KEYS_MAP, undefined, udpSockKeysLayout),
+  codec(UDP_DEPARTED_MAP, udpDepartedKeyLayout, undefined),
   codec(CT_MAP, ctKeyLayout, ctEntryLayout),
 ];
+
+/** Structs shared with the kernel inside another struct (an array member), checked the same way. */
+export const NESTED_STRUCT_LAYOUTS: readonly StructLayout<object>[] = [udpRevnatPeerLayout as StructLayout<object>];

@@ -12,8 +12,11 @@
 // the backend's slot goes live and removed after it is gone, so a remembered backend is reused
 // only while it belongs to the service.
 // So a new connection never goes to a removed backend and never fails while the service has
-// one. Each rule holds across the whole sync, so every step is one batch over all services
-// (a few syscalls instead of one per entry). Failures are per service: a service whose entry
+// one. Sockets that picked a backend earlier are not the maps' business, except connected UDP
+// sockets, which would keep a backend for good: the report lists the (VIP, backend) pairs UDP
+// frontends lost, so the caller can destroy the sockets connected through them. Each rule
+// holds across the whole sync, so every step is one batch over all services (a few syscalls
+// instead of one per entry). Failures are per service: a service whose entry
 // fails keeps its previous state, the rest apply, and the failed one is queued (retry-queue.ts)
 // and retried with backoff by retry() until it succeeds, new input or not.
 import { backendId as backendAddrId, frontendId, type Backend, type DesiredService } from './desired-state.js';
@@ -24,6 +27,7 @@ import type { DatapathMaps } from './datapath-maps.js';
 import { IPPROTO_TCP, IPPROTO_UDP, MAX_BACKENDS_PER_FRONTEND, type FrontendKey } from './frontends-map.js';
 import { readSnapshot } from './map-snapshot.js';
 import { deleteAll, writeAll } from './batched-writes.js';
+import type { SockRevnat } from './revnat-maps.js';
 import { mapFailureReason, RetryQueue, SYSTEM_TIMING, type FailedAttempt, type FailureReason, type FrontendFailure, type RetryTiming } from './retry-queue.js';
 
 interface FrontendState {
@@ -83,6 +87,9 @@ export interface ReconcileReport {
   /** Map writes and deletes issued: the cost of the sync. */
   mapOperations: number;
   errors: ServiceError[];
+  /** (VIP, backend) pairs UDP frontends no longer have (removed or switched away from): the
+   * caller destroys connected UDP sockets still using them. */
+  departedUdp: SockRevnat[];
 }
 
 export interface RetryReport extends ReconcileReport {
@@ -92,7 +99,7 @@ export interface RetryReport extends ReconcileReport {
   succeeded: number;
 }
 
-const emptyReport = (): ReconcileReport => ({ frontendsAdded: 0, frontendsUpdated: 0, frontendsRemoved: 0, backendsAdded: 0, backendsRemoved: 0, mapOperations: 0, errors: [] });
+const emptyReport = (): ReconcileReport => ({ frontendsAdded: 0, frontendsUpdated: 0, frontendsRemoved: 0, backendsAdded: 0, backendsRemoved: 0, mapOperations: 0, errors: [], departedUdp: [] });
 
 /** Slots and membership pairs to delete, tagged with the frontend they belonged to. */
 interface Leftovers {
@@ -258,6 +265,7 @@ export class Reconciler {
       const r = this.applyStep({ upserts: upserts.slice(at, at + RESYNC_CHUNK), removals: at === 0 ? removals : [] });
       for (const k of ['frontendsAdded', 'frontendsUpdated', 'frontendsRemoved', 'backendsAdded', 'backendsRemoved', 'mapOperations'] as const) total[k] += r[k];
       total.errors.push(...r.errors);
+      total.departedUdp.push(...r.departedUdp);
     }
     return total;
   }
@@ -357,6 +365,7 @@ export class Reconciler {
       if (p.isNew) this.frontends.set(p.fid, s);
       for (const b of p.ids) this.ref(b, +1);
       for (const b of s.active) if (b !== undefined) this.ref(b, -1);
+      this.noteDepartedUdp(report, s, s.active, p.ids);
       s.spare = s.active;
       s.active = p.ids;
       s.generation = p.generation;
@@ -411,6 +420,7 @@ export class Reconciler {
       if (failedRemovals.has(fid)) continue;
       this.frontends.delete(fid);
       for (const b of state.active) if (b !== undefined) this.ref(b, -1);
+      this.noteDepartedUdp(report, state, state.active, []);
       report.frontendsRemoved++;
       const generations: [number, (number | undefined)[]][] = [
         [state.generation, state.active],
@@ -429,6 +439,17 @@ export class Reconciler {
     };
     report.mapOperations += deleteAll(this.maps.slots, leftovers.slots, onError);
     report.mapOperations += deleteAll(this.maps.affinityMatch, leftovers.members, onError);
+  }
+
+  /** Called once the frontend's switch from `before` to `after` is in the map. Backends are
+   * still in the table here: they are collected after this. */
+  private noteDepartedUdp(report: ReconcileReport, state: FrontendState, before: readonly (number | undefined)[], after: readonly number[]): void {
+    if (state.key.protocol !== IPPROTO_UDP) return;
+    const kept = new Set(after);
+    for (const id of before) {
+      const backend = id === undefined || kept.has(id) ? undefined : this.backendsById.get(id);
+      if (backend) report.departedUdp.push({ vip: state.key.address, vip_port: state.key.port, backend: backend.address, backend_port: backend.port });
+    }
   }
 
   /** What each upsert needs written; allocates ids, writes nothing. */

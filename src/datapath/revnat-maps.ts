@@ -1,8 +1,14 @@
-// Codecs for bpf/include/revnat_maps.h: the UDP reverse map and the per-socket TCP record.
-import { be16, defineStruct, lbAddress, padding, u64 } from '../bpf/struct-layout.js';
+// Codecs for bpf/include/revnat_maps.h: the UDP reverse map, the record of a socket with one
+// peer, and the keys an unconnected UDP socket remembers for its sock_release hook.
+import { arrayOf, be16, defineStruct, lbAddress, padding, u32, u64 } from '../bpf/struct-layout.js';
 
 export const UDP_REVNAT_MAP = 'slb_udp_revnat';
 export const SOCK_REVNAT_MAP = 'slb_sock_revnat';
+export const UDP_SOCK_KEYS_MAP = 'slb_udp_sock_keys';
+
+/** UDP_REVNAT_MAX and UDP_SOCK_KEYS_MAX (checked against BTF by test/bpf/btf-layouts.test.ts). */
+export const UDP_REVNAT_CAPACITY = 262144;
+export const UDP_SOCK_KEYS_MAX = 16;
 
 export interface UdpRevnatKey {
   cookie: bigint;
@@ -20,6 +26,16 @@ export interface SockRevnat {
   backend: string;
   vip_port: number;
   backend_port: number;
+}
+
+export interface UdpRevnatPeer {
+  address: string;
+  port: number;
+}
+
+export interface UdpSockKeys {
+  count: number;
+  peers: UdpRevnatPeer[];
 }
 
 export const udpRevnatKeyLayout = defineStruct<UdpRevnatKey>('udp_revnat_key', [
@@ -40,4 +56,15 @@ export const sockRevnatLayout = defineStruct<SockRevnat>('sock_revnat', [
   ['backend', lbAddress],
   ['vip_port', be16],
   ['backend_port', be16],
+]);
+
+export const udpRevnatPeerLayout = defineStruct<UdpRevnatPeer>('udp_revnat_peer', [
+  ['address', lbAddress],
+  ['port', be16],
+  ['pad', padding(2)],
+]);
+
+export const udpSockKeysLayout = defineStruct<UdpSockKeys>('udp_sock_keys', [
+  ['count', u32],
+  ['peers', arrayOf(udpRevnatPeerLayout, UDP_SOCK_KEYS_MAX)],
 ]);

@@ -8,6 +8,7 @@ import { checkCanLoadBpf } from '../bpf/preflight.js';
 import { bpffsMountFor, ensureBpffs, findCgroup2Root, readMounts } from '../bpf/kernel-env.js';
 import { bpfObjectPath } from '../install-paths.js';
 import { DATAPATH_MAP_NAMES, datapathMaps, type DatapathMaps } from './datapath-maps.js';
+import { openUdpSockets, type UdpSockets } from './udp-sockets.js';
 
 export const DEFAULT_BPFFS = '/sys/fs/bpf/socklb';
 
@@ -22,6 +23,7 @@ export interface InstalledDatapath {
   /** What of this install is gone from the kernel: links unpinned, detached or moved, maps
    * unpinned or replaced. Empty while the datapath is as installed. */
   missing(): string[];
+  udp: UdpSockets;
   close(): void;
 }
 
@@ -45,11 +47,16 @@ export function installSockDatapath(opts: { bpffs: string; cgroup: string; objec
   try {
     const attached = attachToCgroup(obj.programs, opts.cgroup, linkDir(opts.bpffs));
     const links = attached.map((a) => a.program);
+    const udp = openUdpSockets(obj.maps, mapDir(opts.bpffs), opts.cgroup);
     return {
       maps: datapathMaps(obj.maps),
       attached,
       missing: () => [...lostLinks(links, opts.cgroup, linkDir(opts.bpffs)), ...lostMapPins(obj.maps, mapDir(opts.bpffs))],
-      close: () => obj.close(),
+      udp,
+      close: () => {
+        udp.close();
+        obj.close();
+      },
     };
   } catch (err) {
     obj.close();

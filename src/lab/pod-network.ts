@@ -81,6 +81,13 @@ export class PodNetwork {
     return pod;
   }
 
+  /** Deletes a pod's namespace, as a pod that goes away: its interface and address vanish and
+   * packets to it go unanswered. The caller ends the pod's processes first. */
+  removePod(name: string): void {
+    run('ip', ['netns', 'del', this.pod(name).netns]);
+    this.pods.delete(name);
+  }
+
   /** The node namespace's file, for setns (inNetns) and nsenter. */
   get nodeNetnsPath(): string {
     return `/run/netns/${this.nodeNetns}`;

@@ -2,14 +2,19 @@
 // socket said its peer was. In mode tcp each request is a new connection (connect, one
 // request, one reply, close); in tcp-persistent each worker keeps one connection for all its
 // requests; over UDP a datagram and its reply on one socket per worker, either unconnected
-// (sendto/recvfrom) or connected.
+// (sendto/recvfrom) or connected. A failed request normally gets a fresh socket; with
+// sourcePort, a udp-connected worker keeps one socket bound to that port for the whole run, as
+// DNS resolvers and statsd clients do: a timeout is retried on it, and a send or receive error
+// connects it to host:port again. Mode udp-spray fills socklb's UDP reverse map with real
+// entries: `count` unconnected sockets each send one datagram to every address of `hosts`
+// (at `port`) and wait for no reply.
 // Usage: node probe-client.js '{"mode":"tcp","host":"10.96.0.10","port":80,"count":300}'
 // Prints one JSON line: ProbeResult.
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { connect, type Socket } from 'node:net';
 
 export interface ProbeRequest {
-  mode: 'tcp' | 'tcp-persistent' | 'udp' | 'udp-connected';
+  mode: 'tcp' | 'tcp-persistent' | 'udp' | 'udp-connected' | 'udp-spray';
   /** Pause between a worker's requests. */
   intervalMs?: number;
   host: string;
@@ -19,6 +24,10 @@ export interface ProbeRequest {
   concurrency?: number;
   durationMs?: number;
   timeoutMs?: number;
+  /** udp-connected with concurrency 1: the one socket's fixed local port (see the top). */
+  sourcePort?: number;
+  /** udp-spray: the addresses every socket sends to (host is not used). */
+  hosts?: string[];
 }
 
 export interface ProbeResult {
@@ -27,8 +36,13 @@ export interface ProbeResult {
   replies: Record<string, number>;
   /** Error code (ECONNREFUSED, ETIMEDOUT, ...) to count. */
   errors: Record<string, number>;
-  /** The peer address the socket reported (getpeername or recvfrom), to count. */
+  /** The peer address the socket reported (getpeername or recvfrom), to count. A connected
+   * socket whose recvfrom disagrees with getpeername counts as "PEER (recvfrom SOURCE)". */
   peers: Record<string, number>;
+  /** Reply text to when (Date.now()) it came first and last. */
+  replyTimes: Record<string, { first: number; last: number }>;
+  /** Times a socket with sourcePort was connected again after an error. */
+  reconnects: number;
   elapsedMs: number;
 }
 
@@ -82,36 +96,88 @@ function tcpExchange(sock: Socket, timeoutMs: number): Promise<{ reply: string; 
 
 function udpRequest(sock: UdpSocket, req: ProbeRequest, timeoutMs: number, connected: boolean): Promise<{ reply: string; peer: string }> {
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      sock.off('message', onMessage);
-      reject(timeoutError());
-    }, timeoutMs);
-    const onMessage = (msg: Buffer, rinfo: { address: string; port: number }): void => {
+    const finish = (err: Error | undefined, r?: { reply: string; peer: string }): void => {
       clearTimeout(timer);
-      const peer = connected ? `${sock.remoteAddress().address}:${sock.remoteAddress().port}` : `${rinfo.address}:${rinfo.port}`;
-      resolve({ reply: msg.toString().trim(), peer });
+      sock.off('message', onMessage);
+      sock.off('error', finish);
+      if (err) reject(err);
+      else resolve(r!);
+    };
+    const timer = setTimeout(() => finish(timeoutError()), timeoutMs);
+    const onMessage = (msg: Buffer, rinfo: { address: string; port: number }): void => {
+      const source = `${rinfo.address}:${rinfo.port}`;
+      let peer = source;
+      if (connected) {
+        const remote = sock.remoteAddress();
+        peer = `${remote.address}:${remote.port}`;
+        if (peer !== source) peer += ` (recvfrom ${source})`;
+      }
+      finish(undefined, { reply: msg.toString().trim(), peer });
     };
     sock.once('message', onMessage);
-    const done = (err: Error | null): void => {
-      if (!err) return;
-      clearTimeout(timer);
-      sock.off('message', onMessage);
-      reject(err);
+    // A receive error (a destroyed socket's ECONNABORTED, an ICMP error's ECONNREFUSED).
+    sock.once('error', finish);
+    const sent = (err: Error | null): void => {
+      if (err) finish(err);
     };
-    if (connected) sock.send('x\n', done);
-    else sock.send('x\n', req.port, req.host, done);
+    if (connected) sock.send('x\n', sent);
+    else sock.send('x\n', req.port, req.host, sent);
   });
+}
+
+function udpConnect(sock: UdpSocket, req: ProbeRequest): Promise<void> {
+  return new Promise<void>((resolve, reject) => sock.connect(req.port, req.host, (err?: Error) => (err ? reject(err) : resolve())));
 }
 
 async function udpSocket(req: ProbeRequest): Promise<UdpSocket> {
   const sock = createSocket(req.host.includes(':') ? 'udp6' : 'udp4');
   sock.on('error', () => undefined);
-  if (req.mode === 'udp-connected') await new Promise<void>((resolve, reject) => sock.connect(req.port, req.host, (err?: Error) => (err ? reject(err) : resolve())));
+  if (req.sourcePort !== undefined) await new Promise<void>((resolve) => sock.bind(req.sourcePort, resolve));
+  if (req.mode === 'udp-connected') await udpConnect(sock, req);
   return sock;
 }
 
+/** A resolver's answer to an error on its one socket: a timeout is retried as it is; anything
+ * else (the socket was destroyed, the peer refused) connects it again. */
+async function reconnect(sock: UdpSocket, req: ProbeRequest, err: unknown): Promise<boolean> {
+  if ((err as { code?: string }).code === 'ETIMEDOUT') return false;
+  try {
+    sock.disconnect();
+  } catch {
+    // not connected as far as Node knows: connect below is what matters
+  }
+  await udpConnect(sock, req);
+  return true;
+}
+
+/** udp-spray: ok counts datagrams sent. Sockets stay open until all have sent. */
+async function spray(req: ProbeRequest, result: ProbeResult): Promise<void> {
+  const hosts = req.hosts ?? [];
+  const sockets: UdpSocket[] = [];
+  try {
+    for (let i = 0; i < req.count; i++) {
+      const sock = createSocket(hosts[0]?.includes(':') ? 'udp6' : 'udp4');
+      sock.on('error', () => undefined);
+      sockets.push(sock);
+      await new Promise<void>((resolve) => {
+        let pending = hosts.length;
+        const sent = (err: Error | null): void => {
+          if (err) bump(result.errors, (err as { code?: string }).code ?? err.message);
+          else result.ok++;
+          if (--pending === 0) resolve();
+        };
+        if (pending === 0) resolve();
+        for (const host of hosts) sock.send('x', req.port, host, sent);
+      });
+    }
+  } finally {
+    for (const sock of sockets) sock.close();
+  }
+}
+
 export async function probe(req: ProbeRequest): Promise<ProbeResult> {
-  const result: ProbeResult = { ok: 0, replies: {}, errors: {}, peers: {}, elapsedMs: 0 };
+  const result: ProbeResult = { ok: 0, replies: {}, errors: {}, peers: {}, replyTimes: {}, reconnects: 0, elapsedMs: 0 };
+  const persistent = req.sourcePort !== undefined && req.mode === 'udp-connected';
   const start = Date.now();
   const until = start + (req.durationMs ?? 60_000);
   const timeoutMs = req.timeoutMs ?? 2000;
@@ -140,20 +206,28 @@ export async function probe(req: ProbeRequest): Promise<ProbeResult> {
         result.ok++;
         bump(result.replies, r.reply);
         bump(result.peers, r.peer);
+        const now = Date.now();
+        result.replyTimes[r.reply] ??= { first: now, last: now };
+        result.replyTimes[r.reply]!.last = now;
       } catch (err) {
         bump(result.errors, (err as { code?: string }).code ?? (err as Error).message);
-        // A socket that saw an error may hold a stale reply or be dead: start a fresh one.
-        sock?.close();
-        sock = undefined;
-        tcp?.destroy();
-        tcp = undefined;
+        if (persistent && sock) {
+          if (await reconnect(sock, req, err).catch(() => false)) result.reconnects++;
+        } else {
+          // A socket that saw an error may hold a stale reply or be dead: start a fresh one.
+          sock?.close();
+          sock = undefined;
+          tcp?.destroy();
+          tcp = undefined;
+        }
       }
       if (req.intervalMs) await new Promise((r) => setTimeout(r, req.intervalMs));
     }
     sock?.close();
     tcp?.destroy();
   };
-  await Promise.all(Array.from({ length: req.concurrency ?? 1 }, worker));
+  if (req.mode === 'udp-spray') await spray(req, result);
+  else await Promise.all(Array.from({ length: req.concurrency ?? 1 }, worker));
   result.elapsedMs = Date.now() - start;
   return result;
 }

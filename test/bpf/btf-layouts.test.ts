@@ -3,12 +3,16 @@
 // objects define (the load-balancing maps the socket and tc programs share) is checked in each,
 // so the two programs' views of a shared map cannot drift apart either.
 import { execFileSync } from 'node:child_process';
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { CT_CAPACITY, CT_MAP } from '../../src/datapath/ct-map.js';
 import { MAP_CAPACITY, MAP_NAME_OF } from '../../src/datapath/datapath-maps.js';
-import { MAP_CODECS } from '../../src/datapath/map-codecs.js';
+import { MAP_CODECS, NESTED_STRUCT_LAYOUTS } from '../../src/datapath/map-codecs.js';
+import { UDP_REVNAT_CAPACITY, UDP_REVNAT_MAP } from '../../src/datapath/revnat-maps.js';
 import { SOCK_OBJECT_PATH } from '../../src/datapath/sock-datapath.js';
 import { TC_OBJECT_PATH } from '../../src/datapath/tc-datapath.js';
+import { UDP_DEPARTED_CAPACITY, UDP_DEPARTED_MAP } from '../../src/datapath/udp-departed-map.js';
+import { SOCK_DESTROY_OBJECT_PATH } from '../../src/datapath/udp-sock-destroy.js';
+import type { StructLayout } from '../../src/bpf/struct-layout.js';
 
 interface BtfType {
   id: number;
@@ -71,13 +75,15 @@ class ObjectBtf {
   }
 }
 
-const objects = [new ObjectBtf(SOCK_OBJECT_PATH), new ObjectBtf(TC_OBJECT_PATH)];
+const objects = [new ObjectBtf(SOCK_OBJECT_PATH), new ObjectBtf(TC_OBJECT_PATH), new ObjectBtf(SOCK_DESTROY_OBJECT_PATH)];
 const holding = (map: string): ObjectBtf[] => objects.filter((o) => o.hasMap(map));
 
 t.test('map capacities the agent reports are the ones compiled in', async (t) => {
   const capacities: [string, number][] = [
     ...Object.entries(MAP_CAPACITY).map(([kind, c]) => [MAP_NAME_OF[kind as keyof typeof MAP_NAME_OF], c] as [string, number]),
     [CT_MAP, CT_CAPACITY],
+    [UDP_REVNAT_MAP, UDP_REVNAT_CAPACITY],
+    [UDP_DEPARTED_MAP, UDP_DEPARTED_CAPACITY],
   ];
   for (const [map, capacity] of capacities) {
     t.ok(holding(map).length > 0, `${map} is in an object`);
@@ -104,18 +110,30 @@ for (const codec of MAP_CODECS) {
         }
         const inMap = obj.mapMemberStruct(codec.map, member);
         t.equal(inMap.name, layout.cName, `${member} is struct ${layout.cName}`);
-        const c = obj.structs.get(layout.cName);
-        if (!c) {
-          t.fail(`struct ${layout.cName} is not in the BTF of ${obj.path}`);
-          continue;
-        }
-        t.equal(layout.size, c.size, `sizeof(struct ${layout.cName})`);
-        t.same(
-          layout.fields.map((f) => ({ name: f.name, offset: f.offset, size: f.size })),
-          c.members!.map((m) => ({ name: m.name, offset: m.bits_offset / 8, size: obj.sizeOf(m.type_id) })),
-          `fields of struct ${layout.cName} in ${obj.path}`,
-        );
+        checkStruct(t, obj, layout);
       }
     }
   });
 }
+
+function checkStruct(t: Test, obj: ObjectBtf, layout: StructLayout<object>): void {
+  const c = obj.structs.get(layout.cName);
+  if (!c) {
+    t.fail(`struct ${layout.cName} is not in the BTF of ${obj.path}`);
+    return;
+  }
+  t.equal(layout.size, c.size, `sizeof(struct ${layout.cName})`);
+  t.same(
+    layout.fields.map((f) => ({ name: f.name, offset: f.offset, size: f.size })),
+    c.members!.map((m) => ({ name: m.name, offset: m.bits_offset / 8, size: obj.sizeOf(m.type_id) })),
+    `fields of struct ${layout.cName} in ${obj.path}`,
+  );
+}
+
+t.test('structs inside other structs', async (t) => {
+  for (const layout of NESTED_STRUCT_LAYOUTS) {
+    const holders = objects.filter((o) => o.structs.has(layout.cName));
+    t.ok(holders.length > 0, `struct ${layout.cName} is in an object`);
+    for (const obj of holders) checkStruct(t, obj, layout);
+  }
+});

@@ -124,6 +124,20 @@ t.test('a new service that fails leaves nothing behind', async (t) => {
   t.same(viewOf(maps), expected([svc('10.96.0.1', 80, ['10.0.0.1'])]));
 });
 
+t.test('the report lists the (VIP, backend) pairs UDP frontends lost, only once they are gone from the maps', async (t) => {
+  const maps = memoryMaps();
+  const r = Reconciler.adopt(maps);
+  const pair = (vip: string, backend: string) => ({ vip, vip_port: 53, backend, backend_port: 8080 });
+  const dns = (vip: string, backends: string[]) => svc(vip, 53, backends, 'UDP');
+  t.same(r.apply([dns('10.96.0.1', ['10.0.0.1', '10.0.0.2']), dns('10.96.0.2', ['10.0.0.1']), svc('10.96.0.3', 53, ['10.0.0.1'])]).departedUdp, []);
+  t.same(r.apply([dns('10.96.0.1', ['10.0.0.2', '10.0.0.3']), dns('10.96.0.2', ['10.0.0.1'])]).departedUdp, [pair('10.96.0.1', '10.0.0.1')], 'a backend switched away from; not the TCP service removed, not the backend other services keep');
+  t.same(r.applyChanges({ upserts: [], removals: ['10.96.0.2|53|UDP'] }).departedUdp, [pair('10.96.0.2', '10.0.0.1')], 'a removed UDP frontend loses all its backends');
+  maps.frontends.failWrite = () => new Error('update of map slb_frontends: injected');
+  t.same(r.apply([dns('10.96.0.1', ['10.0.0.3'])]).departedUdp, [], 'a switch that failed loses nothing');
+  maps.frontends.failWrite = undefined;
+  t.same(r.apply([dns('10.96.0.1', ['10.0.0.3'])]).departedUdp, [pair('10.96.0.1', '10.0.0.2')]);
+});
+
 t.test('too many endpoints for one frontend is an error for that service only', async (t) => {
   const maps = memoryMaps();
   const many = Array.from({ length: 0x10000 }, (_, i) => `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`);

@@ -11,6 +11,7 @@ import { runProbe, startBackend, waitForLine } from '../../src/lab/lab-processes
 import { PodNetwork, type Pod } from '../../src/lab/pod-network.js';
 import type { ProbeRequest, ProbeResult } from '../../src/lab/probe-client.js';
 import { toYaml } from './k8s-fixtures.js';
+import { run } from '../../src/lab/command.js';
 import { AgentProcess } from '../../src/lab/agent-process.js';
 export { AgentProcess, type LogLine } from '../../src/lab/agent-process.js';
 import { listServices } from '../../src/cli/service-list.js';
@@ -131,6 +132,28 @@ export class KernelLab {
     const exited = new Promise((resolve) => child.once('exit', resolve));
     child.kill('SIGTERM');
     await exited;
+  }
+
+  /** A pod that goes away: its server ends, then its namespace is deleted. */
+  async removePod(name: string): Promise<void> {
+    await this.stopBackend(name);
+    this.backends.delete(name);
+    this.net.removePod(name);
+  }
+
+  /** Waits until a UDP socket of the pod bound to localPort is connected; returns its peer as ss prints it. */
+  async udpPeerOf(pod: string, localPort: number, timeoutMs = 10_000): Promise<string> {
+    let peer: string | undefined;
+    await eventually(
+      () => {
+        const line = run('ip', ['netns', 'exec', this.pod(pod).netns, 'ss', '-Hun', 'state', 'established', 'sport', '=', `:${localPort}`]).trim();
+        peer = line.split(/\s+/)[3];
+        return peer !== undefined;
+      },
+      timeoutMs,
+      () => `no connected UDP socket on port ${localPort} in pod ${pod}`,
+    );
+    return peer!;
   }
 
   async destroy(): Promise<void> {

@@ -36,6 +36,7 @@ t.test('agent life cycle', async (t) => {
       'cgroup_inet4_getpeername',
       'cgroup_inet6_connect',
       'cgroup_inet6_getpeername',
+      'cgroup_inet_sock_release',
       'cgroup_udp4_recvmsg',
       'cgroup_udp4_sendmsg',
       'cgroup_udp6_recvmsg',
@@ -77,12 +78,12 @@ t.test('agent life cycle', async (t) => {
     const installed = await second.waitForLog((l) => l.msg === 'datapath installed');
     t.same(
       (installed.programs as { action: string }[]).map((p) => p.action),
-      Array(8).fill('updated'),
+      Array(9).fill('updated'),
       'each pinned link is updated in place',
     );
     const synced = await second.nextSync();
     t.match(synced, { mapOperations: 0, frontends: 2, backends: 6 }, 'the maps already matched the file');
-    t.equal(attachedPrograms(lab.net.cgroup.path).length, 8, 'still one program per hook');
+    t.equal(attachedPrograms(lab.net.cgroup.path).length, 9, 'still one program per hook');
     t.same(readdirSync(`${lab.bpffs}/maps`).sort(), [
       'slb_affinity',
       'slb_affinity_match',
@@ -91,7 +92,9 @@ t.test('agent life cycle', async (t) => {
       'slb_frontends',
       'slb_slots',
       'slb_sock_revnat',
+      'slb_udp_departed',
       'slb_udp_revnat',
+      'slb_udp_sock_keys',
     ]);
     const r = await lab.probe({ mode: 'tcp', host: '10.96.0.10', port: 80, count: 60, concurrency: 2 });
     t.same(Object.keys(byBackend(r)).sort(), BACKENDS);
@@ -111,7 +114,7 @@ t.test('agent life cycle', async (t) => {
   });
 
   t.test('uninstall detaches every program and removes every pin', async (t) => {
-    t.match(socklb('uninstall', '--bpffs', lab.bpffs), /^detached 8 socket programs and the tc programs of 0 interfaces, removed 8 maps/);
+    t.match(socklb('uninstall', '--bpffs', lab.bpffs), /^detached 9 socket programs and the tc programs of 0 interfaces, removed 10 maps/);
     t.same(attachedPrograms(lab.net.cgroup.path), []);
     t.notOk(existsSync(lab.bpffs));
     const r = await lab.probe({ mode: 'tcp', host: '10.96.0.10', port: 80, count: 1, timeoutMs: 500 });
