@@ -30,6 +30,13 @@ export function missingCapabilities(capEff: bigint): string[] {
   return missing;
 }
 
+/** Capabilities the DaemonSet adds beyond the datapath's, for one feature: destroying connected
+ * UDP sockets whose backend left (src/datapath/udp-sock-destroy.ts) runs an iterator inside each
+ * pod's network namespace, and entering one takes CAP_SYS_ADMIN (setns) and CAP_SYS_PTRACE (to
+ * open another process's /proc/PID/ns/net), with the host's PID namespace to see the pods'
+ * processes. Without them the agent runs, and a warning counts the namespaces it cannot enter. */
+export const POD_SOCKET_CAPABILITIES = ['SYS_ADMIN', 'SYS_PTRACE'] as const;
+
 export function kernelTooOld(releaseText: string): boolean {
   const m = /^(\d+)\.(\d+)/.exec(releaseText);
   if (!m) return false; // unknown format: let the kernel decide

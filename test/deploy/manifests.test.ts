@@ -4,6 +4,7 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import jsYaml from 'js-yaml';
 import t from 'tap';
+import { POD_SOCKET_CAPABILITIES } from '../../src/bpf/preflight.js';
 import { WATCHED_RESOURCES } from '../../src/k8s/cluster-source.js';
 import { PACKAGE_ROOT } from '../../src/install-paths.js';
 
@@ -47,7 +48,12 @@ t.test('the DaemonSet runs the agent as its preflight and probes expect', async 
     'NODE_NAME from the downward API',
   );
   t.equal(c.securityContext.privileged, false);
-  t.same(c.securityContext.capabilities, { drop: ['ALL'], add: ['BPF', 'NET_ADMIN', 'PERFMON'] }, 'the capabilities src/bpf/preflight.ts checks, no more');
+  t.same(
+    c.securityContext.capabilities,
+    { drop: ['ALL'], add: ['BPF', 'NET_ADMIN', 'PERFMON', ...POD_SOCKET_CAPABILITIES] },
+    'the capabilities src/bpf/preflight.ts checks, and those of the pod-socket pass, no more',
+  );
+  t.equal(pod.hostPID, true, "the pods' processes are visible, so their network namespaces can be entered");
   t.equal(c.args[0], 'agent');
   const config = find('ConfigMap').data;
   const port = Number(config['metrics-address'].split(':').pop());
