@@ -95,6 +95,15 @@ static __always_inline void revnat_record(struct bpf_sock_addr *ctx, const struc
 	}
 }
 
+/* Fails the syscall at once with ECONNREFUSED, as kube-proxy's REJECT rules make it fail:
+ * a client learns at once that nothing serves the address, it never hangs. */
+static __always_inline int sock_refuse(__u32 counter)
+{
+	counter_inc(counter);
+	bpf_set_retval(-ECONNREFUSED);
+	return SYSCALL_REJECT;
+}
+
 /* connect and sendmsg: VIP -> backend. */
 static __always_inline int sock_xlate_fwd(struct bpf_sock_addr *ctx, bool v6)
 {
@@ -118,13 +127,12 @@ static __always_inline int sock_xlate_fwd(struct bpf_sock_addr *ctx, bool v6)
 		revnat_record(ctx, &key, &backend);
 		counter_inc(COUNTER_TRANSLATED);
 		return SYSCALL_PROCEED;
+	case LB_NO_PORT:
+		return sock_refuse(COUNTER_PORT_REFUSED);
 	case LB_NO_BACKEND:
 		break;
 	}
-	/* Like kube-proxy's REJECT for a service without endpoints: fail at once, never hang. */
-	counter_inc(COUNTER_NO_BACKEND);
-	bpf_set_retval(-ECONNREFUSED);
-	return SYSCALL_REJECT;
+	return sock_refuse(COUNTER_NO_BACKEND);
 }
 
 /* recvmsg and getpeername: backend -> VIP, only for sockets this program translated. */

@@ -50,6 +50,7 @@ int slb_tc_from_pod(struct __sk_buff *skb)
 		frontend_key_of(&p, &frontend);
 		switch (lb_select_backend(&frontend, lb_client_id_of_address(&p.src), &backend, &backend_id)) {
 		case LB_NOT_A_SERVICE:
+		case LB_NO_PORT: /* not refused here yet */
 			return TC_PASS;
 		case LB_NO_BACKEND:
 			counter_inc(COUNTER_NO_BACKEND);

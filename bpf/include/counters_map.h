@@ -11,7 +11,8 @@ enum counter_id {
 	COUNTER_SLOT_RETRY = 3,   /* a lookup that raced a backend update and read again */
 	COUNTER_CT_CREATED = 4,   /* a tc-translated flow got its conntrack entries */
 	COUNTER_CT_FAILED = 5,    /* a packet dropped because its conntrack entries could not be written or NAT failed */
-	COUNTER_MAX = 6,
+	COUNTER_PORT_REFUSED = 6, /* a connect/sendmsg or a packet to a service address on a port (or protocol) no service has: refused */
+	COUNTER_MAX = 7,
 };
 
 struct {

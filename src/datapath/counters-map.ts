@@ -3,7 +3,7 @@ import { readPerCpuU64Sums } from '../bpf/percpu-array.js';
 
 export const COUNTERS_MAP = 'slb_counters';
 
-export const COUNTER_NAMES = ['translated', 'no_backend', 'revnat', 'slot_retry', 'ct_created', 'ct_failed'] as const;
+export const COUNTER_NAMES = ['translated', 'no_backend', 'revnat', 'slot_retry', 'ct_created', 'ct_failed', 'port_refused'] as const;
 export type CounterName = (typeof COUNTER_NAMES)[number];
 
 export function readCounters(fd: number): Record<CounterName, bigint> {

@@ -5,6 +5,7 @@ import { BACKENDS_MAP, SLOTS_MAP, backendKeyLayout, backendValueLayout, slotKeyL
 import { AFFINITY_MAP, AFFINITY_MATCH_MAP, affinityKeyLayout, affinityMatchKeyLayout, affinityValueLayout } from './affinity-maps.js';
 import { FRONTENDS_MAP, frontendKeyLayout, frontendValueLayout } from './frontends-map.js';
 import { CT_MAP, ctEntryLayout, ctKeyLayout } from './ct-map.js';
+import { VIPS_MAP, vipKeyLayout, vipValueLayout } from './vips-map.js';
 import { SOCK_REVNAT_MAP, UDP_REVNAT_MAP, revnatValueLayout, sockRevnatLayout, udpRevnatKeyLayout } from './revnat-maps.js';
 
 export interface MapCodec {
@@ -26,6 +27,7 @@ export const MAP_CODECS: readonly MapCodec[] = [
   codec(FRONTENDS_MAP, frontendKeyLayout, frontendValueLayout),
   codec(BACKENDS_MAP, backendKeyLayout, backendValueLayout),
   codec(SLOTS_MAP, slotKeyLayout, slotValueLayout),
+  codec(VIPS_MAP, vipKeyLayout, vipValueLayout),
   codec(UDP_REVNAT_MAP, udpRevnatKeyLayout, revnatValueLayout),
   codec(SOCK_REVNAT_MAP, undefined, sockRevnatLayout),
   codec(CT_MAP, ctKeyLayout, ctEntryLayout),

@@ -7,7 +7,8 @@
 //   4. backends are deleted last, once no live list refers to them.
 // For services with session affinity, a (service, backend) membership pair is added before
 // the backend's slot goes live and removed after it is gone, so a remembered backend is reused
-// only while it belongs to the service.
+// only while it belongs to the service. A frontend's address is in the VIP map before the
+// frontend goes live and leaves it after the address's last frontend (vip-addresses.ts).
 // So a new connection never goes to a removed backend and never fails while the service has
 // one. Each rule holds across the whole sync, so every step is one batch over all services
 // (a few syscalls instead of one per entry). Failures are per service: a service whose entry
@@ -20,6 +21,7 @@ import type { DatapathMaps } from './datapath-maps.js';
 import { IPPROTO_TCP, IPPROTO_UDP, MAX_BACKENDS_PER_FRONTEND, type FrontendKey } from './frontends-map.js';
 import { readSnapshot } from './map-snapshot.js';
 import { deleteAll, writeAll } from './batched-writes.js';
+import { VipAddresses } from './vip-addresses.js';
 
 interface FrontendState {
   key: FrontendKey;
@@ -122,8 +124,11 @@ export class Reconciler {
   private readonly unreferenced = new Set<number>();
   private nextServiceId = 1;
   private nextBackendId = 1;
+  private readonly vips: VipAddresses;
 
-  private constructor(private readonly maps: DatapathMaps) {}
+  private constructor(private readonly maps: DatapathMaps) {
+    this.vips = new VipAddresses(maps.vips);
+  }
 
   /** Starts from what the maps already hold (pinned by an earlier agent), never from empty. */
   static adopt(maps: DatapathMaps): Reconciler {
@@ -152,6 +157,7 @@ export class Reconciler {
     // Slots no frontend points to are debris of an interrupted run; nothing can read them.
     for (const key of snap.orphanSlots) maps.slots.delete(key);
     r.repairAffinityMembers();
+    r.vips.adopt([...r.frontends.values()].map((f) => f.key.address));
     return r;
   }
 
@@ -173,10 +179,10 @@ export class Reconciler {
   }
 
   /** Entries the agent holds in each map it writes, for logs and metrics. */
-  get size(): { frontends: number; backends: number; slots: number } {
+  get size(): { frontends: number; backends: number; slots: number; vips: number } {
     let slots = 0;
     for (const f of this.frontends.values()) slots += f.active.length + f.spare.length;
-    return { frontends: this.frontends.size, backends: this.backendsById.size, slots };
+    return { frontends: this.frontends.size, backends: this.backendsById.size, slots, vips: this.vips.size };
   }
 
   /** Makes the maps hold exactly `desired`: a full resync (startup, a whole file). Large
@@ -258,7 +264,12 @@ export class Reconciler {
     });
     for (const { tag } of memberAdds) if (!failedMembers.has(tag)) addMember(tag[0].state, tag[1]);
 
-    // 3. The switch: one frontend update per service replaces count, generation and affinity together.
+    // 3. New frontends' addresses first; then the switch: one frontend update per service
+    // replaces count, generation and affinity together.
+    report.mapOperations += this.vips.ensure(
+      plans.filter((p) => p.isNew && !p.failed).map((p) => ({ address: p.state.key.address, tag: p })),
+      (p, err) => fail(p, err),
+    );
     const flips = plans.filter((p) => !p.failed);
     report.mapOperations += writeAll(
       this.maps.frontends,
@@ -288,6 +299,7 @@ export class Reconciler {
     for (const { fid, state } of removed) {
       if (failedRemovals.has(fid)) continue;
       this.frontends.delete(fid);
+      this.vips.gone(state.key.address);
       for (const b of state.active) if (b !== undefined) this.ref(b, -1);
       report.frontendsRemoved++;
       const generations: [number, (number | undefined)[]][] = [
@@ -310,7 +322,10 @@ export class Reconciler {
         }
         continue;
       }
-      if (p.isNew) this.frontends.set(p.fid, s);
+      if (p.isNew) {
+        this.frontends.set(p.fid, s);
+        this.vips.live(s.key.address);
+      }
       for (const b of p.ids) this.ref(b, +1);
       for (const b of s.active) if (b !== undefined) this.ref(b, -1);
       s.spare = s.active;
@@ -331,6 +346,7 @@ export class Reconciler {
     };
     report.mapOperations += deleteAll(this.maps.slots, afterDeletes.slots, reportAfter);
     report.mapOperations += deleteAll(this.maps.affinityMatch, afterDeletes.members, reportAfter);
+    report.mapOperations += this.vips.settle((address, err) => report.errors.push({ owner: '(service address)', frontend: address, message: err.message }));
 
     // 5. Backends no live list refers to any more.
     this.collectBackends(report);

@@ -5,6 +5,7 @@
 import { execFileSync } from 'node:child_process';
 import t from 'tap';
 import { CT_CAPACITY, CT_MAP } from '../../src/datapath/ct-map.js';
+import { COUNTER_NAMES, COUNTERS_MAP } from '../../src/datapath/counters-map.js';
 import { MAP_CAPACITY, MAP_NAME_OF } from '../../src/datapath/datapath-maps.js';
 import { MAP_CODECS } from '../../src/datapath/map-codecs.js';
 import { SOCK_OBJECT_PATH } from '../../src/datapath/sock-datapath.js';
@@ -78,6 +79,8 @@ t.test('map capacities the agent reports are the ones compiled in', async (t) =>
   const capacities: [string, number][] = [
     ...Object.entries(MAP_CAPACITY).map(([kind, c]) => [MAP_NAME_OF[kind as keyof typeof MAP_NAME_OF], c] as [string, number]),
     [CT_MAP, CT_CAPACITY],
+    // One slot per enum counter_id below COUNTER_MAX: a name added on one side only shows here.
+    [COUNTERS_MAP, COUNTER_NAMES.length],
   ];
   for (const [map, capacity] of capacities) {
     t.ok(holding(map).length > 0, `${map} is in an object`);

@@ -17,7 +17,7 @@ const socklb = (...args: string[]): string => execFileSync(process.execPath, [CL
 
 t.test('agent life cycle', async (t) => {
   const lab = await KernelLab.create(t, BACKENDS, [8080]);
-  lab.writeServices([
+  const web = [
     service('ns', 'web', ['10.96.0.10', 'fd00:96::10'], [{ port: 80, targetPort: 8080 }]),
     ...dualStackSlices(
       'ns',
@@ -25,7 +25,8 @@ t.test('agent life cycle', async (t) => {
       [{ port: 8080 }],
       BACKENDS.map((b) => lab.pod(b)),
     ),
-  ]);
+  ];
+  lab.writeServices(web);
   const first = lab.startAgent();
   await first.nextSync();
   const attached = attachedPrograms(lab.net.cgroup.path);
@@ -92,6 +93,7 @@ t.test('agent life cycle', async (t) => {
       'slb_slots',
       'slb_sock_revnat',
       'slb_udp_revnat',
+      'slb_vips',
     ]);
     const r = await lab.probe({ mode: 'tcp', host: '10.96.0.10', port: 80, count: 60, concurrency: 2 });
     t.same(Object.keys(byBackend(r)).sort(), BACKENDS);
@@ -111,7 +113,7 @@ t.test('agent life cycle', async (t) => {
   });
 
   t.test('uninstall detaches every program and removes every pin', async (t) => {
-    t.match(socklb('uninstall', '--bpffs', lab.bpffs), /^detached 8 socket programs and the tc programs of 0 interfaces, removed 8 maps/);
+    t.match(socklb('uninstall', '--bpffs', lab.bpffs), /^detached 8 socket programs and the tc programs of 0 interfaces, removed 9 maps/);
     t.same(attachedPrograms(lab.net.cgroup.path), []);
     t.notOk(existsSync(lab.bpffs));
     const r = await lab.probe({ mode: 'tcp', host: '10.96.0.10', port: 80, count: 1, timeoutMs: 500 });
