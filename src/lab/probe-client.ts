@@ -80,26 +80,30 @@ function tcpExchange(sock: Socket, timeoutMs: number): Promise<{ reply: string; 
   });
 }
 
+/** One datagram and its reply. An error the socket reports meanwhile fails the request: a
+ * connected socket's recv reports an ICMP port unreachable as ECONNREFUSED. */
 function udpRequest(sock: UdpSocket, req: ProbeRequest, timeoutMs: number, connected: boolean): Promise<{ reply: string; peer: string }> {
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      sock.off('message', onMessage);
-      reject(timeoutError());
-    }, timeoutMs);
-    const onMessage = (msg: Buffer, rinfo: { address: string; port: number }): void => {
+    const finish = (): void => {
       clearTimeout(timer);
+      sock.off('message', onMessage);
+      sock.off('error', fail);
+    };
+    const fail = (err: Error | null): void => {
+      if (!err) return;
+      finish();
+      reject(err);
+    };
+    const timer = setTimeout(() => fail(timeoutError()), timeoutMs);
+    const onMessage = (msg: Buffer, rinfo: { address: string; port: number }): void => {
+      finish();
       const peer = connected ? `${sock.remoteAddress().address}:${sock.remoteAddress().port}` : `${rinfo.address}:${rinfo.port}`;
       resolve({ reply: msg.toString().trim(), peer });
     };
     sock.once('message', onMessage);
-    const done = (err: Error | null): void => {
-      if (!err) return;
-      clearTimeout(timer);
-      sock.off('message', onMessage);
-      reject(err);
-    };
-    if (connected) sock.send('x\n', done);
-    else sock.send('x\n', req.port, req.host, done);
+    sock.once('error', fail);
+    if (connected) sock.send('x\n', fail);
+    else sock.send('x\n', req.port, req.host, fail);
   });
 }
 
