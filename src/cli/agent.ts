@@ -3,7 +3,6 @@
 // Stopping it leaves the datapath attached and working; `socklb uninstall` removes it.
 import type { Server } from 'node:http';
 import { MAP_CAPACITY } from '../datapath/datapath-maps.js';
-import { Reconciler } from '../datapath/reconciler.js';
 import { installMode, type DatapathMode } from '../datapath/datapath-mode.js';
 import { startConntrackWork } from './conntrack-work.js';
 import { formatProblem } from '../model/problems.js';
@@ -42,13 +41,7 @@ export interface Agent {
 export function startAgent(opts: AgentOptions, log: Logger): Agent {
   const datapath = installMode({ mode: opts.mode ?? 'socket', bpffs: opts.bpffs, cgroup: opts.cgroup, podInterfaces: opts.podInterfaces ?? [] });
   log.info({ mode: datapath.mode, bpffs: opts.bpffs, ...datapath.summary }, 'datapath installed');
-  let reconciler: Reconciler;
-  try {
-    reconciler = Reconciler.adopt(datapath.maps);
-  } catch (err) {
-    datapath.close();
-    throw err;
-  }
+  const reconciler = datapath.reconciler;
   log.info(reconciler.size, 'adopted the pinned maps');
 
   const metrics = new Metrics();

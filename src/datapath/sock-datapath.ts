@@ -31,8 +31,9 @@ function checkCgroup(cgroup: string): void {
   }
 }
 
-/** Loads the programs with maps adopted from pins, attaches (or re-points pinned links) to the cgroup. */
-export function installSockDatapath(opts: { bpffs: string; cgroup: string; objectPath?: string }): InstalledDatapath {
+/** Loads the programs with maps adopted from pins, attaches (or re-points pinned links) to the
+ * cgroup. beforeAttach sees the maps once they are open and before any of these programs runs. */
+export function installSockDatapath(opts: { bpffs: string; cgroup: string; objectPath?: string; beforeAttach?: (maps: DatapathMaps) => void }): InstalledDatapath {
   const objectPath = opts.objectPath ?? SOCK_OBJECT_PATH;
   if (!existsSync(objectPath)) throw new Error(`BPF object ${objectPath} is missing; build it with npm run build`);
   checkCanLoadBpf();
@@ -40,8 +41,10 @@ export function installSockDatapath(opts: { bpffs: string; cgroup: string; objec
   ensureBpffs(opts.bpffs);
   const obj = loadPinnedObject(objectPath, mapDir(opts.bpffs));
   try {
+    const maps = datapathMaps(obj.maps);
+    opts.beforeAttach?.(maps);
     const attached = attachToCgroup(obj.programs, opts.cgroup, linkDir(opts.bpffs));
-    return { maps: datapathMaps(obj.maps), attached, close: () => obj.close() };
+    return { maps, attached, close: () => obj.close() };
   } catch (err) {
     obj.close();
     throw err;
