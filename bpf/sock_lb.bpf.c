@@ -114,12 +114,12 @@ static __always_inline int sock_xlate_fwd(struct bpf_sock_addr *ctx, bool v6)
 	if (ctx->protocol != IPPROTO_TCP && ctx->protocol != IPPROTO_UDP)
 		return SYSCALL_PROCEED;
 	addr_from_ctx(&key.address, ctx, v6);
+	if (!lb_is_service_address(&key.address))
+		return SYSCALL_PROCEED;
 	key.port = (__be16)ctx->user_port;
 	key.protocol = ctx->protocol;
 
 	switch (lb_select_backend(&key, bpf_get_netns_cookie(ctx), &backend, &backend_id)) {
-	case LB_NOT_A_SERVICE:
-		return SYSCALL_PROCEED;
 	case LB_SELECTED:
 		if (!addr_to_ctx(ctx, &backend.address, v6))
 			break;

@@ -50,9 +50,9 @@ int slb_tc_from_pod(struct __sk_buff *skb)
 		backend.port = flow->nat_port;
 	} else {
 		frontend_key_of(&p, &frontend);
-		switch (lb_select_backend(&frontend, lb_client_id_of_address(&p.src), &backend, &backend_id)) {
-		case LB_NOT_A_SERVICE:
+		if (!lb_is_service_address(&frontend.address))
 			return TC_PASS;
+		switch (lb_select_backend(&frontend, lb_client_id_of_address(&p.src), &backend, &backend_id)) {
 		case LB_NO_PORT:
 			counter_inc(COUNTER_PORT_REFUSED);
 			return refuse_packet(skb, &p);

@@ -10,10 +10,9 @@
 #include "vips_map.h"
 
 enum lb_result {
-	LB_NOT_A_SERVICE = 0, /* the address is no service: leave the traffic alone */
-	LB_NO_BACKEND = 1,    /* a service port without a usable endpoint */
+	LB_NO_PORT = 0,    /* a service address, but no service has this port and protocol */
+	LB_NO_BACKEND = 1, /* a service port without a usable endpoint */
 	LB_SELECTED = 2,
-	LB_NO_PORT = 3,       /* a service address, but no service has this port and protocol */
 };
 
 /* Two reads at most: a miss on a slot or backend means user space flipped the frontend to a
@@ -45,17 +44,22 @@ static __always_inline bool lb_affinity_backend(const struct frontend_value *svc
 	return true;
 }
 
-/* client_id names the client for services with session affinity: the socket hooks pass the
- * pod's netns cookie, tc passes lb_client_id_of_address() of the packet's source. The chosen
- * backend's id goes to *backend_id_out. The address is looked up first, so traffic that is
- * not for a service costs one lookup and nothing else. */
+/* Whether the address is a service's. Callers ask this first, before anything else they
+ * compute for a lookup: traffic that is not for a service then costs this one lookup. */
+static __always_inline bool lb_is_service_address(const struct lb_address *a)
+{
+	return bpf_map_lookup_elem(&slb_vips, a) != NULL;
+}
+
+/* For a key whose address is a service's. client_id names the client for services with
+ * session affinity: the socket hooks pass the pod's netns cookie, tc passes
+ * lb_client_id_of_address() of the packet's source. The chosen backend's id goes to
+ * *backend_id_out. */
 static __always_inline enum lb_result lb_select_backend(const struct frontend_key *key,
 							__u64 client_id,
 							struct backend_value *out,
 							__u32 *backend_id_out)
 {
-	if (!bpf_map_lookup_elem(&slb_vips, &key->address))
-		return LB_NOT_A_SERVICE;
 	for (int attempt = 0; attempt < LB_SELECT_ATTEMPTS; attempt++) {
 		struct frontend_value *svc = bpf_map_lookup_elem(&slb_frontends, key);
 		struct slot_key slot = {};
@@ -63,7 +67,7 @@ static __always_inline enum lb_result lb_select_backend(const struct frontend_ke
 		struct backend_value *backend;
 		__u32 backend_id;
 
-		/* A retry that finds the frontend gone saw the port removed meanwhile: refused too. */
+		/* On a retry, the port was removed meanwhile: refused too. */
 		if (!svc)
 			return LB_NO_PORT;
 		if (svc->backend_count == 0)
