@@ -137,6 +137,15 @@ static __always_inline void revnat_record(struct bpf_sock_addr *ctx, const struc
 	}
 }
 
+/* Fails the syscall at once with ECONNREFUSED, as kube-proxy's REJECT rules make it fail:
+ * a client learns at once that nothing serves the address, it never hangs. */
+static __always_inline int sock_refuse(__u32 counter)
+{
+	counter_inc(counter);
+	bpf_set_retval(-ECONNREFUSED);
+	return SYSCALL_REJECT;
+}
+
 /* connect and sendmsg: VIP -> backend. */
 static __always_inline int sock_xlate_fwd(struct bpf_sock_addr *ctx, bool v6, bool connecting)
 {
@@ -147,16 +156,17 @@ static __always_inline int sock_xlate_fwd(struct bpf_sock_addr *ctx, bool v6, bo
 	if (ctx->protocol != IPPROTO_TCP && ctx->protocol != IPPROTO_UDP)
 		return SYSCALL_PROCEED;
 	addr_from_ctx(&key.address, ctx, v6);
-	key.port = (__be16)ctx->user_port;
-	key.protocol = ctx->protocol;
-
-	switch (lb_select_backend(&key, bpf_get_netns_cookie(ctx), &backend, &backend_id)) {
-	case LB_NOT_A_SERVICE:
+	if (!lb_is_service_address(&key.address)) {
 		/* A UDP socket connected through a VIP earlier and now straight to an address: its
 		 * old record must neither translate its replies nor make it a socket to destroy. */
 		if (connecting && ctx->protocol == IPPROTO_UDP)
 			bpf_sk_storage_delete(&slb_sock_revnat, ctx->sk);
 		return SYSCALL_PROCEED;
+	}
+	key.port = (__be16)ctx->user_port;
+	key.protocol = ctx->protocol;
+
+	switch (lb_select_backend(&key, bpf_get_netns_cookie(ctx), &backend, &backend_id)) {
 	case LB_SELECTED:
 		if (!addr_to_ctx(ctx, &backend.address, v6))
 			break;
@@ -164,13 +174,12 @@ static __always_inline int sock_xlate_fwd(struct bpf_sock_addr *ctx, bool v6, bo
 		revnat_record(ctx, &key, &backend, connecting);
 		counter_inc(COUNTER_TRANSLATED);
 		return SYSCALL_PROCEED;
+	case LB_NO_PORT:
+		return sock_refuse(COUNTER_PORT_REFUSED);
 	case LB_NO_BACKEND:
 		break;
 	}
-	/* Like kube-proxy's REJECT for a service without endpoints: fail at once, never hang. */
-	counter_inc(COUNTER_NO_BACKEND);
-	bpf_set_retval(-ECONNREFUSED);
-	return SYSCALL_REJECT;
+	return sock_refuse(COUNTER_NO_BACKEND);
 }
 
 static __always_inline void revnat_rewrite(struct bpf_sock_addr *ctx, const struct lb_address *vip,

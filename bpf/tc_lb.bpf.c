@@ -4,6 +4,7 @@
  * pod's interface: slb_tc_from_pod on ingress (packets the pod sends) picks a backend for a new
  * flow, records the flow in slb_ct and rewrites VIP -> backend on every packet;
  * slb_tc_to_pod on egress (packets to the pod) rewrites backend -> VIP on every reply.
+ * A new flow to a service address on a port no service has is answered (refusal.h) instead.
  * Uses the same frontends, slots and backends maps as the socket programs, so the agent's
  * control plane is the same in both modes. */
 #include <linux/bpf.h>
@@ -12,6 +13,7 @@
 #include "lb_select.h"
 #include "conntrack.h"
 #include "packet.h"
+#include "refusal.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -48,9 +50,12 @@ int slb_tc_from_pod(struct __sk_buff *skb)
 		backend.port = flow->nat_port;
 	} else {
 		frontend_key_of(&p, &frontend);
-		switch (lb_select_backend(&frontend, lb_client_id_of_address(&p.src), &backend, &backend_id)) {
-		case LB_NOT_A_SERVICE:
+		if (!lb_is_service_address(&frontend.address))
 			return TC_PASS;
+		switch (lb_select_backend(&frontend, lb_client_id_of_address(&p.src), &backend, &backend_id)) {
+		case LB_NO_PORT:
+			counter_inc(COUNTER_PORT_REFUSED);
+			return refuse_packet(skb, &p);
 		case LB_NO_BACKEND:
 			counter_inc(COUNTER_NO_BACKEND);
 			return TC_ACT_SHOT;

@@ -11,7 +11,7 @@ enum counter_id {
 	COUNTER_SLOT_RETRY = 3,   /* a lookup that raced a backend update and read again */
 	COUNTER_CT_CREATED = 4,   /* a tc-translated flow got its conntrack entries */
 	COUNTER_CT_FAILED = 5,    /* a packet dropped because its conntrack entries could not be written or NAT failed */
-	COUNTER_RESERVED_6 = 6,   /* taken by the undefined-port refusal (another branch) */
+	COUNTER_PORT_REFUSED = 6, /* a connect/sendmsg or a packet to a service address on a port (or protocol) no service has: refused */
 	COUNTER_UDP_SOCK_DESTROYED = 7, /* a connected UDP socket destroyed because its backend left the service */
 	COUNTER_UDP_REVNAT_CREATED = 8, /* an entry created in slb_udp_revnat */
 	COUNTER_UDP_REVNAT_REMOVED = 9, /* an entry of slb_udp_revnat removed when its socket closed */

@@ -7,10 +7,11 @@
 #include "backends_map.h"
 #include "counters_map.h"
 #include "affinity_maps.h"
+#include "vips_map.h"
 
 enum lb_result {
-	LB_NOT_A_SERVICE = 0,
-	LB_NO_BACKEND = 1,
+	LB_NO_PORT = 0,    /* a service address, but no service has this port and protocol */
+	LB_NO_BACKEND = 1, /* a service port without a usable endpoint */
 	LB_SELECTED = 2,
 };
 
@@ -43,9 +44,17 @@ static __always_inline bool lb_affinity_backend(const struct frontend_value *svc
 	return true;
 }
 
-/* client_id names the client for services with session affinity: the socket hooks pass the
- * pod's netns cookie, tc passes lb_client_id_of_address() of the packet's source. The chosen
- * backend's id goes to *backend_id_out. */
+/* Whether the address is a service's. Callers ask this first, before anything else they
+ * compute for a lookup: traffic that is not for a service then costs this one lookup. */
+static __always_inline bool lb_is_service_address(const struct lb_address *a)
+{
+	return bpf_map_lookup_elem(&slb_vips, a) != NULL;
+}
+
+/* For a key whose address is a service's. client_id names the client for services with
+ * session affinity: the socket hooks pass the pod's netns cookie, tc passes
+ * lb_client_id_of_address() of the packet's source. The chosen backend's id goes to
+ * *backend_id_out. */
 static __always_inline enum lb_result lb_select_backend(const struct frontend_key *key,
 							__u64 client_id,
 							struct backend_value *out,
@@ -58,8 +67,9 @@ static __always_inline enum lb_result lb_select_backend(const struct frontend_ke
 		struct backend_value *backend;
 		__u32 backend_id;
 
+		/* On a retry, the port was removed meanwhile: refused too. */
 		if (!svc)
-			return LB_NOT_A_SERVICE;
+			return LB_NO_PORT;
 		if (svc->backend_count == 0)
 			return LB_NO_BACKEND;
 		struct affinity_key client = { .netns_cookie = client_id, .service_id = svc->service_id };

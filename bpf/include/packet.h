@@ -33,6 +33,7 @@ struct packet {
 	__u8 tcp_flags;
 	bool v6;
 	__u32 l4_off;
+	__u16 l4_len; /* bytes from the TCP/UDP header to the end of the IP packet, as its header says */
 };
 
 /* Fills p; false for anything that is not unfragmented TCP or UDP over IPv4/IPv6. */
@@ -58,6 +59,7 @@ static __always_inline bool packet_parse(struct __sk_buff *skb, struct packet *p
 		p->dst.words[2] = LB_V4_MAPPED_PREFIX;
 		p->dst.words[3] = ip.daddr;
 		p->l4_off = ETH_HLEN + ip.ihl * 4;
+		p->l4_len = bpf_ntohs(ip.tot_len) - ip.ihl * 4;
 	} else if (skb->protocol == bpf_htons(ETH_P_IPV6)) {
 		struct ipv6hdr ip6;
 
@@ -68,6 +70,7 @@ static __always_inline bool packet_parse(struct __sk_buff *skb, struct packet *p
 		__builtin_memcpy(&p->src, &ip6.saddr, sizeof(p->src));
 		__builtin_memcpy(&p->dst, &ip6.daddr, sizeof(p->dst));
 		p->l4_off = ETH_HLEN + sizeof(ip6);
+		p->l4_len = bpf_ntohs(ip6.payload_len);
 	} else {
 		return false;
 	}

@@ -4,7 +4,6 @@
 // `socklb uninstall` removes it, and a running agent then stops being ready (datapath-watch.ts).
 import type { Server } from 'node:http';
 import { MAP_CAPACITY } from '../datapath/datapath-maps.js';
-import { Reconciler } from '../datapath/reconciler.js';
 import { backoffDelayMs, DEFAULT_RETRY_POLICY, SYSTEM_TIMING } from '../datapath/retry-queue.js';
 import { installMode, type DatapathMode } from '../datapath/datapath-mode.js';
 import { startConntrackWork } from './conntrack-work.js';
@@ -49,13 +48,7 @@ export interface Agent {
 export function startAgent(opts: AgentOptions, log: Logger): Agent {
   const datapath = installMode({ mode: opts.mode ?? 'socket', bpffs: opts.bpffs, cgroup: opts.cgroup, podInterfaces: opts.podInterfaces ?? [] });
   log.info({ mode: datapath.mode, bpffs: opts.bpffs, ...datapath.summary }, 'datapath installed');
-  let reconciler: Reconciler;
-  try {
-    reconciler = Reconciler.adopt(datapath.maps, SYSTEM_TIMING);
-  } catch (err) {
-    datapath.close();
-    throw err;
-  }
+  const reconciler = datapath.reconciler;
   log.info(reconciler.size, 'adopted the pinned maps');
 
   const metrics = new Metrics();

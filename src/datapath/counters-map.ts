@@ -10,7 +10,7 @@ export const COUNTER_NAMES = [
   'slot_retry',
   'ct_created',
   'ct_failed',
-  'reserved_6', // taken by the undefined-port refusal (another branch)
+  'port_refused',
   'udp_sock_destroyed',
   'udp_revnat_created',
   'udp_revnat_removed',

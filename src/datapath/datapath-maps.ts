@@ -15,21 +15,23 @@ import {
 import { FRONTENDS_MAP, frontendKeyLayout, frontendValueLayout, type FrontendKey, type FrontendValue } from './frontends-map.js';
 import { TypedMap, type KeyValueMap } from '../bpf/typed-map.js';
 import { AFFINITY_MATCH_MAP, affinityMatchKeyLayout, affinityMatchValueLayout, type AffinityMatchKey } from './affinity-maps.js';
+import { VIPS_MAP, vipKeyLayout, vipValueLayout, type VipKey, type VipValue } from './vips-map.js';
 
 export interface DatapathMaps {
   frontends: KeyValueMap<FrontendKey, FrontendValue>;
   backends: KeyValueMap<BackendKey, BackendValue>;
   slots: KeyValueMap<SlotKey, SlotValue>;
   affinityMatch: KeyValueMap<AffinityMatchKey, { present: number }>;
+  vips: KeyValueMap<VipKey, VipValue>;
   counters(): Record<CounterName, bigint>;
 }
 
 /** max_entries of the maps the agent writes, as bpf/include/*.h declare them (checked against BTF by test/bpf/btf-layouts.test.ts). */
-export const MAP_CAPACITY = { frontends: 65536, backends: 262144, slots: 524288, affinityMatch: 262144 } as const;
-export const MAP_NAME_OF = { frontends: FRONTENDS_MAP, backends: BACKENDS_MAP, slots: SLOTS_MAP, affinityMatch: AFFINITY_MATCH_MAP } as const;
+export const MAP_CAPACITY = { frontends: 65536, backends: 262144, slots: 524288, affinityMatch: 262144, vips: 65536 } as const;
+export const MAP_NAME_OF = { frontends: FRONTENDS_MAP, backends: BACKENDS_MAP, slots: SLOTS_MAP, affinityMatch: AFFINITY_MATCH_MAP, vips: VIPS_MAP } as const;
 
 /** The map names a datapath object must provide; the loader and `service list` open these. */
-export const DATAPATH_MAP_NAMES = [FRONTENDS_MAP, BACKENDS_MAP, SLOTS_MAP, AFFINITY_MATCH_MAP, COUNTERS_MAP] as const;
+export const DATAPATH_MAP_NAMES = [FRONTENDS_MAP, BACKENDS_MAP, SLOTS_MAP, AFFINITY_MATCH_MAP, VIPS_MAP, COUNTERS_MAP] as const;
 
 export function datapathMaps(fds: ReadonlyMap<string, number>): DatapathMaps {
   const fd = (name: string): number => {
@@ -43,6 +45,7 @@ export function datapathMaps(fds: ReadonlyMap<string, number>): DatapathMaps {
     backends: new TypedMap(BACKENDS_MAP, fd(BACKENDS_MAP), backendKeyLayout, backendValueLayout),
     slots: new TypedMap(SLOTS_MAP, fd(SLOTS_MAP), slotKeyLayout, slotValueLayout),
     affinityMatch: new TypedMap(AFFINITY_MATCH_MAP, fd(AFFINITY_MATCH_MAP), affinityMatchKeyLayout, affinityMatchValueLayout),
+    vips: new TypedMap(VIPS_MAP, fd(VIPS_MAP), vipKeyLayout, vipValueLayout),
     counters: () => readCounters(countersFd),
   };
 }

@@ -7,7 +7,9 @@
 //              against.
 // Both load their programs against the same pinned maps, so switching is a restart: the new
 // mode removes the other mode's attachments (and conntrack state), adopts the maps, and the
-// first sync fixes any drift.
+// first sync fixes any drift. The maps are adopted before the new programs are attached: what
+// adoption repairs (a map an older socklb did not have, slb_vips, is filled from the
+// frontends) is in place before the first lookup of a program that reads it.
 import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { KeyValueMap } from '../bpf/typed-map.js';
@@ -15,6 +17,7 @@ import { listInterfaces } from '../bpf/interfaces.js';
 import { CT_MAP, type CtEntry, type CtKey } from './ct-map.js';
 import type { DatapathMaps } from './datapath-maps.js';
 import { podInterfaceMatcher } from './pod-interfaces.js';
+import { Reconciler } from './reconciler.js';
 import { detachSocketPrograms, installSockDatapath } from './sock-datapath.js';
 import type { UdpSockets } from './udp-sockets.js';
 import { detachTcFrom, installTcDatapath, interfacesWithTcFilters } from './tc-datapath.js';
@@ -30,6 +33,8 @@ export interface InterfaceChanges {
 export interface InstalledMode {
   mode: DatapathMode;
   maps: DatapathMaps;
+  /** The control plane over the maps, adopted from what they held before any program was attached. */
+  reconciler: Reconciler;
   /** conntrack mode's flow table; undefined in socket mode. */
   ct: KeyValueMap<CtKey, CtEntry> | undefined;
   /** socket mode's UDP reverse map and connected-socket destruction; undefined in conntrack mode. */
@@ -67,10 +72,12 @@ export function installMode(opts: ModeOptions): InstalledMode {
     // Conntrack state means nothing without the tc programs; unpinning frees it.
     const ctPin = join(opts.bpffs, 'maps', CT_MAP);
     if (existsSync(ctPin)) rmSync(ctPin);
-    const dp = installSockDatapath({ bpffs: opts.bpffs, cgroup: opts.cgroup });
+    let reconciler: Reconciler | undefined;
+    const dp = installSockDatapath({ bpffs: opts.bpffs, cgroup: opts.cgroup, beforeAttach: (maps) => (reconciler = Reconciler.adopt(maps)) });
     return {
       mode: 'socket',
       maps: dp.maps,
+      reconciler: reconciler!, // set by beforeAttach, which installSockDatapath calls before it attaches
       ct: undefined,
       udp: dp.udp,
       summary: { cgroup: opts.cgroup, programs: dp.attached, tcFiltersRemoved: fromConntrack, ...(dp.udp.unavailable ? { connectedUdpNotDestroyed: dp.udp.unavailable } : {}) },
@@ -98,10 +105,12 @@ export function installMode(opts: ModeOptions): InstalledMode {
     return { attached, detached };
   };
   try {
+    const reconciler = Reconciler.adopt(dp.maps);
     const first = syncInterfaces();
     return {
       mode: 'conntrack',
       maps: dp.maps,
+      reconciler,
       ct: dp.ct,
       udp: undefined,
       summary: { podInterfaces: opts.podInterfaces, attached: first.attached, detached: first.detached, socketProgramsDetached: fromSocket },

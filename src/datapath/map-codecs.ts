@@ -16,6 +16,7 @@ import {
   udpSockKeysLayout,
 } from './revnat-maps.js';
 import { UDP_DEPARTED_MAP, udpDepartedKeyLayout } from './udp-departed-map.js';
+import { VIPS_MAP, vipKeyLayout, vipValueLayout } from './vips-map.js';
 
 export interface MapCodec {
   map: string;
@@ -36,6 +37,7 @@ export const MAP_CODECS: readonly MapCodec[] = [
   codec(FRONTENDS_MAP, frontendKeyLayout, frontendValueLayout),
   codec(BACKENDS_MAP, backendKeyLayout, backendValueLayout),
   codec(SLOTS_MAP, slotKeyLayout, slotValueLayout),
+  codec(VIPS_MAP, vipKeyLayout, vipValueLayout),
   codec(UDP_REVNAT_MAP, udpRevnatKeyLayout, revnatValueLayout),
   codec(SOCK_REVNAT_MAP, undefined, sockRevnatLayout),
   codec(UDP_SOCK_KEYS_MAP, undefined, udpSockKeysLayout),

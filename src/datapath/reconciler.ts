@@ -10,7 +10,8 @@
 //   4. backends that left a switched list are deleted last, once no live list refers to them.
 // For services with session affinity, a (service, backend) membership pair is added before
 // the backend's slot goes live and removed after it is gone, so a remembered backend is reused
-// only while it belongs to the service.
+// only while it belongs to the service. A frontend's address is in the VIP map before the
+// frontend goes live and leaves it after the address's last frontend (vip-addresses.ts).
 // So a new connection never goes to a removed backend and never fails while the service has
 // one. Sockets that picked a backend earlier are not the maps' business, except connected UDP
 // sockets, which would keep a backend for good: the report lists the (VIP, backend) pairs UDP
@@ -28,6 +29,7 @@ import { IPPROTO_TCP, IPPROTO_UDP, MAX_BACKENDS_PER_FRONTEND, type FrontendKey }
 import { readSnapshot } from './map-snapshot.js';
 import { deleteAll, writeAll } from './batched-writes.js';
 import type { SockRevnat } from './revnat-maps.js';
+import { VipAddresses } from './vip-addresses.js';
 import { mapFailureReason, RetryQueue, SYSTEM_TIMING, type FailedAttempt, type FailureReason, type FrontendFailure, type RetryTiming } from './retry-queue.js';
 
 interface FrontendState {
@@ -154,12 +156,14 @@ export class Reconciler {
   private nextServiceId = 1;
   private nextBackendId = 1;
   private readonly retries: RetryQueue;
+  private readonly vips: VipAddresses;
 
   private constructor(
     private readonly maps: DatapathMaps,
     timing: RetryTiming,
   ) {
     this.retries = new RetryQueue(timing);
+    this.vips = new VipAddresses(maps.vips);
   }
 
   /** Starts from what the maps already hold (pinned by an earlier agent), never from empty.
@@ -190,6 +194,7 @@ export class Reconciler {
     // Slots no frontend points to are debris of an interrupted run; nothing can read them.
     for (const key of snap.orphanSlots) maps.slots.delete(key);
     r.repairAffinityMembers();
+    r.vips.adopt([...r.frontends.values()].map((f) => f.key.address));
     return r;
   }
 
@@ -211,10 +216,10 @@ export class Reconciler {
   }
 
   /** Entries the agent holds in each map it writes, for logs and metrics. */
-  get size(): { frontends: number; backends: number; slots: number } {
+  get size(): { frontends: number; backends: number; slots: number; vips: number } {
     let slots = 0;
     for (const f of this.frontends.values()) slots += f.active.length + f.spare.length;
-    return { frontends: this.frontends.size, backends: this.backendsById.size, slots };
+    return { frontends: this.frontends.size, backends: this.backendsById.size, slots, vips: this.vips.size };
   }
 
   /** Frontends not as desired, with why, how many attempts and when they are tried again. */
@@ -337,7 +342,12 @@ export class Reconciler {
     });
     for (const { tag } of memberAdds) if (!failedMembers.has(tag)) addMember(tag[0].state, tag[1]);
 
-    // The switch: one frontend update per service replaces count, generation and affinity together.
+    // New frontends' addresses first; then the switch: one frontend update per service
+    // replaces count, generation and affinity together.
+    report.mapOperations += this.vips.ensure(
+      plans.filter((p) => p.isNew && !p.failed).map((p) => ({ address: p.state.key.address, tag: p })),
+      (p, err) => fail(p, err),
+    );
     const flips = plans.filter((p) => !p.failed);
     report.mapOperations += writeAll(
       this.maps.frontends,
@@ -362,7 +372,10 @@ export class Reconciler {
         }
         continue;
       }
-      if (p.isNew) this.frontends.set(p.fid, s);
+      if (p.isNew) {
+        this.frontends.set(p.fid, s);
+        this.vips.live(s.key.address);
+      }
       for (const b of p.ids) this.ref(b, +1);
       for (const b of s.active) if (b !== undefined) this.ref(b, -1);
       this.noteDepartedUdp(report, s, s.active, p.ids);
@@ -380,6 +393,10 @@ export class Reconciler {
       else report.frontendsUpdated++;
     }
     this.deleteLeftovers(afterSwitch, report);
+    // Addresses whose last frontend left (in step 1 or never went live) leave the VIP map.
+    report.mapOperations += this.vips.settle((address, err) =>
+      report.errors.push({ owner: '(service address)', frontend: address, message: err.message, reason: mapFailureReason(err) }),
+    );
     // Backends no live list refers to any more.
     this.collectBackends(report);
 
@@ -419,6 +436,7 @@ export class Reconciler {
     for (const { fid, state } of removed) {
       if (failedRemovals.has(fid)) continue;
       this.frontends.delete(fid);
+      this.vips.gone(state.key.address);
       for (const b of state.active) if (b !== undefined) this.ref(b, -1);
       this.noteDepartedUdp(report, state, state.active, []);
       report.frontendsRemoved++;

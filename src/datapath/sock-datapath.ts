@@ -36,8 +36,9 @@ function checkCgroup(cgroup: string): void {
   }
 }
 
-/** Loads the programs with maps adopted from pins, attaches (or re-points pinned links) to the cgroup. */
-export function installSockDatapath(opts: { bpffs: string; cgroup: string; objectPath?: string }): InstalledDatapath {
+/** Loads the programs with maps adopted from pins, attaches (or re-points pinned links) to the
+ * cgroup. beforeAttach sees the maps once they are open and before any of these programs runs. */
+export function installSockDatapath(opts: { bpffs: string; cgroup: string; objectPath?: string; beforeAttach?: (maps: DatapathMaps) => void }): InstalledDatapath {
   const objectPath = opts.objectPath ?? SOCK_OBJECT_PATH;
   if (!existsSync(objectPath)) throw new Error(`BPF object ${objectPath} is missing; build it with npm run build`);
   checkCanLoadBpf();
@@ -45,11 +46,13 @@ export function installSockDatapath(opts: { bpffs: string; cgroup: string; objec
   ensureBpffs(opts.bpffs);
   const obj = loadPinnedObject(objectPath, mapDir(opts.bpffs));
   try {
+    const maps = datapathMaps(obj.maps);
+    opts.beforeAttach?.(maps);
     const attached = attachToCgroup(obj.programs, opts.cgroup, linkDir(opts.bpffs));
     const links = attached.map((a) => a.program);
     const udp = openUdpSockets(obj.maps, mapDir(opts.bpffs), opts.cgroup);
     return {
-      maps: datapathMaps(obj.maps),
+      maps,
       attached,
       missing: () => [...lostLinks(links, opts.cgroup, linkDir(opts.bpffs)), ...lostMapPins(obj.maps, mapDir(opts.bpffs))],
       udp,

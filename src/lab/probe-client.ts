@@ -94,6 +94,8 @@ function tcpExchange(sock: Socket, timeoutMs: number): Promise<{ reply: string; 
   });
 }
 
+/** One datagram and its reply. An error the socket reports meanwhile fails the request: a
+ * connected socket's recv reports an ICMP port unreachable as ECONNREFUSED. */
 function udpRequest(sock: UdpSocket, req: ProbeRequest, timeoutMs: number, connected: boolean): Promise<{ reply: string; peer: string }> {
   return new Promise((resolve, reject) => {
     const finish = (err: Error | undefined, r?: { reply: string; peer: string }): void => {

@@ -5,6 +5,7 @@
 import { execFileSync } from 'node:child_process';
 import t, { type Test } from 'tap';
 import { CT_CAPACITY, CT_MAP } from '../../src/datapath/ct-map.js';
+import { COUNTER_NAMES, COUNTERS_MAP } from '../../src/datapath/counters-map.js';
 import { MAP_CAPACITY, MAP_NAME_OF } from '../../src/datapath/datapath-maps.js';
 import { MAP_CODECS, NESTED_STRUCT_LAYOUTS } from '../../src/datapath/map-codecs.js';
 import { UDP_REVNAT_CAPACITY, UDP_REVNAT_MAP } from '../../src/datapath/revnat-maps.js';
@@ -84,6 +85,8 @@ t.test('map capacities the agent reports are the ones compiled in', async (t) =>
     [CT_MAP, CT_CAPACITY],
     [UDP_REVNAT_MAP, UDP_REVNAT_CAPACITY],
     [UDP_DEPARTED_MAP, UDP_DEPARTED_CAPACITY],
+    // One slot per enum counter_id below COUNTER_MAX: a name added on one side only shows here.
+    [COUNTERS_MAP, COUNTER_NAMES.length],
   ];
   for (const [map, capacity] of capacities) {
     t.ok(holding(map).length > 0, `${map} is in an object`);

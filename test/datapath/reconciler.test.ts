@@ -3,7 +3,7 @@ import fc from 'fast-check';
 import t from 'tap';
 import type { DesiredService, Protocol } from '../../src/datapath/desired-state.js';
 import { Reconciler } from '../../src/datapath/reconciler.js';
-import { desiredView, lookupView, mapError, memoryMaps, type MemoryMaps } from '../helpers/memory-maps.js';
+import { desiredView, frontendsWithoutVip, lookupView, mapError, memoryMaps, type MemoryMaps } from '../helpers/memory-maps.js';
 
 const svc = (address: string, port: number, backends: string[], protocol: Protocol = 'TCP', affinityTimeoutSeconds = 0): DesiredService => ({
   affinityTimeoutSeconds,
@@ -17,6 +17,11 @@ const svc = (address: string, port: number, backends: string[], protocol: Protoc
 
 const viewOf = (maps: MemoryMaps): Record<string, string[] | 'broken'> => Object.fromEntries(lookupView(maps));
 const expected = (services: DesiredService[]): Record<string, string[]> => Object.fromEntries(desiredView(services));
+const vipsOf = (maps: MemoryMaps): string[] =>
+  maps.vips
+    .entries()
+    .map(([k]) => k.words)
+    .sort();
 
 t.test('programs new services: backends, slots, then the frontend', async (t) => {
   const maps = memoryMaps();
@@ -24,8 +29,67 @@ t.test('programs new services: backends, slots, then the frontend', async (t) =>
   const want = [svc('10.96.0.1', 80, ['10.0.0.1', '10.0.0.2']), svc('10.96.0.1', 53, ['10.0.0.1'], 'UDP'), svc('fd00::1', 80, [])];
   const report = r.apply(want);
   t.same(viewOf(maps), expected(want));
-  t.match(report, { frontendsAdded: 3, frontendsUpdated: 0, backendsAdded: 2, mapOperations: 2 + 3 + 3, errors: [] });
-  t.same(r.size, { frontends: 3, backends: 2, slots: 3 });
+  t.match(report, { frontendsAdded: 3, frontendsUpdated: 0, backendsAdded: 2, mapOperations: 2 + 3 + 2 + 3, errors: [] }, 'backends, slots, two addresses, frontends');
+  t.same(r.size, { frontends: 3, backends: 2, slots: 3, vips: 2 });
+  t.same(vipsOf(maps), ['10.96.0.1', 'fd00::1'], 'one VIP entry per address, whatever its ports');
+});
+
+t.test('a service address stays while any frontend is on it and goes after the last', async (t) => {
+  const maps = memoryMaps();
+  const r = Reconciler.adopt(maps);
+  const http = svc('10.96.0.1', 80, ['10.0.0.1']);
+  const dns = svc('10.96.0.1', 53, ['10.0.0.1'], 'UDP');
+  r.apply([http, dns]);
+  t.same(vipsOf(maps), ['10.96.0.1']);
+  const before = maps.vips.writes;
+  t.same(r.apply([http]).errors, []);
+  t.same(vipsOf(maps), ['10.96.0.1'], 'a port removed: the address stays, its other port is live');
+  r.apply([http, svc('10.96.0.1', 8080, ['10.0.0.1'])]);
+  t.equal(maps.vips.writes, before, 'ports come and go on a known address without a VIP write');
+  r.apply([svc('10.96.0.2', 80, ['10.0.0.1'])]);
+  t.same(vipsOf(maps), ['10.96.0.2'], 'the last frontend gone: the address goes');
+  t.equal(r.size.vips, 1);
+});
+
+t.test('a VIP that cannot be written fails its new frontends only; they converge later', async (t) => {
+  const maps = memoryMaps();
+  const r = Reconciler.adopt(maps);
+  r.apply([svc('10.96.0.1', 80, ['10.0.0.1'])]);
+  maps.vips.failWrite = (key) => (key.words === '10.96.0.2' ? new Error('update of map slb_vips: No space left (E2BIG)') : undefined);
+  const next = [svc('10.96.0.1', 80, ['10.0.0.2']), svc('10.96.0.1', 81, ['10.0.0.2']), svc('10.96.0.2', 80, ['10.0.0.2']), svc('10.96.0.2', 53, ['10.0.0.2'], 'UDP')];
+  const report = r.apply(next);
+  t.same(
+    report.errors.map((e) => e.frontend),
+    ['10.96.0.2|80|TCP', '10.96.0.2|53|UDP'],
+    'both frontends on the address fail',
+  );
+  t.same(Object.keys(viewOf(maps)).sort(), ['10.96.0.1|80|TCP', '10.96.0.1|81|TCP'], 'and stay out of the frontends map; the rest apply');
+  t.same(frontendsWithoutVip(maps), []);
+  const liveIds = new Set(maps.frontends.entries().map(([, v]) => v.service_id));
+  t.same(
+    maps.slots.entries().filter(([k]) => !liveIds.has(k.service_id)),
+    [],
+    'no slot written for the failed ones is left',
+  );
+  maps.vips.failWrite = undefined;
+  t.same(r.apply(next).errors, []);
+  t.same(viewOf(maps), expected(next));
+  t.same(vipsOf(maps), ['10.96.0.1', '10.96.0.2']);
+});
+
+t.test('adoption repairs the VIP map: stale addresses go, missing ones come back', async (t) => {
+  const maps = memoryMaps();
+  const want = [svc('10.96.0.1', 80, ['10.0.0.1']), svc('fd00::1', 80, ['fd00::a']), svc('fd00::1', 53, ['fd00::a'], 'UDP')];
+  Reconciler.adopt(maps).apply(want);
+  maps.vips.delete({ words: 'fd00::1' });
+  maps.vips.set({ words: '10.96.0.99' }, { flags: 0 });
+  t.same(frontendsWithoutVip(maps).sort(), ['fd00::1|53|UDP', 'fd00::1|80|TCP']);
+  const r = Reconciler.adopt(maps);
+  t.same(vipsOf(maps), ['10.96.0.1', 'fd00::1']);
+  t.equal(r.size.vips, 2);
+  t.match(r.apply(want), { mapOperations: 0 }, 'nothing left to write');
+  r.apply([svc('10.96.0.1', 80, ['10.0.0.1'])]);
+  t.same(vipsOf(maps), ['10.96.0.1'], 'the adopted counts hold: fd00::1 went with its last port');
 });
 
 t.test('an unchanged state costs no map operation', async (t) => {
@@ -119,6 +183,7 @@ t.test('a new service that fails leaves nothing behind', async (t) => {
   t.equal(maps.frontends.data.size, 0);
   t.equal(maps.backends.data.size, 0, 'the backend written for it is collected');
   t.equal(maps.slots.data.size, 0, 'and the slots written for it');
+  t.equal(maps.vips.data.size, 0, 'and its address');
   maps.frontends.failWrite = undefined;
   r.apply([svc('10.96.0.1', 80, ['10.0.0.1'])]);
   t.same(viewOf(maps), expected([svc('10.96.0.1', 80, ['10.0.0.1'])]));
@@ -221,6 +286,8 @@ t.test('at every single map operation, each lookup sees a whole old or a whole n
             assert.notEqual(seen, 'broken', `${id} is broken mid-update`);
             const ok = [before.get(id), after.get(id)].some((l) => l !== undefined && JSON.stringify(l) === JSON.stringify(seen));
             assert.ok(ok, `${id} shows ${JSON.stringify(seen)}: neither the old ${JSON.stringify(before.get(id))} nor the new ${JSON.stringify(after.get(id))}`);
+            // The programs look the address up first: a live frontend without it is unreachable.
+            assert.deepEqual(frontendsWithoutVip(maps), [], 'a live frontend whose address is not in the VIP map');
             // A service with affinity reuses a remembered backend only if it is a member:
             // every live backend must be one, so no client is sent elsewhere by mistake.
             const [f] = maps.frontends.entries().filter(([k]) => `${k.address}|${k.port}|${k.protocol === 17 ? 'UDP' : 'TCP'}` === id);
@@ -242,6 +309,8 @@ t.test('at every single map operation, each lookup sees a whole old or a whole n
         );
         assert.deepEqual(members(maps), wantMembers);
         assert.equal(maps.affinityMatch.data.size, wantMembers.size, 'no stale membership pair');
+        // The VIP map holds exactly the addresses with a frontend.
+        assert.deepEqual(vipsOf(maps), [...new Set(state.map((s) => s.frontend.address))].sort());
         before = after;
         if (restartBetween) r = Reconciler.adopt(maps);
       }

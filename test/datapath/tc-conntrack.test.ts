@@ -1,8 +1,10 @@
 // The conntrack-mode tc programs on crafted packets (BPF_PROG_TEST_RUN, real kernel, real
 // maps): DNAT of a new flow and its two conntrack entries, reverse NAT of replies, checksums
 // recomputed from scratch after every rewrite, UDP with and without a checksum, IPv6, TCP
-// lifetimes, expiry, and what the programs leave alone.
-import t from 'tap';
+// lifetimes, expiry, what the programs leave alone, and the answers that refuse a service
+// address's undefined ports (a TCP reset, an ICMP port unreachable), compared byte for byte
+// with frames built from the RFCs.
+import t, { type Test } from 'tap';
 import { testRunPacket } from '../../src/bpf/prog-test-run.js';
 import { collectExpiredFlows } from '../../src/datapath/ct-gc.js';
 import { CT_DIRECTION, CT_FLAGS, type CtKey } from '../../src/datapath/ct-map.js';
@@ -11,10 +13,11 @@ import { uninstallSockDatapath } from '../../src/datapath/sock-datapath.js';
 import { installTcDatapath, type TcDatapath } from '../../src/datapath/tc-datapath.js';
 import type { DesiredService } from '../../src/datapath/desired-state.js';
 import { LabRun } from '../../src/lab/lab-run.js';
-import { buildFrame, parseFrame, TCP, type Flow } from '../helpers/packets.js';
+import { buildFrame, expectedPortUnreachable, expectedReset, parseFrame, TCP, type Flow } from '../helpers/packets.js';
 
 const TC_ACT_UNSPEC = -1;
 const TC_ACT_SHOT = 2;
+const TC_ACT_REDIRECT = 7;
 const SECOND = 1_000_000_000n;
 
 const run = LabRun.begin();
@@ -88,8 +91,54 @@ t.test('replies of flows without an entry, and traffic to non-services, pass unt
   t.equal(r.retval, TC_ACT_UNSPEC);
   t.same(r.packet, plain, 'pod-to-pod: unchanged');
   t.equal(dp.ct.get(ctKey({ src: '10.244.0.10', dst: '10.244.0.30', sport: 40001, dport: 80, protocol: 'tcp' }, CT_DIRECTION.forward)), undefined, 'and not tracked');
-  const otherPort = buildFrame({ src: '10.244.0.10', dst: '10.96.0.10', sport: 40002, dport: 81, protocol: 'tcp', flags: TCP.SYN });
-  t.same(testRunPacket(fromPod, otherPort, 'from pod').packet, otherPort, 'a VIP on a port that is not the service’s: unchanged');
+});
+
+/** Runs f's frame through from-pod and checks it came back as `answer`, counted, untracked. */
+function checkRefused(t: Test, what: string, f: Flow, answer: (frame: Buffer) => Buffer): void {
+  const before = dp.maps.counters();
+  const frame = buildFrame(f);
+  const r = testRunPacket(fromPod, frame, 'from pod');
+  t.equal(r.retval, TC_ACT_REDIRECT, `${what}: sent back out of the interface it came in on`);
+  t.same(r.packet, answer(frame), `${what}: the whole answer frame`);
+  const after = dp.maps.counters();
+  t.equal(after.port_refused - before.port_refused, 1n, `${what}: counted as port_refused`);
+  t.equal(after.translated - before.translated, 0n);
+  t.equal(dp.ct.get(ctKey(f, CT_DIRECTION.forward)), undefined, `${what}: not tracked`);
+}
+
+t.test('a service address on a port no service has: TCP is reset', async (t) => {
+  const client = { src: '10.244.0.10', sport: 40002, protocol: 'tcp' as const };
+  const cases: [string, Flow][] = [
+    ['a SYN: RST|ACK acknowledging it (the sequence number wraps)', { ...client, dst: '10.96.0.10', dport: 81, flags: TCP.SYN, seq: 0xfffffffd }],
+    [
+      'a segment with ACK and data: RST with its ACK as SEQ, the data cut off',
+      { ...client, dst: '10.96.0.10', dport: 81, flags: TCP.ACK, seq: 7, ack: 123456789, payload: Buffer.alloc(300, 1) },
+    ],
+    ['a FIN without ACK: the FIN is acknowledged too', { ...client, dst: '10.96.0.10', dport: 81, flags: TCP.FIN }],
+    ['a port the address has for UDP only', { ...client, dst: '10.96.0.11', dport: 53, flags: TCP.SYN }],
+    ['IPv4 options: the answer has a plain header', { ...client, dst: '10.96.0.10', dport: 81, flags: TCP.SYN, ipOptions: Buffer.from([1, 1, 1, 0]) }],
+    ['IPv6', { src: 'fd00:244::10', sport: 40002, protocol: 'tcp', dst: 'fd00:96::10', dport: 443, flags: TCP.SYN }],
+  ];
+  for (const [what, f] of cases) checkRefused(t, what, f, () => expectedReset(f));
+});
+
+t.test('a reset to an undefined port is not answered', async (t) => {
+  const before = dp.maps.counters().port_refused;
+  t.equal(send(fromPod, { src: '10.244.0.10', dst: '10.96.0.10', sport: 40003, dport: 81, protocol: 'tcp', flags: TCP.RST }).retval, TC_ACT_SHOT);
+  t.equal(dp.maps.counters().port_refused - before, 1n);
+});
+
+t.test('a service address on a port no service has: UDP gets an ICMP port unreachable', async (t) => {
+  const client = { src: '10.244.0.10', sport: 50010, protocol: 'udp' as const };
+  const cases: [string, Flow][] = [
+    ['a short datagram (the answer is longer)', { ...client, dst: '10.96.0.11', dport: 54 }],
+    ['a long datagram (the answer quotes 8 bytes of it)', { ...client, dst: '10.96.0.11', dport: 54, payload: Buffer.alloc(1200, 7) }],
+    ['no UDP checksum', { ...client, dst: '10.96.0.11', dport: 54, noUdpChecksum: true }],
+    ['a port the address has for TCP only', { ...client, dst: '10.96.0.10', dport: 80 }],
+    ['IPv4 options: quoted with the header', { ...client, dst: '10.96.0.11', dport: 54, ipOptions: Buffer.from([1, 1, 1, 1, 1, 1, 1, 0]) }],
+    ['IPv6: ICMPv6 with its pseudo-header checksum', { src: 'fd00:244::10', sport: 50010, protocol: 'udp', dst: 'fd00:96::10', dport: 53 }],
+  ];
+  for (const [what, f] of cases) checkRefused(t, what, f, expectedPortUnreachable);
 });
 
 t.test('a service without endpoints drops the packet and tracks nothing', async (t) => {

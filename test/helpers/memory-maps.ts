@@ -20,6 +20,7 @@ import {
 import type { DatapathMaps } from '../../src/datapath/datapath-maps.js';
 import { IPPROTO_UDP, frontendKeyLayout, frontendValueLayout, type FrontendKey, type FrontendValue } from '../../src/datapath/frontends-map.js';
 import type { DesiredService } from '../../src/datapath/desired-state.js';
+import { vipKeyLayout, vipValueLayout, type VipKey, type VipValue } from '../../src/datapath/vips-map.js';
 
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
 
@@ -103,6 +104,7 @@ export interface MemoryMaps extends DatapathMaps {
   backends: MemoryMap<BackendKey, BackendValue>;
   slots: MemoryMap<SlotKey, SlotValue>;
   affinityMatch: MemoryMap<AffinityMatchKey, { present: number }>;
+  vips: MemoryMap<VipKey, VipValue>;
   onEveryOp(fn: (() => void) | undefined): void;
   operations(): number;
 }
@@ -112,19 +114,19 @@ export function memoryMaps(): MemoryMaps {
   const backends = new MemoryMap(backendKeyLayout, backendValueLayout);
   const slots = new MemoryMap(slotKeyLayout, slotValueLayout);
   const affinityMatch = new MemoryMap(affinityMatchKeyLayout, affinityMatchValueLayout);
+  const vips = new MemoryMap(vipKeyLayout, vipValueLayout);
+  const all = [frontends, backends, slots, affinityMatch, vips];
   return {
     frontends,
     backends,
     slots,
     affinityMatch,
+    vips,
     counters: () => Object.fromEntries(COUNTER_NAMES.map((n) => [n, 0n])) as Record<CounterName, bigint>,
     onEveryOp(fn) {
-      frontends.afterOp = fn;
-      backends.afterOp = fn;
-      slots.afterOp = fn;
-      affinityMatch.afterOp = fn;
+      for (const map of all) map.afterOp = fn;
     },
-    operations: () => frontends.writes + backends.writes + slots.writes + affinityMatch.writes,
+    operations: () => all.reduce((sum, map) => sum + map.writes, 0),
   };
 }
 
@@ -144,6 +146,15 @@ export function lookupView(maps: DatapathMaps): Map<string, string[] | 'broken'>
     out.set(id, broken ? 'broken' : list.sort());
   }
   return out;
+}
+
+/** Frontends ("VIP|port|PROTO") whose address a BPF lookup would not find in the VIP map: to
+ * the programs such a frontend does not exist. */
+export function frontendsWithoutVip(maps: MemoryMaps): string[] {
+  return maps.frontends
+    .entries()
+    .filter(([key]) => !maps.vips.get({ words: key.address }))
+    .map(([key]) => `${key.address}|${key.port}|${key.protocol === IPPROTO_UDP ? 'UDP' : 'TCP'}`);
 }
 
 /** The same view computed from desired services, for comparison. */

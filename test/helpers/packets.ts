@@ -1,6 +1,8 @@
 // Builds and reads Ethernet frames carrying IPv4/IPv6 and TCP/UDP, with correct checksums,
 // for BPF_PROG_TEST_RUN tests of the tc programs; and checks the checksums of a frame the
-// program rewrote, computed from scratch (not incrementally, as the program does).
+// program rewrote, computed from scratch (not incrementally, as the program does). Also builds
+// the answers a host sends to refuse a frame (a TCP reset, an ICMP port unreachable) as
+// expected frames, from the RFCs rather than from the program's code.
 import { isIPv4 } from 'node:net';
 import { ipFromBytes, ipToBytes } from '../../src/net/ip-address.js';
 
@@ -12,6 +14,12 @@ export interface Flow {
   protocol: 'tcp' | 'udp';
   /** TCP flags byte (SYN 0x02, ACK 0x10, FIN 0x01, RST 0x04). */
   flags?: number;
+  /** TCP sequence and acknowledgment numbers (1000 and 0 unless given) and window (65535). */
+  seq?: number;
+  ack?: number;
+  window?: number;
+  /** IPv4 options (a multiple of 4 bytes), making the header longer than 20 bytes. */
+  ipOptions?: Buffer;
   /** UDP over IPv4 may carry no checksum (0). */
   noUdpChecksum?: boolean;
   payload?: Buffer;
@@ -59,10 +67,11 @@ function l4Segment(f: Flow, src: Buffer, dst: Buffer): Buffer {
   header.writeUInt16BE(f.sport, 0);
   header.writeUInt16BE(f.dport, 2);
   if (f.protocol === 'tcp') {
-    header.writeUInt32BE(1000, 4);
+    header.writeUInt32BE(f.seq ?? 1000, 4);
+    header.writeUInt32BE(f.ack ?? 0, 8);
     header[12] = 5 << 4;
     header[13] = f.flags ?? TCP.ACK;
-    header.writeUInt16BE(65535, 14);
+    header.writeUInt16BE(f.window ?? 65535, 14);
   } else {
     header.writeUInt16BE(8 + payload.length, 4);
   }
@@ -75,36 +84,86 @@ function l4Segment(f: Flow, src: Buffer, dst: Buffer): Buffer {
   return segment;
 }
 
-/** An Ethernet frame for the flow, every checksum right. */
-export function buildFrame(f: Flow): Buffer {
-  const src = addressBytes(f.src);
-  const dst = addressBytes(f.dst);
-  const v4 = src.length === 4;
+const MAC_A = [2, 0, 0, 0, 0, 1];
+const MAC_B = [2, 0, 0, 0, 0, 2];
+
+function ethernet(v4: boolean, reply: boolean): Buffer {
   const eth = Buffer.alloc(14);
-  Buffer.from([2, 0, 0, 0, 0, 1, 2, 0, 0, 0, 0, 2]).copy(eth);
+  Buffer.from(reply ? [...MAC_B, ...MAC_A] : [...MAC_A, ...MAC_B]).copy(eth);
   eth.writeUInt16BE(v4 ? 0x0800 : 0x86dd, 12);
-  const l4 = l4Segment(f, src, dst);
-  let ip: Buffer;
-  if (v4) {
-    ip = Buffer.alloc(20);
-    ip[0] = 0x45;
-    ip.writeUInt16BE(20 + l4.length, 2);
+  return eth;
+}
+
+/** An IP header (TTL 64; IPv4: DF, id 0) for a payload of l4Length bytes. */
+function ipHeader(src: Buffer, dst: Buffer, protocol: number, l4Length: number, options: Buffer = Buffer.alloc(0)): Buffer {
+  if (src.length === 4) {
+    const ip = Buffer.alloc(20 + options.length);
+    ip[0] = 0x40 | (ip.length / 4);
+    ip.writeUInt16BE(ip.length + l4Length, 2);
     ip.writeUInt16BE(0x4000, 6); // DF
     ip[8] = 64;
-    ip[9] = IPPROTO[f.protocol];
+    ip[9] = protocol;
     src.copy(ip, 12);
     dst.copy(ip, 16);
+    options.copy(ip, 20);
     ip.writeUInt16BE(checksum(ip), 10);
-  } else {
-    ip = Buffer.alloc(40);
-    ip.writeUInt32BE(0x60000000, 0);
-    ip.writeUInt16BE(l4.length, 4);
-    ip[6] = IPPROTO[f.protocol];
-    ip[7] = 64;
-    src.copy(ip, 8);
-    dst.copy(ip, 24);
+    return ip;
   }
-  return Buffer.concat([eth, ip, l4]);
+  const ip = Buffer.alloc(40);
+  ip.writeUInt32BE(0x60000000, 0);
+  ip.writeUInt16BE(l4Length, 4);
+  ip[6] = protocol;
+  ip[7] = 64;
+  src.copy(ip, 8);
+  dst.copy(ip, 24);
+  return ip;
+}
+
+/** An Ethernet frame for the flow, every checksum right. `reply` swaps the MAC addresses, as
+ * a frame sent back to where f came from has them. */
+export function buildFrame(f: Flow, opts: { reply?: boolean } = {}): Buffer {
+  const src = addressBytes(f.src);
+  const dst = addressBytes(f.dst);
+  const l4 = l4Segment(f, src, dst);
+  return Buffer.concat([ethernet(src.length === 4, opts.reply ?? false), ipHeader(src, dst, IPPROTO[f.protocol], l4.length, f.ipOptions), l4]);
+}
+
+/** The reset a host with nothing on f's port answers f's segment with (RFC 9293 3.10.7.1):
+ * from f's destination, SEQ = f's ACK if it has one, else RST|ACK acknowledging f. */
+export function expectedReset(f: Flow): Buffer {
+  const flags = f.flags ?? TCP.ACK;
+  const acked = (f.payload ?? Buffer.from('ping')).length + (flags & TCP.SYN ? 1 : 0) + (flags & TCP.FIN ? 1 : 0);
+  const answer: Flow =
+    flags & TCP.ACK
+      ? { src: f.dst, dst: f.src, sport: f.dport, dport: f.sport, protocol: 'tcp', flags: TCP.RST, seq: f.ack ?? 0, ack: 0, window: 0, payload: Buffer.alloc(0) }
+      : {
+          src: f.dst,
+          dst: f.src,
+          sport: f.dport,
+          dport: f.sport,
+          protocol: 'tcp',
+          flags: TCP.RST | TCP.ACK,
+          seq: 0,
+          ack: ((f.seq ?? 1000) + acked) >>> 0,
+          window: 0,
+          payload: Buffer.alloc(0),
+        };
+  return buildFrame(answer, { reply: true });
+}
+
+/** The port unreachable a host answers a UDP frame with, from its destination: ICMP type 3
+ * code 3 (RFC 792) or ICMPv6 type 1 code 4 (RFC 4443), quoting the frame's IP header and the 8
+ * bytes after it. */
+export function expectedPortUnreachable(frame: Buffer): Buffer {
+  const v4 = frame.readUInt16BE(12) === 0x0800;
+  const ipLen = v4 ? (frame[14]! & 0x0f) * 4 : 40;
+  const ip = frame.subarray(14, 14 + ipLen);
+  const src = Buffer.from(v4 ? ip.subarray(12, 16) : ip.subarray(8, 24));
+  const dst = Buffer.from(v4 ? ip.subarray(16, 20) : ip.subarray(24, 40));
+  const icmp = Buffer.concat([Buffer.from([v4 ? 3 : 1, v4 ? 3 : 4, 0, 0, 0, 0, 0, 0]), frame.subarray(14, 14 + ipLen + 8)]);
+  const protocol = v4 ? 1 : 58;
+  icmp.writeUInt16BE(v4 ? checksum(icmp) : checksum(icmp, onesComplementSum(pseudoHeader(dst, src, protocol, icmp.length))), 2);
+  return Buffer.concat([ethernet(v4, true), ipHeader(dst, src, protocol, icmp.length), icmp]);
 }
 
 export interface ParsedFrame {

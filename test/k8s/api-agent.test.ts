@@ -66,6 +66,9 @@ t.test('agent fed by the API server', async (t) => {
     const metrics = (await get(ops, '/metrics')).body;
     t.match(metrics, /^socklb_programmed\{kind="frontends"\} 41$/m);
     t.match(metrics, /^socklb_map_capacity\{map="frontends"\} 65536$/m);
+    t.match(metrics, /^socklb_map_entries\{map="vips"\} 21$/m, 'one service address per cluster IP, whatever its ports');
+    t.match(metrics, /^socklb_map_capacity\{map="vips"\} 65536$/m);
+    t.match(metrics, /^socklb_datapath_events_total\{event="port_refused"\} 0$/m);
     t.match(metrics, /^socklb_sync_duration_seconds_count [1-9]/m);
     t.match(metrics, /^socklb_watch_restarts_total\{resource="endpointslices"\} 0$/m);
     t.equal((await get(ops, '/nope')).status, 404);

@@ -4,7 +4,7 @@ import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import t from 'tap';
 import { CLI_PATH } from '../../src/install-paths.js';
 import { byBackend, KernelLab } from '../helpers/kernel-lab.js';
-import { dualStackSlices, service } from '../helpers/k8s-fixtures.js';
+import { dualStackSlices, endpointSlice, service } from '../helpers/k8s-fixtures.js';
 
 const BACKENDS = ['be-1', 'be-2', 'be-3'];
 
@@ -17,7 +17,7 @@ const socklb = (...args: string[]): string => execFileSync(process.execPath, [CL
 
 t.test('agent life cycle', async (t) => {
   const lab = await KernelLab.create(t, BACKENDS, [8080]);
-  lab.writeServices([
+  const web = [
     service('ns', 'web', ['10.96.0.10', 'fd00:96::10'], [{ port: 80, targetPort: 8080 }]),
     ...dualStackSlices(
       'ns',
@@ -25,7 +25,8 @@ t.test('agent life cycle', async (t) => {
       [{ port: 8080 }],
       BACKENDS.map((b) => lab.pod(b)),
     ),
-  ]);
+  ];
+  lab.writeServices(web);
   const first = lab.startAgent();
   await first.nextSync();
   const attached = attachedPrograms(lab.net.cgroup.path);
@@ -95,10 +96,38 @@ t.test('agent life cycle', async (t) => {
       'slb_udp_departed',
       'slb_udp_revnat',
       'slb_udp_sock_keys',
+      'slb_vips',
     ]);
     const r = await lab.probe({ mode: 'tcp', host: '10.96.0.10', port: 80, count: 60, concurrency: 2 });
     t.same(Object.keys(byBackend(r)).sort(), BACKENDS);
     await second.stop();
+  });
+
+  t.test('an agent upgrading maps pinned without slb_vips fills it before its programs run', async (t) => {
+    // Enough services that adopting them takes a while: programs attached before the VIP map
+    // is filled would take every VIP for no service (untranslated: a timeout in this lab).
+    const FILLERS = 3000;
+    const fillers = Array.from({ length: FILLERS }, (_, i) => [
+      service('ns', `filler-${i}`, [`10.96.${1 + (i >> 8)}.${i & 255}`], [{ port: 80, targetPort: 8080 }]),
+      endpointSlice('ns', `filler-${i}-1`, `filler-${i}`, 'IPv4', [{ port: 8080 }], [lab.pod('be-1').ipv4]),
+    ]).flat();
+    lab.writeServices([...web, ...fillers]);
+    const old = lab.startAgent();
+    t.match(await old.nextSync(30_000), { errors: 0, vips: 2 + FILLERS });
+    const load = lab.probe({ mode: 'tcp', host: '10.96.0.10', port: 80, count: 1_000_000, concurrency: 4, durationMs: 5000, timeoutMs: 1000 });
+    await new Promise((r) => setTimeout(r, 300));
+    await old.stop();
+    // What an earlier socklb leaves: every map but this one (its programs, still attached,
+    // keep the unpinned map until they are replaced).
+    rmSync(`${lab.bpffs}/maps/slb_vips`);
+    const upgraded = lab.startAgent();
+    const adopted = await upgraded.waitForLog((l) => l.msg === 'adopted the pinned maps', 30_000);
+    t.match(adopted, { frontends: 2 + FILLERS, vips: 2 + FILLERS }, 'every address is back in the new map');
+    const r = await load;
+    t.same(r.errors, {}, `${r.ok} connections across the upgrade, none failed`);
+    t.ok(r.ok > 100);
+    await upgraded.stop();
+    lab.writeServices(web);
   });
 
   t.test('maps pinned by an incompatible version are named, with what to do', async (t) => {
@@ -114,7 +143,7 @@ t.test('agent life cycle', async (t) => {
   });
 
   t.test('uninstall detaches every program and removes every pin', async (t) => {
-    t.match(socklb('uninstall', '--bpffs', lab.bpffs), /^detached 9 socket programs and the tc programs of 0 interfaces, removed 10 maps/);
+    t.match(socklb('uninstall', '--bpffs', lab.bpffs), /^detached 9 socket programs and the tc programs of 0 interfaces, removed 11 maps/);
     t.same(attachedPrograms(lab.net.cgroup.path), []);
     t.notOk(existsSync(lab.bpffs));
     const r = await lab.probe({ mode: 'tcp', host: '10.96.0.10', port: 80, count: 1, timeoutMs: 500 });

@@ -1,7 +1,8 @@
 // Conntrack mode on the real kernel: the agent in the node namespace puts the tc programs on
 // the pods' interfaces, real connections to a VIP are DNATed per packet and their replies
 // reverse-NATed, each flow leaves conntrack entries in socklb's table (and none in the
-// kernel's), pods that appear later are picked up, and a restart in socket mode takes the tc
+// kernel's), a port the service does not have is refused (a TCP reset, an ICMP port
+// unreachable), pods that appear later are picked up, and a restart in socket mode takes the tc
 // programs and the conntrack table away while the services keep working.
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -9,6 +10,7 @@ import t from 'tap';
 import { inNetns } from '../../src/bpf/netns.js';
 import { closeFd, openPinned } from '../../src/bpf/bpf-object.js';
 import { TypedMap } from '../../src/bpf/typed-map.js';
+import { openPinnedDatapath } from '../../src/datapath/sock-datapath.js';
 import { CT_DIRECTION, CT_MAP, ctEntryLayout, ctKeyLayout } from '../../src/datapath/ct-map.js';
 import { interfacesWithTcFilters } from '../../src/datapath/tc-datapath.js';
 import { runProbe } from '../../src/lab/lab-processes.js';
@@ -77,6 +79,26 @@ t.test('conntrack mode', async (t) => {
     const kernel = run('ip', ['netns', 'exec', lab.net.nodeNetns, 'cat', '/proc/sys/net/netfilter/nf_conntrack_count']).trim();
     t.equal(kernel, '0', 'the node kernel tracked nothing');
     t.same(lab.listLinks(), [], 'no socket programs are attached');
+  });
+
+  t.test('a port the service does not have: TCP connects are reset, connected UDP is refused, at once', async (t) => {
+    const dp = openPinnedDatapath(lab.bpffs);
+    t.teardown(() => dp.close());
+    const before = dp.maps.counters().port_refused;
+    for (const host of ['10.96.0.10', 'fd00:96::10']) {
+      // Without the answer, the SYN would go on to the node's blackhole route: a 3 s timeout.
+      const tcp = await lab.probe({ mode: 'tcp', host, port: 9999, count: 5, timeoutMs: 3000 });
+      t.same(tcp.errors, { ECONNREFUSED: 5 }, `TCP ${host}:9999: the client's connect() failed with ECONNREFUSED (a reset)`);
+      t.ok(tcp.elapsedMs < 1000, `5 connects refused in ${tcp.elapsedMs} ms`);
+      // The ICMP error reaches a connected socket, whose next recv fails (an unconnected
+      // socket's kernel ignores it, as with any host's port unreachable).
+      const udp = await lab.probe({ mode: 'udp-connected', host, port: 9999, count: 3, timeoutMs: 3000 });
+      t.same(udp.errors, { ECONNREFUSED: 3 }, `UDP ${host}:9999: recv failed with ECONNREFUSED (a port unreachable)`);
+      t.ok(udp.elapsedMs < 1000, `3 datagrams refused in ${udp.elapsedMs} ms`);
+      const tcpOnUdpPort = await lab.probe({ mode: 'tcp', host, port: 53, count: 2, timeoutMs: 3000 });
+      t.same(tcpOnUdpPort.errors, { ECONNREFUSED: 2 }, `TCP ${host}:53, a port the service has for UDP only`);
+    }
+    t.equal(dp.maps.counters().port_refused - before, 2n * (5n + 3n + 2n), 'each refused packet counted as port_refused');
   });
 
   t.test('a pod created after the agent started is picked up', async (t) => {
