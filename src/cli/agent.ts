@@ -5,6 +5,7 @@
 import type { Server } from 'node:http';
 import { MAP_CAPACITY } from '../datapath/datapath-maps.js';
 import { backoffDelayMs, DEFAULT_RETRY_POLICY, SYSTEM_TIMING } from '../datapath/retry-queue.js';
+import type { ServiceError } from '../datapath/reconciler.js';
 import { installMode, type DatapathMode } from '../datapath/datapath-mode.js';
 import { startConntrackWork } from './conntrack-work.js';
 import { watchDatapath } from './datapath-watch.js';
@@ -43,6 +44,18 @@ export interface Agent {
   /** The bound host:port of the ops server, once listening. */
   opsAddress: Promise<string | undefined>;
   stop(): Promise<void>;
+}
+
+/** Frontends whose failure a sync logs one line each; the rest go in one summary line, so a
+ * sync that fails thousands of frontends (a full map) logs a screenful, not thousands of lines. */
+const ERROR_LINES_PER_SYNC = 20;
+
+function logServiceErrors(errors: readonly ServiceError[], log: Logger): void {
+  for (const e of errors.slice(0, ERROR_LINES_PER_SYNC)) log.error({ service: e.owner, frontend: e.frontend, reason: e.reason }, `service not programmed: ${e.message}`);
+  if (errors.length <= ERROR_LINES_PER_SYNC) return;
+  const byReason: Record<string, number> = {};
+  for (const e of errors.slice(ERROR_LINES_PER_SYNC)) byReason[e.reason] = (byReason[e.reason] ?? 0) + 1;
+  log.error({ more: errors.length - ERROR_LINES_PER_SYNC, byReason }, 'more services not programmed; they are retried (socklb_frontends_failing counts them)');
 }
 
 export function startAgent(opts: AgentOptions, log: Logger): Agent {
@@ -125,7 +138,7 @@ export function startAgent(opts: AgentOptions, log: Logger): Agent {
       if (text !== lastProblemsText) for (const p of problems) log.warn({ object: p.object, field: p.field }, formatProblem(p));
       lastProblemsText = text;
     }
-    for (const e of report.errors) log.error({ service: e.owner, frontend: e.frontend, reason: e.reason }, `service not programmed: ${e.message}`);
+    logServiceErrors(report.errors, log);
     const { errors, departedUdp, ...counts } = report;
     log.info({ kind: update.kind, ...counts, errors: errors.length, ...reconciler.size, durationMs: seconds * 1000 }, 'synced');
     udpSocketWork?.afterSync(departedUdp);

@@ -81,6 +81,13 @@ t.test('40,000 frontends replaced by 40,000 others near the map capacity', async
     t.equal(synced.errors, overflow, `${overflow} frontends did not fit`);
     t.equal(programmedOn(80), COUNT - overflow);
     t.equal(programmedOn(81), KEPT);
+    const syncLines = agent.logs.slice(from, agent.logs.indexOf(synced));
+    t.equal(syncLines.filter((l) => l.msg.startsWith('service not programmed')).length, 20, 'the sync logs 20 failed frontends one by one');
+    t.match(
+      syncLines.find((l) => l.msg.startsWith('more services not programmed')),
+      { more: overflow - 20, byReason: { map_full: overflow - 20 } },
+      'and the rest in one line',
+    );
     const freed = Date.now();
     t.equal(dp.maps.frontends.deleteMany(foreign).done, FOREIGN, 'room is made by someone else');
     const ms = await eventually(
