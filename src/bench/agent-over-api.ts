@@ -7,6 +7,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { uninstallSockDatapath } from '../datapath/sock-datapath.js';
+import { listServices } from '../cli/service-list.js';
 import { CLI_PATH } from '../install-paths.js';
 import { AgentProcess } from '../lab/agent-process.js';
 import { FakeApiServer } from '../lab/fake-api-server.js';
@@ -23,6 +24,8 @@ export interface AgentOverApiResult {
   endpointsPerService: number;
   /** From the last initial list received to the first full sync in the maps, as the agent logs it. */
   listsToMapsMs: number;
+  /** Frontends and backends in the pinned maps once the agent is ready (read from the maps). */
+  programmed: { frontends: number; backends: number };
   /** From publishing one changed EndpointSlice to the agent's log of the sync that wrote it. */
   changeMs: { p50: number; p99: number; max: number; samples: number };
   /** The agent process's VmRSS right after the changes. */
@@ -100,6 +103,8 @@ export async function benchAgentOverApi(
     agent = new AgentProcess(child);
     const ready = await agent.waitForLog((l) => l.msg === 'ready: the first full sync is in the maps', 120_000);
     const listsToMapsMs = ready.msSinceInputComplete as number;
+    const listed = listServices(bpffs);
+    const programmed = { frontends: listed.length, backends: listed.reduce((n, f) => n + f.backends.length, 0) };
     progress(`${opts.services} services x ${opts.endpoints} endpoints: in the maps ${listsToMapsMs} ms after the last list arrived`);
 
     const samples: number[] = [];
@@ -124,7 +129,7 @@ export async function benchAgentOverApi(
     const memory = ops ? (await (await fetch(`http://${ops}/metrics`)).text()).split('\n').filter((l) => l.startsWith('socklb_process_memory_bytes')) : [];
     for (const l of memory) progress(`  ${l.replace(/ (\d+)$/, (_, b: string) => ` ${(Number(b) / 2 ** 20).toFixed(0)} MB`)}`);
     progress(`agent RSS after ${idleMs / 1000} s without events: ${agentIdleRssMb.toFixed(0)} MB`);
-    return { services: opts.services, endpointsPerService: opts.endpoints, listsToMapsMs, changeMs, agentRssMb, agentIdleRssMb };
+    return { services: opts.services, endpointsPerService: opts.endpoints, listsToMapsMs, programmed, changeMs, agentRssMb, agentIdleRssMb };
   } finally {
     await agent?.stop();
     try {

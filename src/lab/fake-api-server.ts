@@ -104,12 +104,17 @@ export class FakeApiServer {
     return [...this.objects[resource].values()];
   }
 
-  /** Sends a BOOKMARK with the current resourceVersion to every watcher that asked for them. */
-  bookmark(): void {
+  /** Sends a BOOKMARK with the current resourceVersion to every watcher that asked for them;
+   * returns how many did. */
+  bookmark(): number {
+    let sent = 0;
     for (const w of this.watchers) {
       const kind = LIST_KIND[w.resource][0].replace(/List$/, '');
-      if (w.bookmarks) this.send(w, { type: 'BOOKMARK', object: { kind, apiVersion: LIST_KIND[w.resource][1], metadata: { resourceVersion: String(this.rv) } } });
+      if (!w.bookmarks) continue;
+      this.send(w, { type: 'BOOKMARK', object: { kind, apiVersion: LIST_KIND[w.resource][1], metadata: { resourceVersion: String(this.rv) } } });
+      sent++;
     }
+    return sent;
   }
 
   /** Forgets history: a watch resuming from an older resourceVersion gets 410 Gone. */

@@ -139,10 +139,11 @@ t.test('agent fed by the API server', async (t) => {
   });
 
   t.test('bookmarks are asked for and accepted', async (t) => {
-    api.bookmark();
+    const open = api.openWatches;
+    t.ok(open >= 3, `${open} watches open`);
+    t.equal(api.bookmark(), open, 'every watch asked for bookmarks (allowWatchBookmarks=true)');
     api.apply('services', service('ns', 'after-bookmark', ['10.96.3.2'], [{ port: 80 }]));
     await converged('change after a bookmark');
-    t.pass();
   });
 
   t.test('410 Gone: the agent relists and converges', async (t) => {

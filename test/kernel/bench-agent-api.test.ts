@@ -7,7 +7,8 @@ t.test('agent over the API: programs everything, times changes, reports RSS', as
   const r = await benchAgentOverApi({ services: 30, endpoints: 3, changes: 5, idleMs: 100 }, (line) => printed.push(line));
   const latencies = printed.find((l) => l.startsWith('one endpoint change'));
   t.match(latencies, /p50 [\d,]+\.\d ms, p99 [\d,]+\.\d ms, max [\d,]+\.\d ms over 5/, `latencies printed with one decimal: ${latencies}`);
-  t.ok(r.listsToMapsMs >= 0 && r.listsToMapsMs < 10_000, `lists to maps in ${r.listsToMapsMs} ms`);
+  t.same(r.programmed, { frontends: 30, backends: 90 }, 'every service and endpoint is in the maps when the agent says it is ready');
+  t.type(r.listsToMapsMs, 'number', `lists to maps in ${r.listsToMapsMs} ms (a measurement, not asserted)`);
   t.equal(r.changeMs.samples, 5);
   t.ok(r.agentRssMb > 20, `agent RSS ${r.agentRssMb.toFixed(0)} MB`);
 });
