@@ -152,7 +152,10 @@ t.test('enums: every member of each mirrored enum, by name and value', async (t)
     for (const obj of holders) {
       t.same(
         cEnumMembers(mirror),
-        obj.enums.get(mirror.cName)!.values!.map((v) => ({ name: v.name, value: v.val })).sort((a, b) => a.value - b.value),
+        obj.enums
+          .get(mirror.cName)!
+          .values!.map((v) => ({ name: v.name, value: v.val }))
+          .sort((a, b) => a.value - b.value),
         `enum ${mirror.cName} in ${obj.path}`,
       );
     }
