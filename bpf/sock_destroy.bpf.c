@@ -61,7 +61,7 @@ int slb_udp_destroy(struct bpf_iter__udp *ctx)
 		return 0;
 	if (bpf_sock_destroy((struct sock_common *)sk) != 0)
 		return 0;
-	counter_inc(COUNTER_UDP_SOCK_DESTROYED);
+	counter_inc(REASON_UDP_SOCK_DESTROYED);
 	__u64 cookie = bpf_get_socket_cookie(sk);
 
 	bpf_seq_write(ctx->meta->seq, &cookie, sizeof(cookie));

@@ -91,12 +91,12 @@ static __always_inline void udp_revnat_record(struct bpf_sock_addr *ctx, const s
 		bpf_map_update_elem(&slb_udp_revnat, &key, &value, BPF_ANY);
 		return;
 	}
-	counter_inc(COUNTER_UDP_REVNAT_CREATED);
+	counter_inc(REASON_UDP_REVNAT_CREATED);
 
 	struct udp_sock_keys *keys = bpf_sk_storage_get(&slb_udp_sock_keys, ctx->sk, 0,
 							BPF_SK_STORAGE_GET_F_CREATE);
 	if (!keys) {
-		counter_inc(COUNTER_UDP_REVNAT_UNTRACKED);
+		counter_inc(REASON_UDP_REVNAT_UNTRACKED);
 		return;
 	}
 	__u32 known_keys = keys->count;
@@ -110,7 +110,7 @@ static __always_inline void udp_revnat_record(struct bpf_sock_addr *ctx, const s
 	__u32 slot = __sync_fetch_and_add(&keys->count, 1);
 
 	if (slot >= UDP_SOCK_KEYS_MAX) {
-		counter_inc(COUNTER_UDP_REVNAT_UNTRACKED);
+		counter_inc(REASON_UDP_REVNAT_UNTRACKED);
 		return;
 	}
 	keys->peers[slot].address = key.address;
@@ -139,9 +139,9 @@ static __always_inline void revnat_record(struct bpf_sock_addr *ctx, const struc
 
 /* Fails the syscall at once with ECONNREFUSED, as kube-proxy's REJECT rules make it fail:
  * a client learns at once that nothing serves the address, it never hangs. */
-static __always_inline int sock_refuse(__u32 counter)
+static __always_inline int sock_refuse(enum slb_reason reason)
 {
-	counter_inc(counter);
+	counter_inc(reason);
 	bpf_set_retval(-ECONNREFUSED);
 	return SYSCALL_REJECT;
 }
@@ -172,14 +172,14 @@ static __always_inline int sock_xlate_fwd(struct bpf_sock_addr *ctx, bool v6, bo
 			break;
 		ctx->user_port = backend.port;
 		revnat_record(ctx, &key, &backend, connecting);
-		counter_inc(COUNTER_TRANSLATED);
+		counter_inc(REASON_TRANSLATED);
 		return SYSCALL_PROCEED;
 	case LB_NO_PORT:
-		return sock_refuse(COUNTER_PORT_REFUSED);
+		return sock_refuse(REASON_PORT_REFUSED);
 	case LB_NO_BACKEND:
 		break;
 	}
-	return sock_refuse(COUNTER_NO_BACKEND);
+	return sock_refuse(REASON_NO_BACKEND);
 }
 
 static __always_inline void revnat_rewrite(struct bpf_sock_addr *ctx, const struct lb_address *vip,
@@ -187,7 +187,7 @@ static __always_inline void revnat_rewrite(struct bpf_sock_addr *ctx, const stru
 {
 	if (addr_to_ctx(ctx, vip, v6)) {
 		ctx->user_port = vip_port;
-		counter_inc(COUNTER_REVNAT);
+		counter_inc(REASON_REVNAT);
 	}
 }
 
@@ -236,7 +236,7 @@ int slb_sock_release(struct bpf_sock *sk)
 		key.address = keys->peers[i].address;
 		key.port = keys->peers[i].port;
 		if (bpf_map_delete_elem(&slb_udp_revnat, &key) == 0)
-			counter_inc(COUNTER_UDP_REVNAT_REMOVED);
+			counter_inc(REASON_UDP_REVNAT_REMOVED);
 	}
 	return SYSCALL_PROCEED;
 }

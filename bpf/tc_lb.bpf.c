@@ -2,9 +2,11 @@
 /* Conntrack mode: service translation per packet at tc on the pods' interfaces, the design of
  * the tc-eBPF datapaths socklb's socket mode improves on. Attached to the host side of each
  * pod's interface: slb_tc_from_pod on ingress (packets the pod sends) picks a backend for a new
- * flow, records the flow in slb_ct and rewrites VIP -> backend on every packet;
- * slb_tc_to_pod on egress (packets to the pod) rewrites backend -> VIP on every reply.
+ * flow, tracks the flow in slb_ct (conntrack.h) and rewrites VIP -> backend on every packet of
+ * a flow whose entry says CT_F_DNAT; slb_tc_to_pod on egress (packets to the pod) rewrites
+ * backend -> VIP on every reply whose entry says CT_F_REVNAT.
  * A new flow to a service address on a port no service has is answered (refusal.h) instead.
+ * Every drop is counted with its reason (reasons.h).
  * Uses the same frontends, slots and backends maps as the socket programs, so the agent's
  * control plane is the same in both modes. */
 #include <linux/bpf.h>
@@ -14,12 +16,33 @@
 #include "conntrack.h"
 #include "packet.h"
 #include "refusal.h"
+#include "tc_drop.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
-/* Packets we do not change go on to the next filter (or the default action), so socklb
- * composes with a CNI's own tc programs. */
-#define TC_PASS TC_ACT_UNSPEC
+/* A conntrack or NAT failure: its own reason, and ct_failed, the total users have known. */
+static __always_inline int tc_drop_ct(enum slb_reason reason)
+{
+	counter_inc(REASON_CT_FAILED);
+	return tc_drop(reason);
+}
+
+/* Reads p; false for packets we leave alone, counting those that are ours but unreadable. */
+static __always_inline bool tc_parse(struct __sk_buff *skb, struct packet *p)
+{
+	switch (packet_parse(skb, p)) {
+	case PACKET_OK:
+		return true;
+	case PACKET_FRAGMENT:
+		counter_inc(REASON_IP_FRAGMENT);
+		return false;
+	case PACKET_INVALID:
+		counter_inc(REASON_INVALID_PACKET);
+		return false;
+	default:
+		return false;
+	}
+}
 
 static __always_inline void frontend_key_of(const struct packet *p, struct frontend_key *key)
 {
@@ -27,6 +50,29 @@ static __always_inline void frontend_key_of(const struct packet *p, struct front
 	key->port = p->dport;
 	key->protocol = p->protocol;
 	key->pad = 0;
+}
+
+/* Tracks p's new flow (client -> VIP) to the backend: a forward entry that DNATs to it, and a
+ * reply entry that gives the backend's replies the VIP back. A flow is both entries or none:
+ * when the reply entry cannot be written the forward one goes again, so the flow's next packet
+ * starts over instead of reaching a backend whose replies would not be translated. */
+static __always_inline enum slb_reason ct_create_service_flow(const struct packet *p, const struct backend_value *backend,
+							      __u32 backend_id, __u64 now)
+{
+	struct ct_key key;
+	struct ct_nat nat = { .address = backend->address, .port = backend->port, .backend_id = backend_id };
+
+	ct_key_of(&key, p, CT_DIR_FORWARD);
+	if (!ct_insert(&key, p->protocol, ct_state_of(p), CT_F_DNAT, &nat, now))
+		return REASON_CT_INSERT_FAILED;
+	ct_reply_key_of(&key, p, &backend->address, backend->port);
+	nat.address = p->dst;
+	nat.port = p->dport;
+	if (ct_insert(&key, p->protocol, 0, CT_F_REVNAT, &nat, now))
+		return REASON_CT_CREATED;
+	ct_key_of(&key, p, CT_DIR_FORWARD);
+	bpf_map_delete_elem(&slb_ct, &key);
+	return REASON_CT_REPLY_INSERT_FAILED;
 }
 
 SEC("tc")
@@ -37,42 +83,41 @@ int slb_tc_from_pod(struct __sk_buff *skb)
 	struct ct_entry *flow;
 	struct frontend_key frontend;
 	struct backend_value backend;
+	enum slb_reason created;
 	__u32 backend_id = 0;
 	__u64 now;
 
-	if (!packet_parse(skb, &p))
+	if (!tc_parse(skb, &p))
 		return TC_PASS;
 	now = bpf_ktime_get_ns();
 	ct_key_of(&key, &p, CT_DIR_FORWARD);
 	flow = ct_lookup(&key, &p, now);
 	if (flow) {
-		backend.address = flow->nat_address;
-		backend.port = flow->nat_port;
+		if (!(flow->verdict & CT_F_DNAT))
+			return TC_PASS;
+		backend.address = flow->nat.address;
+		backend.port = flow->nat.port;
 	} else {
 		frontend_key_of(&p, &frontend);
 		if (!lb_is_service_address(&frontend.address))
 			return TC_PASS;
 		switch (lb_select_backend(&frontend, lb_client_id_of_address(&p.src), &backend, &backend_id)) {
 		case LB_NO_PORT:
-			counter_inc(COUNTER_PORT_REFUSED);
+			counter_inc(REASON_PORT_REFUSED);
 			return refuse_packet(skb, &p);
 		case LB_NO_BACKEND:
-			counter_inc(COUNTER_NO_BACKEND);
-			return TC_ACT_SHOT;
+			return tc_drop(REASON_NO_BACKEND);
 		case LB_SELECTED:
 			break;
 		}
-		if (!ct_create(&p, &backend.address, backend.port, backend_id, now)) {
-			counter_inc(COUNTER_CT_FAILED);
-			return TC_ACT_SHOT;
-		}
-		counter_inc(COUNTER_TRANSLATED);
-		counter_inc(COUNTER_CT_CREATED);
+		created = ct_create_service_flow(&p, &backend, backend_id, now);
+		if (created != REASON_CT_CREATED)
+			return tc_drop_ct(created);
+		counter_inc(REASON_TRANSLATED);
+		counter_inc(REASON_CT_CREATED);
 	}
-	if (!packet_rewrite(skb, &p, true, &backend.address, backend.port)) {
-		counter_inc(COUNTER_CT_FAILED);
-		return TC_ACT_SHOT;
-	}
+	if (!packet_rewrite(skb, &p, true, &backend.address, backend.port))
+		return tc_drop_ct(REASON_NAT_FAILED);
 	return TC_PASS;
 }
 
@@ -85,17 +130,15 @@ int slb_tc_to_pod(struct __sk_buff *skb)
 	struct lb_address vip;
 	__be16 vip_port;
 
-	if (!packet_parse(skb, &p))
+	if (!tc_parse(skb, &p))
 		return TC_PASS;
 	ct_key_of(&key, &p, CT_DIR_REPLY);
 	flow = ct_lookup(&key, &p, bpf_ktime_get_ns());
-	if (!flow)
+	if (!flow || !(flow->verdict & CT_F_REVNAT))
 		return TC_PASS;
-	vip = flow->nat_address;
-	vip_port = flow->nat_port;
-	if (!packet_rewrite(skb, &p, false, &vip, vip_port)) {
-		counter_inc(COUNTER_CT_FAILED);
-		return TC_ACT_SHOT;
-	}
+	vip = flow->nat.address;
+	vip_port = flow->nat.port;
+	if (!packet_rewrite(skb, &p, false, &vip, vip_port))
+		return tc_drop_ct(REASON_REVNAT_FAILED);
 	return TC_PASS;
 }

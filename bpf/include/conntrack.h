@@ -1,13 +1,22 @@
-/* Conntrack operations over slb_ct (see ct_map.h): look up a live entry, create a flow's
- * two entries, and keep an entry's lifetime in step with the TCP flags it sees. */
+/* Conntrack operations over slb_ct (see ct_map.h), for any path that tracks flows: build a key,
+ * look up a live entry (keeping its state and expiry in step with the packet), and insert an
+ * entry with its verdict and optional NAT data. What a path does with a verdict is the path's. */
 #ifndef SOCKLB_CONNTRACK_H
 #define SOCKLB_CONNTRACK_H
 
 #include <bpf/bpf_helpers.h>
+#include "counters_map.h"
 #include "ct_map.h"
 #include "packet.h"
 
 #define NSEC_PER_SEC 1000000000ull
+
+/* Entries expire in whole seconds of CLOCK_MONOTONIC; programs read the clock in nanoseconds
+ * (bpf_ktime_get_ns) and divide only when they write an expiry, never per packet. */
+static __always_inline __u32 ct_expiry(__u64 now_ns, __u32 lifetime)
+{
+	return now_ns / NSEC_PER_SEC + lifetime;
+}
 
 static __always_inline void ct_key_of(struct ct_key *key, const struct packet *p, __u8 direction)
 {
@@ -21,85 +30,89 @@ static __always_inline void ct_key_of(struct ct_key *key, const struct packet *p
 	key->pad[1] = 0;
 }
 
-static __always_inline __u64 ct_lifetime_ns(__u8 protocol, __u8 flags)
+/* The key of the replies to p's flow once its destination is translated to to:to_port: they
+ * come from there and go back to p's source. */
+static __always_inline void ct_reply_key_of(struct ct_key *key, const struct packet *p,
+					    const struct lb_address *to, __be16 to_port)
 {
-	if (protocol != IPPROTO_TCP)
-		return CT_LIFETIME_NONTCP * NSEC_PER_SEC;
-	if (flags & CT_F_CLOSING)
-		return CT_LIFETIME_TCP_CLOSING * NSEC_PER_SEC;
-	if (flags & CT_F_ESTABLISHED)
-		return CT_LIFETIME_TCP_ESTABLISHED * NSEC_PER_SEC;
-	return CT_LIFETIME_TCP_OPENING * NSEC_PER_SEC;
+	key->src = *to;
+	key->dst = p->src;
+	key->sport = to_port;
+	key->dport = p->sport;
+	key->protocol = p->protocol;
+	key->direction = CT_DIR_REPLY;
+	key->pad[0] = 0;
+	key->pad[1] = 0;
 }
 
-/* The flags a packet adds to its direction's entry: any segment without SYN means the
- * handshake is behind us; FIN or RST starts the short closing lifetime. */
-static __always_inline __u8 ct_flags_of(const struct packet *p)
+static __always_inline __u32 ct_lifetime(__u8 protocol, __u8 state)
 {
-	__u8 flags = 0;
+	if (protocol != IPPROTO_TCP)
+		return CT_LIFETIME_NONTCP;
+	if (state & CT_S_CLOSING)
+		return CT_LIFETIME_TCP_CLOSING;
+	if (state & CT_S_ESTABLISHED)
+		return CT_LIFETIME_TCP_ESTABLISHED;
+	return CT_LIFETIME_TCP_OPENING;
+}
+
+/* The state a packet adds to its direction's entry: any segment without SYN means the
+ * handshake is behind us; FIN or RST starts the short closing lifetime. */
+static __always_inline __u8 ct_state_of(const struct packet *p)
+{
+	__u8 state = 0;
 
 	if (p->protocol != IPPROTO_TCP)
 		return 0;
 	if (!(p->tcp_flags & PKT_TCP_SYN))
-		flags |= CT_F_ESTABLISHED;
+		state |= CT_S_ESTABLISHED;
 	if (p->tcp_flags & (PKT_TCP_FIN | PKT_TCP_RST))
-		flags |= CT_F_CLOSING;
-	return flags;
+		state |= CT_S_CLOSING;
+	return state;
 }
 
 /* The live entry for key, updated for this packet; NULL if there is none or it has expired
- * (an expired entry is deleted here so the flow starts afresh). */
+ * (an expired entry is deleted here so the flow starts afresh). now: bpf_ktime_get_ns(). */
 static __always_inline struct ct_entry *ct_lookup(const struct ct_key *key, const struct packet *p, __u64 now)
 {
 	struct ct_entry *entry = bpf_map_lookup_elem(&slb_ct, key);
-	__u8 flags;
-	__u64 expires;
+	__u64 expires_ns, until;
+	__u8 state;
 
 	if (!entry)
 		return NULL;
-	if (entry->expires_ns <= now) {
+	expires_ns = (__u64)entry->expires * NSEC_PER_SEC;
+	if (expires_ns <= now) {
 		bpf_map_delete_elem(&slb_ct, key);
+		counter_inc(REASON_CT_EXPIRED);
 		return NULL;
 	}
-	flags = entry->flags | ct_flags_of(p);
-	expires = now + ct_lifetime_ns(p->protocol, flags);
-	/* Entries are updated in place: the value is read and written by this flow's packets only. */
-	if (flags != entry->flags || expires > entry->expires_ns + CT_REFRESH_SLACK_NS ||
-	    expires < entry->expires_ns) {
-		entry->flags = flags;
-		entry->expires_ns = expires;
+	state = entry->state | ct_state_of(p);
+	until = now + (__u64)ct_lifetime(p->protocol, state) * NSEC_PER_SEC;
+	/* Entries are updated in place: the value is read and written by this flow's packets only.
+	 * The expiry is until in whole seconds: it changes, and the entry is written, at most once
+	 * a second per direction (and on a state change), not on every packet. */
+	if (state != entry->state || until < expires_ns || until >= expires_ns + NSEC_PER_SEC) {
+		entry->state = state;
+		entry->expires = until / NSEC_PER_SEC;
 	}
 	return entry;
 }
 
-/* Writes both entries of a new flow from p (client -> VIP) to the backend. */
-static __always_inline bool ct_create(const struct packet *p, const struct lb_address *backend,
-				      __be16 backend_port, __u32 backend_id, __u64 now)
+/* Writes the entry for key: this packet's state (state_of: the packet that created it, 0 for
+ * the direction it has not been seen in yet), the verdict, and nat (NULL: no NAT data). */
+static __always_inline bool ct_insert(const struct ct_key *key, __u8 protocol, __u8 state, __u8 verdict,
+				      const struct ct_nat *nat, __u64 now)
 {
-	struct ct_key key;
-	__u8 flags = ct_flags_of(p);
 	struct ct_entry entry = {
-		.nat_address = *backend,
-		.nat_port = backend_port,
-		.flags = flags,
-		.backend_id = backend_id,
-		.expires_ns = now + ct_lifetime_ns(p->protocol, flags),
+		.expires = ct_expiry(now, ct_lifetime(protocol, state)),
+		.state = state,
+		.verdict = verdict,
 	};
 
-	ct_key_of(&key, p, CT_DIR_FORWARD);
-	if (bpf_map_update_elem(&slb_ct, &key, &entry, BPF_ANY))
-		return false;
-	/* The reply comes from the backend to the client; it must leave with the VIP. */
-	key.src = *backend;
-	key.sport = backend_port;
-	key.dst = p->src;
-	key.dport = p->sport;
-	key.direction = CT_DIR_REPLY;
-	entry.nat_address = p->dst;
-	entry.nat_port = p->dport;
-	entry.flags = 0;
-	entry.expires_ns = now + ct_lifetime_ns(p->protocol, 0);
-	return bpf_map_update_elem(&slb_ct, &key, &entry, BPF_ANY) == 0;
+	if (nat)
+		entry.nat = *nat;
+	return bpf_map_update_elem(&slb_ct, key, &entry, BPF_ANY) == 0;
 }
 
 #endif

@@ -85,13 +85,13 @@ static __always_inline enum lb_result lb_select_backend(const struct frontend_ke
 		slot.slot = bpf_get_prandom_u32() % svc->backend_count;
 		slot_value = bpf_map_lookup_elem(&slb_slots, &slot);
 		if (!slot_value) {
-			counter_inc(COUNTER_SLOT_RETRY);
+			counter_inc(REASON_SLOT_RETRY);
 			continue;
 		}
 		backend_id = slot_value->backend_id;
 		backend = bpf_map_lookup_elem(&slb_backends, &backend_id);
 		if (!backend) {
-			counter_inc(COUNTER_SLOT_RETRY);
+			counter_inc(REASON_SLOT_RETRY);
 			continue;
 		}
 		*out = *backend;

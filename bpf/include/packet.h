@@ -36,8 +36,15 @@ struct packet {
 	__u16 l4_len; /* bytes from the TCP/UDP header to the end of the IP packet, as its header says */
 };
 
-/* Fills p; false for anything that is not unfragmented TCP or UDP over IPv4/IPv6. */
-static __always_inline bool packet_parse(struct __sk_buff *skb, struct packet *p)
+/* What packet_parse found. Only PACKET_OK fills p. */
+enum packet_kind {
+	PACKET_OK,       /* unfragmented TCP or UDP over IPv4/IPv6 */
+	PACKET_OTHER,    /* another protocol (ARP, ICMP, IPv6 extension headers ...): not socklb's */
+	PACKET_FRAGMENT, /* an IPv4 fragment */
+	PACKET_INVALID,  /* IPv4/IPv6 whose headers cannot be read */
+};
+
+static __always_inline enum packet_kind packet_parse(struct __sk_buff *skb, struct packet *p)
 {
 	__be16 ports[2];
 
@@ -45,9 +52,9 @@ static __always_inline bool packet_parse(struct __sk_buff *skb, struct packet *p
 		struct iphdr ip;
 
 		if (bpf_skb_load_bytes(skb, ETH_HLEN, &ip, sizeof(ip)) || ip.ihl < 5)
-			return false;
+			return PACKET_INVALID;
 		if (ip.frag_off & bpf_htons(IP_FRAGMENT_BITS))
-			return false;
+			return PACKET_FRAGMENT;
 		p->v6 = false;
 		p->protocol = ip.protocol;
 		p->src.words[0] = 0;
@@ -64,7 +71,7 @@ static __always_inline bool packet_parse(struct __sk_buff *skb, struct packet *p
 		struct ipv6hdr ip6;
 
 		if (bpf_skb_load_bytes(skb, ETH_HLEN, &ip6, sizeof(ip6)))
-			return false;
+			return PACKET_INVALID;
 		p->v6 = true;
 		p->protocol = ip6.nexthdr;
 		__builtin_memcpy(&p->src, &ip6.saddr, sizeof(p->src));
@@ -72,18 +79,18 @@ static __always_inline bool packet_parse(struct __sk_buff *skb, struct packet *p
 		p->l4_off = ETH_HLEN + sizeof(ip6);
 		p->l4_len = bpf_ntohs(ip6.payload_len);
 	} else {
-		return false;
+		return PACKET_OTHER;
 	}
 	if (p->protocol != IPPROTO_TCP && p->protocol != IPPROTO_UDP)
-		return false;
+		return PACKET_OTHER;
 	if (bpf_skb_load_bytes(skb, p->l4_off, ports, sizeof(ports)))
-		return false;
+		return PACKET_INVALID;
 	p->sport = ports[0];
 	p->dport = ports[1];
 	p->tcp_flags = 0;
 	if (p->protocol == IPPROTO_TCP && bpf_skb_load_bytes(skb, p->l4_off + TCP_FLAGS_OFF, &p->tcp_flags, 1))
-		return false;
-	return true;
+		return PACKET_INVALID;
+	return PACKET_OK;
 }
 
 /* Rewrites the destination (dnat) or the source address and port of p's packet to to:to_port,

@@ -19,6 +19,7 @@
 #include <linux/tcp.h>
 #include <bpf/bpf_helpers.h>
 #include "packet.h"
+#include "tc_drop.h"
 
 #define REFUSAL_TTL 64
 #define IP_DF 0x4000
@@ -119,14 +120,13 @@ static __always_inline __u32 refusal_ip(struct refusal *r, const struct packet *
 	return sizeof(r->ip.v4);
 }
 
-/* The reset for a TCP segment, in r; false if there is none to send (the segment is a reset,
- * or cannot be read). */
+/* The reset for a TCP segment that is no reset, in r; false if the segment cannot be read. */
 static __always_inline bool refusal_tcp(struct __sk_buff *skb, const struct packet *p, struct refusal *r)
 {
 	struct tcphdr in;
 	__u32 seg_len;
 
-	if (bpf_skb_load_bytes(skb, p->l4_off, &in, sizeof(in)) || in.rst || p->l4_len < in.doff * 4)
+	if (bpf_skb_load_bytes(skb, p->l4_off, &in, sizeof(in)) || p->l4_len < in.doff * 4)
 		return false;
 	/* What the segment occupies in sequence space: its data, and one each for SYN and FIN. */
 	seg_len = p->l4_len - in.doff * 4 + in.syn + in.fin;
@@ -180,8 +180,8 @@ static __always_inline __u32 refusal_udp(struct __sk_buff *skb, const struct pac
 	return quote_len;
 }
 
-/* Turns p's packet into its refusal and sends it back; TC_ACT_SHOT when there is nothing to
- * send (a reset is not answered) or the answer cannot be built. */
+/* Turns p's packet into its refusal and sends it back; drops it when there is nothing to send
+ * (a reset is not answered) or the answer cannot be built, counting which. */
 static __always_inline int refuse_packet(struct __sk_buff *skb, const struct packet *p)
 {
 	struct refusal r = {};
@@ -190,32 +190,34 @@ static __always_inline int refuse_packet(struct __sk_buff *skb, const struct pac
 	__u32 l4_len;
 	__u32 ip_len;
 
+	if (tcp && (p->tcp_flags & PKT_TCP_RST))
+		return tc_drop(REASON_REFUSAL_NOT_SENT);
 	if (bpf_skb_load_bytes(skb, 0, r.macs + ETH_ALEN, ETH_ALEN) ||
 	    bpf_skb_load_bytes(skb, ETH_ALEN, r.macs, ETH_ALEN))
-		return TC_ACT_SHOT;
+		return tc_drop(REASON_REFUSAL_FAILED);
 	if (tcp) {
 		if (!refusal_tcp(skb, p, &r))
-			return TC_ACT_SHOT;
+			return tc_drop(REASON_REFUSAL_FAILED);
 		l4_len = sizeof(r.l4.tcp);
 	} else {
 		quote_len = refusal_udp(skb, p, &r);
 		if (!quote_len)
-			return TC_ACT_SHOT;
+			return tc_drop(REASON_REFUSAL_FAILED);
 		l4_len = sizeof(r.l4.icmp) + quote_len;
 	}
 	ip_len = refusal_ip(&r, p, tcp ? IPPROTO_TCP : (p->v6 ? IPPROTO_ICMPV6 : IPPROTO_ICMP), l4_len);
 	if (!ip_len)
-		return TC_ACT_SHOT;
+		return tc_drop(REASON_REFUSAL_FAILED);
 	/* Everything is read: now the packet may be cut (a TCP segment's options and data go) or
 	 * grown (a short datagram is smaller than the ICMP error quoting it). */
 	if (bpf_skb_change_tail(skb, ETH_HLEN + ip_len + l4_len, 0))
-		return TC_ACT_SHOT;
+		return tc_drop(REASON_REFUSAL_FAILED);
 	if (bpf_skb_store_bytes(skb, 0, r.macs, sizeof(r.macs), 0) ||
 	    bpf_skb_store_bytes(skb, ETH_HLEN, &r.ip, ip_len, 0) ||
 	    bpf_skb_store_bytes(skb, ETH_HLEN + ip_len, &r.l4, tcp ? sizeof(r.l4.tcp) : sizeof(r.l4.icmp), 0))
-		return TC_ACT_SHOT;
+		return tc_drop(REASON_REFUSAL_FAILED);
 	if (!tcp && bpf_skb_store_bytes(skb, ETH_HLEN + ip_len + sizeof(r.l4.icmp), r.quote, quote_len, 0))
-		return TC_ACT_SHOT;
+		return tc_drop(REASON_REFUSAL_FAILED);
 	/* The answer is another flow than the packet was: its hash must not steer it. */
 	bpf_set_hash_invalid(skb);
 	return bpf_redirect(skb->ifindex, 0);

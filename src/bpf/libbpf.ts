@@ -20,26 +20,36 @@ const libc = loadLibrary('libc.so.6');
 const printFn = koffi.proto('int socklb_libbpf_print_fn(int level, const char *format, void *args)');
 
 // libbpf's option structs, field for field (libbpf/libbpf.h, bpf.h). Each starts with its own
-// size, which libbpf checks, so koffi's sizeof must equal C's: the layouts have no surprises.
-koffi.struct('bpf_tc_hook', { sz: 'size_t', ifindex: 'int', attach_point: 'int', parent: 'uint32_t' });
-koffi.struct('bpf_tc_opts', { sz: 'size_t', prog_fd: 'int', flags: 'uint32_t', prog_id: 'uint32_t', handle: 'uint32_t', priority: 'uint32_t' });
-koffi.struct('bpf_test_run_opts', {
-  sz: 'size_t',
-  data_in: 'const void *',
-  data_out: 'void *',
-  data_size_in: 'uint32_t',
-  data_size_out: 'uint32_t',
-  ctx_in: 'const void *',
-  ctx_out: 'void *',
-  ctx_size_in: 'uint32_t',
-  ctx_size_out: 'uint32_t',
-  retval: 'uint32_t',
-  repeat: 'int',
-  duration: 'uint32_t',
-  flags: 'uint32_t',
-  cpu: 'uint32_t',
-  batch_size: 'uint32_t',
-});
+// size, which libbpf checks, so koffi's layout must equal C's: test/bpf/libbpf-structs.test.ts
+// compiles a probe against the installed headers and compares every offset and the size.
+export const LIBBPF_STRUCTS = {
+  bpf_tc_hook: { sz: 'size_t', ifindex: 'int', attach_point: 'int', parent: 'uint32_t' },
+  bpf_tc_opts: { sz: 'size_t', prog_fd: 'int', flags: 'uint32_t', prog_id: 'uint32_t', handle: 'uint32_t', priority: 'uint32_t' },
+  bpf_test_run_opts: {
+    sz: 'size_t',
+    data_in: 'const void *',
+    data_out: 'void *',
+    data_size_in: 'uint32_t',
+    data_size_out: 'uint32_t',
+    ctx_in: 'const void *',
+    ctx_out: 'void *',
+    ctx_size_in: 'uint32_t',
+    ctx_size_out: 'uint32_t',
+    retval: 'uint32_t',
+    repeat: 'int',
+    duration: 'uint32_t',
+    flags: 'uint32_t',
+    cpu: 'uint32_t',
+    batch_size: 'uint32_t',
+  },
+} as const;
+export type LibbpfStruct = keyof typeof LIBBPF_STRUCTS;
+for (const [name, fields] of Object.entries(LIBBPF_STRUCTS)) koffi.struct(name, fields);
+
+/** sizeof(struct name) as koffi lays it out: the value of the struct's sz field. */
+export const libbpfStructSize = (name: LibbpfStruct): number => koffi.sizeof(name);
+/** offsetof(struct name, field) as koffi lays it out. */
+export const libbpfFieldOffset = (name: LibbpfStruct, field: string): number => koffi.offsetof(name, field);
 
 export const native = {
   objectOpenFile: libbpf.func('void *bpf_object__open_file(const char *path, const void *opts)'),

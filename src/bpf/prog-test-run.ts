@@ -2,9 +2,9 @@
 // with the real maps; the packet comes back as the program left it. Tests use it to check a
 // tc program's rewrites byte by byte.
 import { checkReturn } from './bpf-error.js';
-import { native } from './libbpf.js';
+import { libbpfStructSize, native } from './libbpf.js';
 
-const TEST_RUN_OPTS_SIZE = 80; // sizeof(struct bpf_test_run_opts)
+const TEST_RUN_OPTS_SIZE = libbpfStructSize('bpf_test_run_opts');
 /** Room for the packet to grow (encapsulation); tc programs here never grow it by more. */
 const HEADROOM = 256;
 

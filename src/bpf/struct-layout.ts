@@ -59,14 +59,26 @@ export const lbAddress: FieldType<string> = {
   write: (v, o, x) => writeIpBytes(x, v, o),
 };
 
+const bytesOf = (v: DataView): Uint8Array => new Uint8Array(v.buffer, v.byteOffset, v.byteLength);
+
+/** A member that is a struct (struct x member). */
+export function structField<T>(element: StructLayout<T>): FieldType<T> {
+  return {
+    size: element.size,
+    align: element.align,
+    read: (v, o) => element.decode(bytesOf(v), o),
+    write: (v, o, x) => void element.encode(x, bytesOf(v), o),
+  };
+}
+
 /** A member that is an array of n structs (struct x member[n]). */
 export function arrayOf<T>(element: StructLayout<T>, n: number): FieldType<T[]> {
   return {
     size: element.size * n,
     align: element.align,
-    read: (v, o) => Array.from({ length: n }, (_, i) => element.decode(new Uint8Array(v.buffer, v.byteOffset, v.byteLength), o + i * element.size)),
+    read: (v, o) => Array.from({ length: n }, (_, i) => element.decode(bytesOf(v), o + i * element.size)),
     write: (v, o, x) => {
-      const bytes = new Uint8Array(v.buffer, v.byteOffset, v.byteLength);
+      const bytes = bytesOf(v);
       for (let i = 0; i < n; i++) {
         const item = x[i];
         if (item === undefined) bytes.fill(0, o + i * element.size, o + (i + 1) * element.size);
@@ -74,6 +86,22 @@ export function arrayOf<T>(element: StructLayout<T>, n: number): FieldType<T[]> 
       }
     },
   };
+}
+
+/** A C enum mirrored in TypeScript: its BTF name, the prefix its members' C names share, and
+ * each member by its TypeScript name (the C name without the prefix, in lower case). Checked
+ * against the compiled objects' BTF by test/bpf/btf-layouts.test.ts. */
+export interface EnumMirror {
+  readonly cName: string;
+  readonly prefix: string;
+  readonly members: Readonly<Record<string, number>>;
+}
+
+/** The members as C names them, in value order: what BTF lists. */
+export function cEnumMembers(e: EnumMirror): { name: string; value: number }[] {
+  return Object.entries(e.members)
+    .map(([name, value]) => ({ name: e.prefix + name.toUpperCase(), value }))
+    .sort((a, b) => a.value - b.value);
 }
 
 /** Explicit padding bytes, named as in the C struct; always written as zero. */

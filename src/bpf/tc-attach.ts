@@ -4,18 +4,17 @@
 // agent like a pinned link does; a restarted agent replaces its own filter in one step
 // (BPF_TC_F_REPLACE at socklb's handle and priority) and never touches other filters.
 import { BpfError, checkReturn } from './bpf-error.js';
-import { captureLibbpfLog, drainLibbpfLog, native } from './libbpf.js';
+import { constants } from 'node:os';
+import { captureLibbpfLog, drainLibbpfLog, libbpfStructSize, native } from './libbpf.js';
 
 export type TcDirection = 'ingress' | 'egress';
 
 const BPF_TC_INGRESS = 1;
 const BPF_TC_EGRESS = 2;
 const BPF_TC_F_REPLACE = 1;
-const HOOK_SIZE = 24; // sizeof(struct bpf_tc_hook)
-const OPTS_SIZE = 32; // sizeof(struct bpf_tc_opts)
-const ENOENT = 2;
-const EEXIST = 17;
-const EINVAL = 22;
+const HOOK_SIZE = libbpfStructSize('bpf_tc_hook');
+const OPTS_SIZE = libbpfStructSize('bpf_tc_opts');
+const { ENOENT, EEXIST, EINVAL } = constants.errno;
 /** A hook without socklb's filter answers ENOENT, or EINVAL when it has no clsact qdisc at all.
  * libbpf then prints the kernel's "Parent Qdisc doesn't exists" or "Cannot find specified filter
  * chain", which is the expected answer of a scan, not news: with libbpf's messages captured

@@ -1,9 +1,10 @@
 // A BPF map seen through the struct layouts of its key and value.
+import { constants } from 'node:os';
 import { checkReturn, BpfError } from './bpf-error.js';
 import { native } from './libbpf.js';
 import type { StructLayout } from './struct-layout.js';
 
-const ENOENT = 2;
+const { ENOENT } = constants.errno;
 // EINVAL, ENOTSUPP (524), EOPNOTSUPP: map types without lookup_batch (sk_storage, ...).
 const BATCH_UNSUPPORTED = new Set([22, 524, 95]);
 

@@ -1,9 +1,10 @@
 // Writes or deletes many map entries with as few syscalls as the kernel allows, while keeping
 // failures per element: an element that fails is reported with its tag (the service it
 // belongs to) and skipped, and the rest are still written, in order.
+import { constants } from 'node:os';
 import type { KeyValueMap } from '../bpf/typed-map.js';
 
-const ENOENT = 2;
+const { ENOENT } = constants.errno;
 
 export function writeAll<K, V, T>(map: KeyValueMap<K, V>, entries: readonly { key: K; value: V; tag: T }[], onError: (tag: T, err: Error) => void): number {
   let at = 0;

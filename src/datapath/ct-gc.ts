@@ -2,9 +2,8 @@
 // programs already ignore (and delete) a dead entry they meet; this removes the ones no packet
 // comes back for, so the table holds live flows and its size is a true count of them.
 import type { KeyValueMap } from '../bpf/typed-map.js';
-import { CT_DIRECTION, type CtEntry, type CtKey } from './ct-map.js';
-
-const ENOENT = 2;
+import { deleteAll } from './batched-writes.js';
+import { CT_DIRECTION, ctNow, type CtEntry, type CtKey } from './ct-map.js';
 
 export interface CtGcResult {
   /** Entries that were live after the pass. */
@@ -15,29 +14,24 @@ export interface CtGcResult {
   durationMs: number;
 }
 
-/** nowNs: CLOCK_MONOTONIC nanoseconds, the programs' clock (process.hrtime.bigint() on Linux). */
-export function collectExpiredFlows(ct: KeyValueMap<CtKey, CtEntry>, nowNs: bigint = process.hrtime.bigint()): CtGcResult {
+/** nowS: the programs' clock (ctNow). An entry that vanished meanwhile (deleted by a packet,
+ * evicted by the LRU) is simply gone; any other failure is thrown once the pass has deleted
+ * what it could. */
+export function collectExpiredFlows(ct: KeyValueMap<CtKey, CtEntry>, nowS: number = ctNow()): CtGcResult {
   const started = performance.now();
-  const dead: CtKey[] = [];
+  const dead: { key: CtKey; tag: undefined }[] = [];
   let live = 0;
   let liveFlows = 0;
   for (const [key, entry] of ct.entries()) {
-    if (entry.expires_ns <= nowNs) {
-      dead.push(key);
+    if (entry.expires <= nowS) {
+      dead.push({ key, tag: undefined });
       continue;
     }
     live++;
     if (key.direction === CT_DIRECTION.forward) liveFlows++;
   }
-  // An entry that vanished meanwhile (deleted by a packet, evicted by the LRU) stops a batch
-  // delete with ENOENT; the batch goes on after it.
-  let expired = 0;
-  let rest = dead;
-  while (rest.length > 0) {
-    const r = ct.deleteMany(rest);
-    expired += r.done;
-    if (r.error && (r.error as { errno?: number }).errno !== ENOENT) throw r.error;
-    rest = rest.slice(r.done + (r.error ? 1 : 0));
-  }
+  const failures: Error[] = [];
+  const expired = deleteAll(ct, dead, (_, err) => failures.push(err));
+  if (failures.length > 0) throw new Error(`conntrack GC: ${failures.length} expired entries could not be deleted: ${failures[0]!.message}`, { cause: failures[0] });
   return { live, liveFlows, expired, durationMs: performance.now() - started };
 }

@@ -1,10 +1,11 @@
 // Which codec each map's key and value use: the list the BTF layout test walks, so every
 // struct shared with the kernel is checked against the compiled object.
-import type { StructLayout } from '../bpf/struct-layout.js';
+import type { EnumMirror, StructLayout } from '../bpf/struct-layout.js';
 import { BACKENDS_MAP, SLOTS_MAP, backendKeyLayout, backendValueLayout, slotKeyLayout, slotValueLayout } from './backends-map.js';
 import { AFFINITY_MAP, AFFINITY_MATCH_MAP, affinityKeyLayout, affinityMatchKeyLayout, affinityValueLayout } from './affinity-maps.js';
 import { FRONTENDS_MAP, frontendKeyLayout, frontendValueLayout } from './frontends-map.js';
-import { CT_MAP, ctEntryLayout, ctKeyLayout } from './ct-map.js';
+import { REASON_ENUM } from './counters-map.js';
+import { CT_ENUMS, CT_MAP, ctEntryLayout, ctKeyLayout, ctNatLayout } from './ct-map.js';
 import {
   SOCK_REVNAT_MAP,
   UDP_REVNAT_MAP,
@@ -45,5 +46,8 @@ export const MAP_CODECS: readonly MapCodec[] = [
   codec(CT_MAP, ctKeyLayout, ctEntryLayout),
 ];
 
-/** Structs shared with the kernel inside another struct (an array member), checked the same way. */
-export const NESTED_STRUCT_LAYOUTS: readonly StructLayout<object>[] = [udpRevnatPeerLayout as StructLayout<object>];
+/** Structs shared with the kernel inside another struct (a member or an array member), checked the same way. */
+export const NESTED_STRUCT_LAYOUTS: readonly StructLayout<object>[] = [udpRevnatPeerLayout as StructLayout<object>, ctNatLayout as StructLayout<object>];
+
+/** Enums shared with the kernel (codes and flags), checked against the objects' BTF. */
+export const ENUM_MIRRORS: readonly EnumMirror[] = [REASON_ENUM, ...CT_ENUMS];

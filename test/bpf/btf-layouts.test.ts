@@ -1,5 +1,6 @@
 // Every TypeScript codec against the compiled objects' BTF: struct names, sizes, field names,
-// offsets and field sizes, and which struct each map's key and value really are. A map both
+// offsets and field sizes, which struct each map's key and value really are, and the enums
+// mirrored in TypeScript (reason codes, conntrack flags): every member's name and value. A map both
 // objects define (the load-balancing maps the socket and tc programs share) is checked in each,
 // so the two programs' views of a shared map cannot drift apart either.
 import { execFileSync } from 'node:child_process';
@@ -7,13 +8,13 @@ import t, { type Test } from 'tap';
 import { CT_CAPACITY, CT_MAP } from '../../src/datapath/ct-map.js';
 import { COUNTER_NAMES, COUNTERS_MAP } from '../../src/datapath/counters-map.js';
 import { MAP_CAPACITY, MAP_NAME_OF } from '../../src/datapath/datapath-maps.js';
-import { MAP_CODECS, NESTED_STRUCT_LAYOUTS } from '../../src/datapath/map-codecs.js';
+import { ENUM_MIRRORS, MAP_CODECS, NESTED_STRUCT_LAYOUTS } from '../../src/datapath/map-codecs.js';
 import { UDP_REVNAT_CAPACITY, UDP_REVNAT_MAP } from '../../src/datapath/revnat-maps.js';
 import { SOCK_OBJECT_PATH } from '../../src/datapath/sock-datapath.js';
 import { TC_OBJECT_PATH } from '../../src/datapath/tc-datapath.js';
 import { UDP_DEPARTED_CAPACITY, UDP_DEPARTED_MAP } from '../../src/datapath/udp-departed-map.js';
 import { SOCK_DESTROY_OBJECT_PATH } from '../../src/datapath/udp-sock-destroy.js';
-import type { StructLayout } from '../../src/bpf/struct-layout.js';
+import { cEnumMembers, type StructLayout } from '../../src/bpf/struct-layout.js';
 
 interface BtfType {
   id: number;
@@ -24,17 +25,20 @@ interface BtfType {
   nr_elems?: number;
   members?: { name: string; type_id: number; bits_offset: number }[];
   vars?: { type_id: number }[];
+  values?: { name: string; val: number }[];
 }
 
 class ObjectBtf {
   private readonly byId: Map<number, BtfType>;
   readonly structs: Map<string, BtfType>;
+  readonly enums: Map<string, BtfType>;
   private readonly mapVars: BtfType[];
 
   constructor(readonly path: string) {
     const dump = JSON.parse(execFileSync('bpftool', ['-j', 'btf', 'dump', 'file', path], { encoding: 'utf8' })) as { types: BtfType[] };
     this.byId = new Map(dump.types.map((ty) => [ty.id, ty]));
     this.structs = new Map(dump.types.filter((ty) => ty.kind === 'STRUCT').map((ty) => [ty.name, ty]));
+    this.enums = new Map(dump.types.filter((ty) => ty.kind === 'ENUM').map((ty) => [ty.name, ty]));
     const datasec = dump.types.find((ty) => ty.kind === 'DATASEC' && ty.name === '.maps');
     this.mapVars = (datasec?.vars ?? []).map((v) => this.byId.get(v.type_id)!);
   }
@@ -139,4 +143,23 @@ t.test('structs inside other structs', async (t) => {
     t.ok(holders.length > 0, `struct ${layout.cName} is in an object`);
     for (const obj of holders) checkStruct(t, obj, layout);
   }
+});
+
+t.test('enums: every member of each mirrored enum, by name and value', async (t) => {
+  for (const mirror of ENUM_MIRRORS) {
+    const holders = objects.filter((o) => o.enums.has(mirror.cName));
+    t.ok(holders.length > 0, `enum ${mirror.cName} is in an object`);
+    for (const obj of holders) {
+      t.same(
+        cEnumMembers(mirror),
+        obj.enums
+          .get(mirror.cName)!
+          .values!.map((v) => ({ name: v.name, value: v.val }))
+          .sort((a, b) => a.value - b.value),
+        `enum ${mirror.cName} in ${obj.path}`,
+      );
+    }
+  }
+  // The reason codes index the counters every object shares: each object must have the same enum.
+  t.equal(objects.filter((o) => o.enums.has('slb_reason')).length, objects.length, 'enum slb_reason is in every object');
 });

@@ -20,6 +20,8 @@ export interface Flow {
   window?: number;
   /** IPv4 options (a multiple of 4 bytes), making the header longer than 20 bytes. */
   ipOptions?: Buffer;
+  /** IPv4 only: the more-fragments flag (a first fragment) instead of DF. */
+  moreFragments?: boolean;
   /** UDP over IPv4 may carry no checksum (0). */
   noUdpChecksum?: boolean;
   payload?: Buffer;
@@ -94,13 +96,13 @@ function ethernet(v4: boolean, reply: boolean): Buffer {
   return eth;
 }
 
-/** An IP header (TTL 64; IPv4: DF, id 0) for a payload of l4Length bytes. */
-function ipHeader(src: Buffer, dst: Buffer, protocol: number, l4Length: number, options: Buffer = Buffer.alloc(0)): Buffer {
+/** An IP header (TTL 64; IPv4: DF or MF, id 0) for a payload of l4Length bytes. */
+function ipHeader(src: Buffer, dst: Buffer, protocol: number, l4Length: number, options: Buffer = Buffer.alloc(0), moreFragments = false): Buffer {
   if (src.length === 4) {
     const ip = Buffer.alloc(20 + options.length);
     ip[0] = 0x40 | (ip.length / 4);
     ip.writeUInt16BE(ip.length + l4Length, 2);
-    ip.writeUInt16BE(0x4000, 6); // DF
+    ip.writeUInt16BE(moreFragments ? 0x2000 : 0x4000, 6); // MF or DF
     ip[8] = 64;
     ip[9] = protocol;
     src.copy(ip, 12);
@@ -125,7 +127,17 @@ export function buildFrame(f: Flow, opts: { reply?: boolean } = {}): Buffer {
   const src = addressBytes(f.src);
   const dst = addressBytes(f.dst);
   const l4 = l4Segment(f, src, dst);
-  return Buffer.concat([ethernet(src.length === 4, opts.reply ?? false), ipHeader(src, dst, IPPROTO[f.protocol], l4.length, f.ipOptions), l4]);
+  return Buffer.concat([ethernet(src.length === 4, opts.reply ?? false), ipHeader(src, dst, IPPROTO[f.protocol], l4.length, f.ipOptions, f.moreFragments), l4]);
+}
+
+/** f's frame with only the first l4Bytes of its TCP/UDP header and data, the IP header saying
+ * so (its length fields and checksum right): a packet a broken or hostile sender cut short. */
+export function truncatedFrame(f: Flow, l4Bytes: number): Buffer {
+  const full = buildFrame(f);
+  const src = addressBytes(f.src);
+  const ipLen = src.length === 4 ? 20 + (f.ipOptions?.length ?? 0) : 40;
+  const l4 = full.subarray(14 + ipLen, 14 + ipLen + l4Bytes);
+  return Buffer.concat([full.subarray(0, 14), ipHeader(src, addressBytes(f.dst), IPPROTO[f.protocol], l4.length, f.ipOptions, f.moreFragments), l4]);
 }
 
 /** The reset a host with nothing on f's port answers f's segment with (RFC 9293 3.10.7.1):

@@ -1,0 +1,40 @@
+/* Why a packet or a syscall went the way it did: every translation, refusal, drop and
+ * conntrack event any socklb program counts, one code each. The codes index slb_counters
+ * (counters_map.h) and are mirrored once in TypeScript (COUNTER_NAMES in
+ * src/datapath/counters-map.ts: name = the code without REASON_, lower case), checked against
+ * this enum in the objects' BTF. A code is only ever appended: its number is the counter's
+ * slot in a pinned map, and its name is the `event` label users' dashboards match on. */
+#ifndef SOCKLB_REASONS_H
+#define SOCKLB_REASONS_H
+
+#include "btf_export.h"
+
+enum slb_reason {
+	REASON_TRANSLATED = 0,   /* a connect/sendmsg, or a tc flow's first packet, sent to a backend */
+	REASON_NO_BACKEND = 1,   /* a service hit with no usable endpoint: refused or dropped */
+	REASON_REVNAT = 2,       /* a recvmsg or getpeername rewritten back to the VIP */
+	REASON_SLOT_RETRY = 3,   /* a lookup that raced a backend update and read again */
+	REASON_CT_CREATED = 4,   /* a tc-translated flow got its conntrack entries */
+	REASON_CT_FAILED = 5,    /* a packet dropped for a conntrack or NAT failure: the sum of
+				  * CT_INSERT_FAILED, CT_REPLY_INSERT_FAILED, NAT_FAILED and
+				  * REVNAT_FAILED, counted with each of them */
+	REASON_PORT_REFUSED = 6, /* a connect/sendmsg or a packet to a service address on a port (or protocol) no service has: refused */
+	REASON_UDP_SOCK_DESTROYED = 7, /* a connected UDP socket destroyed because its backend left the service */
+	REASON_UDP_REVNAT_CREATED = 8, /* an entry created in slb_udp_revnat */
+	REASON_UDP_REVNAT_REMOVED = 9, /* an entry of slb_udp_revnat removed when its socket closed */
+	REASON_UDP_REVNAT_UNTRACKED = 10, /* an entry its socket could not remember (it had UDP_SOCK_KEYS_MAX): left to LRU eviction */
+	REASON_CT_INSERT_FAILED = 11,       /* a new flow dropped: its forward conntrack entry could not be written */
+	REASON_CT_REPLY_INSERT_FAILED = 12, /* a new flow dropped: its reply entry could not be written (the forward one is removed again) */
+	REASON_NAT_FAILED = 13,             /* a packet dropped: rewriting its destination to the backend failed */
+	REASON_REVNAT_FAILED = 14,          /* a reply dropped: rewriting its source back to the service failed */
+	REASON_REFUSAL_FAILED = 15,         /* a refused packet dropped: its answer (reset, port unreachable) could not be built */
+	REASON_REFUSAL_NOT_SENT = 16,       /* a refused TCP reset dropped unanswered, as a reset is never answered */
+	REASON_INVALID_PACKET = 17,         /* an IP packet whose headers could not be read (truncated, IPv4 header length < 5): passed on untouched */
+	REASON_IP_FRAGMENT = 18,            /* an IPv4 fragment: passed on untranslated (its ports are in the first fragment only) */
+	REASON_CT_EXPIRED = 19,             /* a packet met an expired conntrack entry and deleted it (garbage collection had not yet) */
+	REASON_MAX = 20,
+};
+
+BTF_EXPORT(enum slb_reason, slb_reason)
+
+#endif
