@@ -2,19 +2,14 @@
 // BPFFS/maps (the load-balancing maps are the socket mode's, adopted from their pins, so the
 // reconciler and `service list` work the same in both modes), and its two programs attached
 // to the pods' interfaces: from-pod on ingress of the host-side end, to-pod on egress.
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
-import { loadPinnedObject, lostMapPins, objectId } from '../bpf/bpf-object.js';
-import { checkReturn } from '../bpf/bpf-error.js';
+import { objectId } from '../bpf/bpf-object.js';
 import { listInterfaces } from '../bpf/interfaces.js';
-import { native } from '../bpf/libbpf.js';
-import { checkCanLoadBpf } from '../bpf/preflight.js';
-import { ensureBpffs } from '../bpf/kernel-env.js';
 import { attachTc, detachTc, interfaceIndex, queryTc, type TcDirection } from '../bpf/tc-attach.js';
 import { TypedMap } from '../bpf/typed-map.js';
 import { bpfObjectPath } from '../install-paths.js';
 import { CT_MAP, ctEntryLayout, ctKeyLayout, type CtEntry, type CtKey } from './ct-map.js';
 import { datapathMaps, type DatapathMaps } from './datapath-maps.js';
+import { closingOnError, loadDatapathObject } from './datapath-object.js';
 
 export const TC_OBJECT_PATH = bpfObjectPath('tc_lb');
 
@@ -38,22 +33,16 @@ export interface TcDatapath {
 
 export function installTcDatapath(opts: { bpffs: string; objectPath?: string }): TcDatapath {
   const objectPath = opts.objectPath ?? TC_OBJECT_PATH;
-  if (!existsSync(objectPath)) throw new Error(`BPF object ${objectPath} is missing; build it with npm run build`);
-  checkCanLoadBpf();
-  ensureBpffs(opts.bpffs);
-  const obj = loadPinnedObject(objectPath, join(opts.bpffs, 'maps'));
-  try {
-    const programFds = new Map(obj.programs.map((p) => [p.name, checkReturn(native.programFd(p.handle) as number, `fd of program ${p.name}`)]));
+  const obj = loadDatapathObject(objectPath, opts.bpffs);
+  return closingOnError(obj, () => {
+    const programFds = new Map(obj.programs.map((p) => [p.name, obj.programFd(p.name)]));
     const hooks = HOOKS.map(([direction, name]) => {
-      const fd = programFds.get(name);
-      if (fd === undefined) throw new Error(`${objectPath} has no program ${name}; rebuild with npm run build`);
+      const fd = obj.programFd(name);
       return { direction, name, fd, id: objectId(fd, `program ${name}`) };
     });
-    const ctFd = obj.maps.get(CT_MAP);
-    if (ctFd === undefined) throw new Error(`${objectPath} has no map ${CT_MAP}; rebuild with npm run build`);
     return {
       maps: datapathMaps(obj.maps),
-      ct: new TypedMap(CT_MAP, ctFd, ctKeyLayout, ctEntryLayout),
+      ct: new TypedMap(CT_MAP, obj.mapFd(CT_MAP), ctKeyLayout, ctEntryLayout),
       programFds,
       attach(ifname) {
         const ifindex = interfaceIndex(ifname);
@@ -66,13 +55,10 @@ export function installTcDatapath(opts: { bpffs: string; objectPath?: string }):
         }
         return changed;
       },
-      missing: () => lostMapPins(obj.maps, join(opts.bpffs, 'maps')),
+      missing: () => obj.lostMaps(),
       close: () => obj.close(),
     };
-  } catch (err) {
-    obj.close();
-    throw err;
-  }
+  });
 }
 
 /** Removes socklb's tc filters from the interface; true when there were any. */
