@@ -79,6 +79,7 @@ export const native = {
   numPossibleCpus: libbpf.func('int libbpf_num_possible_cpus(void)'),
   setPrint: libbpf.func('void *libbpf_set_print(socklb_libbpf_print_fn *fn)'),
   close: libc.func('int close(int fd)'),
+  flock: libc.func('int flock(int fd, int operation)'),
   setns: libc.func('int setns(int fd, int nstype)'),
   ifNameToIndex: libc.func('unsigned int if_nametoindex(const char *ifname)'),
   strerror: libc.func('const char *strerror(int errnum)'),

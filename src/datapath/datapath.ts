@@ -2,9 +2,12 @@
 // configured component is installed (its object loaded against the shared pinned maps), the
 // maps are adopted by the reconciler, then each component attaches; a component that is not
 // configured is detached, so what a previous agent with another configuration left goes away.
+// The datapath holds the lock on the pin directory (bpffs-lock.ts) until it is closed.
 // The maps are adopted before any program is attached: what adoption repairs (a map an older
 // socklb did not have, slb_vips, is filled from the frontends) is in place before the first
 // lookup of a program that reads it.
+import { lockBpffs } from '../bpf/bpffs-lock.js';
+import { ensureBpffs } from '../bpf/kernel-env.js';
 import type { KeyValueMap } from '../bpf/typed-map.js';
 import type { CtEntry, CtKey } from './ct-map.js';
 import { COMPONENT_NAMES, type ComponentKind, type ComponentName, type DatapathComponent, type TargetChanges } from './datapath-component.js';
@@ -47,11 +50,17 @@ export interface Datapath {
 export function installDatapath(opts: { bpffs: string; components: ComponentConfigs; timing?: RetryTiming }): Datapath {
   const names = COMPONENT_NAMES.filter((n) => opts.components[n] !== undefined);
   if (names.length === 0) throw new Error('no datapath component is configured');
+  ensureBpffs(opts.bpffs);
+  // Before anything is detached or loaded: a second agent on these pins stops here.
+  const lock = lockBpffs(opts.bpffs);
   const summary: Record<string, unknown> = {};
-  for (const name of COMPONENT_NAMES) if (!names.includes(name)) Object.assign(summary, KINDS[name].detach(opts.bpffs));
   const components: DatapathComponent[] = [];
-  const close = (): void => components.forEach((c) => c.close());
+  const close = (): void => {
+    components.forEach((c) => c.close());
+    lock.release();
+  };
   try {
+    for (const name of COMPONENT_NAMES) if (!names.includes(name)) Object.assign(summary, KINDS[name].detach(opts.bpffs));
     for (const name of names) components.push((KINDS[name] as ComponentKind<unknown>).install(opts.bpffs, opts.components[name]));
     // Every component's object opened the same pins; the first one's fds serve the reconciler.
     const maps = components[0]!.maps;
