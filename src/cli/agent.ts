@@ -80,11 +80,21 @@ export function startAgent(opts: AgentOptions, deps: AgentDeps): Agent {
   registerAgentMetrics(metrics, reconciler, () => datapath.maps.counters());
   const watch = watchDatapath(datapath, opts.bpffs, opts.datapathCheckMs ?? 1000, clock, metrics, log);
   const udpSocketWork = datapath.udp && startUdpSocketWork(datapath.udp, () => datapath.maps.counters(), metrics, log);
-  const retries = startRetryTimer(reconciler, clock, random, watch.installed, metrics, log, (r) => udpSocketWork?.afterSync(r.departedUdp));
+  const retries = startRetryTimer(reconciler, clock, random, watch.installed, metrics, log, (r) => {
+    udpSocketWork?.afterSync(r.departedUdp);
+    finishUpgradeWhenFilled();
+  });
   const stopConntrackWork = datapath.ct ? startConntrackWork(datapath, opts, watch.checkNow, clock, metrics, log) : () => undefined;
   opts.extraMetrics?.(metrics);
 
   let synced = false;
+  let fullSyncs = 0;
+  /** After an upgrade that changed a layout, the old programs serve until the new maps hold the
+   * whole desired state (a full sync, nothing failing); then one swap per hook moves them over. */
+  const finishUpgradeWhenFilled = (): void => {
+    if (datapath.upgradingFrom.length === 0 || fullSyncs === 0 || reconciler.failures().length > 0) return;
+    log.info(datapath.finishUpgrade(), 'upgraded: the programs run on the new maps, the old pins are removed');
+  };
   let lastProblems: readonly unknown[] = [];
   let lastProblemsText = '';
   /** An update taken from the source and not yet applied: a sync that throws keeps it, and
@@ -100,6 +110,7 @@ export function startAgent(opts: AgentOptions, deps: AgentDeps): Agent {
     held = update;
     const report = update.kind === 'full' ? reconciler.apply(update.services) : reconciler.applyChanges(update.changes);
     held = undefined;
+    if (update.kind === 'full') fullSyncs++;
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
     metrics.observeSync(seconds, report.errors.length);
     // Problems are logged when they change, not on every sync.
@@ -114,6 +125,7 @@ export function startAgent(opts: AgentOptions, deps: AgentDeps): Agent {
     const { errors, departedUdp, ...counts } = report;
     log.info({ kind: update.kind, ...counts, errors: errors.length, ...reconciler.size, durationMs: seconds * 1000 }, 'synced');
     udpSocketWork?.afterSync(departedUdp);
+    finishUpgradeWhenFilled();
     if (!synced && update.kind === 'full') {
       synced = true;
       const since = source.completeSince?.();
@@ -146,6 +158,8 @@ export function startAgent(opts: AgentOptions, deps: AgentDeps): Agent {
 
   function notReady(): string | undefined {
     if (!watch.installed()) return `the datapath is gone (${watch.missing().join('; ')}); restart the agent to install it again`;
+    if (datapath.upgradingFrom.length > 0)
+      return `upgrading: the programs of the previous socklb run until the new maps hold every service (old pins ${datapath.upgradingFrom.join(', ')})`;
     return synced ? undefined : 'the first full sync is not in the maps yet';
   }
 

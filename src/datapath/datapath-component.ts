@@ -33,6 +33,8 @@ export interface DatapathComponent {
   attach(): Record<string, unknown>;
   /** Brings the attachments up to date with the targets there are now. */
   sync(): TargetChanges;
+  /** Pins of another layout its load set aside (map-layouts.ts). */
+  readonly setAside: readonly string[];
   /** What of this component is gone from the kernel (`socklb uninstall`), one line each; empty while in place. */
   missing(): string[];
   close(): void;

@@ -1,6 +1,7 @@
 // One loader for every socklb BPF object (sock_lb, sock_destroy, tc_lb): where its pins live
 // under --bpffs, the checks before loading (object built, may load BPF, bpffs mounted), maps
-// adopted from their pins, and the question the agent's watch asks of every component: are this
+// adopted from their pins (under their versioned names, pins of another layout set aside first:
+// map-layouts.ts), and the question the agent's watch asks of every component: are this
 // object's maps still pinned as the maps it writes?
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -9,6 +10,7 @@ import { checkReturn } from '../bpf/bpf-error.js';
 import { native } from '../bpf/libbpf.js';
 import { checkCanLoadBpf } from '../bpf/preflight.js';
 import { ensureBpffs } from '../bpf/kernel-env.js';
+import { pinName, prepareUpgrade } from './map-layouts.js';
 
 /** Where the maps of every object are pinned: one directory, so objects share them by name. */
 export const mapDir = (bpffs: string): string => join(bpffs, 'maps');
@@ -23,13 +25,16 @@ export interface DatapathObject extends LoadedObject {
   mapFd(name: string): number;
   /** This object's maps whose pins are gone or hold another map now, one line each (lostMapPins). */
   lostMaps(): string[];
+  /** Pins of another layout this load set aside to build its maps anew. */
+  readonly setAside: readonly string[];
 }
 
 export function loadDatapathObject(objectPath: string, bpffs: string): DatapathObject {
   if (!existsSync(objectPath)) throw new Error(`BPF object ${objectPath} is missing; build it with npm run build`);
   checkCanLoadBpf();
   ensureBpffs(bpffs);
-  const obj = loadPinnedObject(objectPath, mapDir(bpffs));
+  let setAside: string[] = [];
+  const obj = loadPinnedObject(objectPath, mapDir(bpffs), { pinName, beforeLoad: (defs) => (setAside = prepareUpgrade(mapDir(bpffs), defs)) });
   const rebuild = (what: string): Error => new Error(`${objectPath} has no ${what}; rebuild with npm run build`);
   return {
     path: objectPath,
@@ -45,7 +50,8 @@ export function loadDatapathObject(objectPath: string, bpffs: string): DatapathO
       if (fd === undefined) throw rebuild(`map ${name}`);
       return fd;
     },
-    lostMaps: () => lostMapPins(obj.maps, mapDir(bpffs)),
+    lostMaps: () => lostMapPins(obj.maps, mapDir(bpffs), pinName),
+    setAside,
     close: () => obj.close(),
   };
 }

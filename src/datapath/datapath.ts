@@ -5,13 +5,17 @@
 // The datapath holds the lock on the pin directory (bpffs-lock.ts) until it is closed.
 // The maps are adopted before any program is attached: what adoption repairs (a map an older
 // socklb did not have, slb_vips, is filled from the frontends) is in place before the first
-// lookup of a program that reads it.
+// lookup of a program that reads it. After an upgrade that changed a layout (map-layouts.ts) the
+// old programs keep running on the old maps until the new ones are filled: the agent attaches
+// then (finishUpgrade), after its first full sync.
 import { lockBpffs } from '../bpf/bpffs-lock.js';
 import { ensureBpffs } from '../bpf/kernel-env.js';
 import type { KeyValueMap } from '../bpf/typed-map.js';
 import type { CtEntry, CtKey } from './ct-map.js';
 import { COMPONENT_NAMES, type ComponentKind, type ComponentName, type DatapathComponent, type TargetChanges } from './datapath-component.js';
 import type { DatapathMaps } from './datapath-maps.js';
+import { mapDir } from './datapath-object.js';
+import { removeStalePins, stalePins } from './map-layouts.js';
 import { PodTc, type PodTcComponent, type PodTcConfig } from './pod-tc.js';
 import { Reconciler } from './reconciler.js';
 import { SYSTEM_TIMING, type RetryTiming } from './retry-queue.js';
@@ -40,6 +44,12 @@ export interface Datapath {
   udp: UdpSockets | undefined;
   /** What the install did, for the agent's log line. */
   summary: Record<string, unknown>;
+  /** Pins of older layouts the programs in place still run on; empty when the programs were
+   * attached at install. While not empty the new maps are being filled. */
+  readonly upgradingFrom: readonly string[];
+  /** Swaps the programs over to the new maps (one link update or filter replacement per hook)
+   * and removes the old pins; returns what it did. Call once the new maps hold the desired state. */
+  finishUpgrade(): Record<string, unknown>;
   /** Every component's sync: programs onto targets that appeared, off those that went. */
   sync(): TargetChanges;
   /** What of the datapath is gone from the kernel, one line each; empty while it is as installed. */
@@ -65,7 +75,10 @@ export function installDatapath(opts: { bpffs: string; components: ComponentConf
     // Every component's object opened the same pins; the first one's fds serve the reconciler.
     const maps = components[0]!.maps;
     const reconciler = Reconciler.adopt(maps, opts.timing ?? SYSTEM_TIMING);
-    for (const c of components) Object.assign(summary, c.attach());
+    const attach = (): Record<string, unknown> => Object.assign({}, ...components.map((c) => c.attach())) as Record<string, unknown>;
+    let upgradingFrom = stalePins(mapDir(opts.bpffs));
+    if (upgradingFrom.length === 0) Object.assign(summary, attach());
+    else Object.assign(summary, { upgradingFrom, setAside: components.flatMap((c) => c.setAside) });
     const byName = <C extends DatapathComponent>(name: ComponentName): C | undefined => components.find((c) => c.name === name) as C | undefined;
     return {
       maps,
@@ -74,10 +87,19 @@ export function installDatapath(opts: { bpffs: string; components: ComponentConf
       ct: byName<PodTcComponent>('pod-tc')?.ct,
       udp: byName<SocketHooksComponent>('socket-hooks')?.udp,
       summary,
+      get upgradingFrom() {
+        return upgradingFrom;
+      },
+      finishUpgrade() {
+        const attached = attach();
+        upgradingFrom = [];
+        return { ...attached, removedPins: removeStalePins(mapDir(opts.bpffs)) };
+      },
       sync() {
         const changes = components.map((c) => c.sync());
         return { attached: changes.flatMap((c) => c.attached), detached: changes.flatMap((c) => c.detached) };
       },
+      // Until the swap, the old programs serve: only the new maps' pins can be lost.
       missing: () => components.flatMap((c) => c.missing()),
       close,
     };

@@ -10,6 +10,7 @@ import type { KeyValueMap } from '../bpf/typed-map.js';
 import { CT_MAP, type CtEntry, type CtKey } from './ct-map.js';
 import type { ComponentKind, DatapathComponent, TargetChanges } from './datapath-component.js';
 import { mapDir } from './datapath-object.js';
+import { pinName } from './map-layouts.js';
 import { podInterfaceMatcher } from './pod-interfaces.js';
 import { detachTcFrom, installTcDatapath, interfacesWithTcFilters } from './tc-datapath.js';
 
@@ -54,6 +55,7 @@ export const PodTc: ComponentKind<PodTcConfig, PodTcComponent> = {
       name: 'pod-tc',
       maps: dp.maps,
       ct: dp.ct,
+      setAside: dp.setAside,
       attach: () => ({ podInterfaces, ...sync() }),
       sync,
       detachInterfaces: detachTcEverywhere,
@@ -65,7 +67,7 @@ export const PodTc: ComponentKind<PodTcConfig, PodTcComponent> = {
   detach(bpffs) {
     const tcFiltersRemoved = detachTcEverywhere();
     // Conntrack state means nothing without the tc programs; unpinning frees it.
-    const ctPin = join(mapDir(bpffs), CT_MAP);
+    const ctPin = join(mapDir(bpffs), pinName(CT_MAP));
     if (existsSync(ctPin)) rmSync(ctPin);
     return { tcFiltersRemoved };
   },

@@ -7,6 +7,7 @@ import { detachPinnedLinks } from '../bpf/cgroup-links.js';
 import { bpffsMountFor } from '../bpf/kernel-env.js';
 import { DATAPATH_MAP_NAMES, datapathMaps, type DatapathMaps } from './datapath-maps.js';
 import { linkDir, mapDir } from './datapath-object.js';
+import { pinName } from './map-layouts.js';
 
 export const DEFAULT_BPFFS = '/sys/fs/bpf/socklb';
 
@@ -17,7 +18,7 @@ export function openPinnedDatapath(bpffs: string): { maps: DatapathMaps; close()
   }
   const fds = new Map<string, number>();
   try {
-    for (const name of DATAPATH_MAP_NAMES) fds.set(name, openPinned(join(mapDir(bpffs), name)));
+    for (const name of DATAPATH_MAP_NAMES) fds.set(name, openPinned(join(mapDir(bpffs), pinName(name))));
   } catch (err) {
     for (const fd of fds.values()) closeFd(fd);
     throw err;

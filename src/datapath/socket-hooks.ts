@@ -46,6 +46,7 @@ export const SocketHooks: ComponentKind<SocketHooksConfig, SocketHooksComponent>
         name: 'socket-hooks',
         maps: datapathMaps(obj.maps),
         udp,
+        setAside: obj.setAside,
         attach() {
           const programs = attachToCgroup(obj.programs, cgroup, linkDir(bpffs));
           links = programs.map((a) => a.program);

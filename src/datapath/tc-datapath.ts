@@ -26,6 +26,8 @@ export interface TcDatapath {
   programFds: ReadonlyMap<string, number>;
   /** Puts both programs on the interface unless this load's programs are already there; true if it changed anything. */
   attach(ifname: string): boolean;
+  /** Pins of another layout the load set aside (map-layouts.ts). */
+  setAside: readonly string[];
   /** What of this install is gone from the kernel (its maps unpinned): see lostMapPins. */
   missing(): string[];
   close(): void;
@@ -56,6 +58,7 @@ export function installTcDatapath(opts: { bpffs: string; objectPath?: string }):
         return changed;
       },
       missing: () => obj.lostMaps(),
+      setAside: obj.setAside,
       close: () => obj.close(),
     };
   });

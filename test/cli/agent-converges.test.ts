@@ -87,6 +87,8 @@ function run(script: readonly Step[], jitterSeed: number): Outcome {
     ct: undefined,
     udp: undefined,
     summary: {},
+    upgradingFrom: [],
+    finishUpgrade: () => ({}),
     sync: () => NO_TARGET_CHANGES,
     missing: () => [],
     close: () => undefined,
