@@ -7,8 +7,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import jsYaml from 'js-yaml';
-import { installSockDatapath, uninstallSockDatapath } from '../datapath/sock-datapath.js';
-import { Reconciler } from '../datapath/reconciler.js';
+import { uninstallSockDatapath } from '../datapath/sock-datapath.js';
+import { installDatapath, type Datapath } from '../datapath/datapath.js';
 import { LabRun } from '../lab/lab-run.js';
 import { RunCgroup } from '../lab/run-cgroup.js';
 import type { EndpointSlice, Service } from '../model/k8s-objects.js';
@@ -74,11 +74,11 @@ export async function benchControlPlane(opts: { services: number; endpoints: num
   const cgroup = new RunCgroup(labRun.cgroupName);
   const bpffs = labRun.bpffs('bench');
   const dir = mkdtempSync(join(tmpdir(), 'socklb-bench-'));
-  let datapath: ReturnType<typeof installSockDatapath> | undefined;
+  let datapath: Datapath | undefined;
   try {
     const objects = makeObjects(opts.services, opts.endpoints);
-    datapath = installSockDatapath({ bpffs, cgroup: cgroup.path });
-    const reconciler = Reconciler.adopt(datapath.maps);
+    datapath = installDatapath({ bpffs, components: { 'socket-hooks': { cgroup: cgroup.path } } });
+    const reconciler = datapath.reconciler;
 
     let t = performance.now();
     const index = new ServiceIndex();

@@ -2,11 +2,15 @@
 // says (a services file or the API server), coalescing bursts of changes into one sync, and
 // retries what failed until it succeeds. Stopping it leaves the datapath attached and working;
 // `socklb uninstall` removes it, and a running agent then stops being ready (datapath-watch.ts).
+// What it works with is passed in (AgentDeps), so a test can give it maps that fail, a source
+// that throws and a clock it moves, and watch it converge.
 import type { Server } from 'node:http';
-import { MAP_CAPACITY } from '../datapath/datapath-maps.js';
-import { backoffDelayMs, DEFAULT_RETRY_POLICY, SYSTEM_TIMING } from '../datapath/retry-queue.js';
+import { installDatapath, type Datapath } from '../datapath/datapath.js';
+import { modeComponents, type DatapathMode } from '../datapath/datapath-mode.js';
+import { backoffDelayMs, DEFAULT_RETRY_POLICY } from '../datapath/retry-queue.js';
+import { SYSTEM_CLOCK, type Clock, type ClockTimer } from './agent-clock.js';
+import { registerAgentMetrics } from './agent-metrics.js';
 import type { ServiceError } from '../datapath/reconciler.js';
-import { installMode, type DatapathMode } from '../datapath/datapath-mode.js';
 import { startConntrackWork } from './conntrack-work.js';
 import { watchDatapath } from './datapath-watch.js';
 import { startRetryTimer } from './retry-timer.js';
@@ -29,11 +33,22 @@ export interface AgentOptions {
   conntrackGcMs?: number;
   /** How often the agent checks that its links and maps are still in place (default 1 s). */
   datapathCheckMs?: number;
-  source: DesiredSource;
   /** host:port for /healthz, /readyz and /metrics; undefined: no server. */
   opsAddress?: string | undefined;
   /** Extra metric families (watch restarts, say) from the source. */
   extraMetrics?: (metrics: Metrics) => void;
+}
+
+/** What the agent works with. Only log and source are required; the rest default to the real thing. */
+export interface AgentDeps {
+  log: Logger;
+  source: DesiredSource;
+  /** The installed datapath (its maps, components and reconciler); default: installed from the options. */
+  datapath?: Datapath;
+  clock?: Clock;
+  /** In [0, 1): backoff jitter. */
+  random?: () => number;
+  metrics?: Metrics;
 }
 
 export interface Agent {
@@ -58,61 +73,41 @@ function logServiceErrors(errors: readonly ServiceError[], log: Logger): void {
   log.error({ more: errors.length - ERROR_LINES_PER_SYNC, byReason }, 'more services not programmed; they are retried (socklb_frontends_failing counts them)');
 }
 
-export function startAgent(opts: AgentOptions, log: Logger): Agent {
-  const datapath = installMode({ mode: opts.mode ?? 'socket', bpffs: opts.bpffs, cgroup: opts.cgroup, podInterfaces: opts.podInterfaces ?? [] });
-  log.info({ mode: datapath.mode, bpffs: opts.bpffs, ...datapath.summary }, 'datapath installed');
+export function startAgent(opts: AgentOptions, deps: AgentDeps): Agent {
+  const { log, source } = deps;
+  const clock = deps.clock ?? SYSTEM_CLOCK;
+  const random = deps.random ?? Math.random;
+  const mode = opts.mode ?? 'socket';
+  const datapath =
+    deps.datapath ??
+    installDatapath({
+      bpffs: opts.bpffs,
+      components: modeComponents(mode, { cgroup: opts.cgroup, podInterfaces: opts.podInterfaces ?? [] }),
+      timing: { now: () => clock.now(), random },
+    });
+  log.info({ mode, bpffs: opts.bpffs, ...datapath.summary }, 'datapath installed');
   const reconciler = datapath.reconciler;
   log.info(reconciler.size, 'adopted the pinned maps');
 
-  const metrics = new Metrics();
-  metrics.register({
-    name: 'socklb_programmed',
-    help: 'Frontends (VIP, port, protocol) and backends in the maps.',
-    type: 'gauge',
-    read: () => [
-      { labels: { kind: 'frontends' }, value: reconciler.size.frontends },
-      { labels: { kind: 'backends' }, value: reconciler.size.backends },
-    ],
-  });
-  metrics.register({
-    name: 'socklb_map_entries',
-    help: 'Entries in each map the agent writes, next to socklb_map_capacity.',
-    type: 'gauge',
-    read: () => Object.entries(reconciler.size).map(([map, value]) => ({ labels: { map }, value })),
-  });
-  metrics.register({
-    name: 'socklb_map_capacity',
-    help: 'max_entries of each map the agent writes.',
-    type: 'gauge',
-    read: () => Object.entries(MAP_CAPACITY).map(([map, value]) => ({ labels: { map }, value })),
-  });
-  metrics.register({
-    name: 'socklb_datapath_events_total',
-    help: 'Datapath events counted by the BPF programs.',
-    type: 'counter',
-    read: () => Object.entries(datapath.maps.counters()).map(([event, value]) => ({ labels: { event }, value })),
-  });
-  metrics.register({
-    name: 'socklb_process_memory_bytes',
-    help: 'Memory of the agent process: resident set and V8 heap.',
-    type: 'gauge',
-    read: () => {
-      const m = process.memoryUsage();
-      return [
-        { labels: { kind: 'rss' }, value: m.rss },
-        { labels: { kind: 'heap_used' }, value: m.heapUsed },
-        { labels: { kind: 'heap_total' }, value: m.heapTotal },
-        { labels: { kind: 'external' }, value: m.external + m.arrayBuffers },
-      ];
-    },
-  });
-  const watch = watchDatapath(datapath, opts.bpffs, opts.datapathCheckMs ?? 1000, metrics, log);
+  const metrics = deps.metrics ?? new Metrics();
+  registerAgentMetrics(metrics, reconciler, () => datapath.maps.counters());
+  const watch = watchDatapath(datapath, opts.bpffs, opts.datapathCheckMs ?? 1000, clock, metrics, log);
   const udpSocketWork = datapath.udp && startUdpSocketWork(datapath.udp, () => datapath.maps.counters(), metrics, log);
-  const retries = startRetryTimer(reconciler, SYSTEM_TIMING.now, watch.installed, metrics, log, (r) => udpSocketWork?.afterSync(r.departedUdp));
-  const stopConntrackWork = datapath.ct ? startConntrackWork(datapath, opts, watch.checkNow, metrics, log) : () => undefined;
+  const retries = startRetryTimer(reconciler, clock, random, watch.installed, metrics, log, (r) => {
+    udpSocketWork?.afterSync(r.departedUdp);
+    finishUpgradeWhenFilled();
+  });
+  const stopConntrackWork = datapath.ct ? startConntrackWork(datapath, opts, watch.checkNow, clock, metrics, log) : () => undefined;
   opts.extraMetrics?.(metrics);
 
   let synced = false;
+  let fullSyncs = 0;
+  /** After an upgrade that changed a layout, the old programs serve until the new maps hold the
+   * whole desired state (a full sync, nothing failing); then one swap per hook moves them over. */
+  const finishUpgradeWhenFilled = (): void => {
+    if (datapath.upgradingFrom.length === 0 || fullSyncs === 0 || reconciler.failures().length > 0) return;
+    log.info(datapath.finishUpgrade(), 'upgraded: the programs run on the new maps, the old pins are removed');
+  };
   let lastProblems: readonly unknown[] = [];
   let lastProblemsText = '';
   /** An update taken from the source and not yet applied: a sync that throws keeps it, and
@@ -120,18 +115,19 @@ export function startAgent(opts: AgentOptions, log: Logger): Agent {
   let held: SourceUpdate | undefined;
   const sync = (): void => {
     // Without the datapath nothing reads the maps; the source keeps its changes meanwhile.
-    if (!watch.installed() || !opts.source.ready()) return;
+    if (!watch.installed() || !source.ready()) return;
     const started = process.hrtime.bigint();
-    const taken = opts.source.take();
+    const taken = source.take();
     const update = held && taken ? mergeUpdates(held, taken) : (taken ?? held);
     if (!update) return;
     held = update;
     const report = update.kind === 'full' ? reconciler.apply(update.services) : reconciler.applyChanges(update.changes);
     held = undefined;
+    if (update.kind === 'full') fullSyncs++;
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
     metrics.observeSync(seconds, report.errors.length);
     // Problems are logged when they change, not on every sync.
-    const problems = opts.source.problems();
+    const problems = source.problems();
     if (problems !== lastProblems) {
       lastProblems = problems;
       const text = problems.map(formatProblem).join('\n');
@@ -142,10 +138,11 @@ export function startAgent(opts: AgentOptions, log: Logger): Agent {
     const { errors, departedUdp, ...counts } = report;
     log.info({ kind: update.kind, ...counts, errors: errors.length, ...reconciler.size, durationMs: seconds * 1000 }, 'synced');
     udpSocketWork?.afterSync(departedUdp);
+    finishUpgradeWhenFilled();
     if (!synced && update.kind === 'full') {
       synced = true;
-      const since = opts.source.completeSince?.();
-      log.info(since === undefined ? {} : { msSinceInputComplete: Date.now() - since }, 'ready: the first full sync is in the maps');
+      const since = source.completeSince?.();
+      log.info(since === undefined ? {} : { msSinceInputComplete: clock.now() - since }, 'ready: the first full sync is in the maps');
     }
   };
 
@@ -153,27 +150,29 @@ export function startAgent(opts: AgentOptions, log: Logger): Agent {
   // after the turn applies them all.
   let scheduled = false;
   let syncThrows = 0;
-  let syncRetry: NodeJS.Timeout | undefined;
+  let syncRetry: ClockTimer | undefined;
   const schedule = (): void => {
     if (scheduled) return;
     scheduled = true;
-    setImmediate(() => {
+    clock.setTimeout(() => {
       scheduled = false;
       try {
         sync();
         syncThrows = 0;
       } catch (err) {
-        const retryInMs = backoffDelayMs(DEFAULT_RETRY_POLICY, ++syncThrows, Math.random());
+        const retryInMs = backoffDelayMs(DEFAULT_RETRY_POLICY, ++syncThrows, random());
         log.error({ err: (err as Error).message, retryInMs }, 'sync failed; its input is kept and applied again');
-        clearTimeout(syncRetry);
-        syncRetry = setTimeout(schedule, retryInMs).unref();
+        syncRetry?.cancel();
+        syncRetry = clock.setTimeout(schedule, retryInMs);
       }
       retries.arm();
-    });
+    }, 0);
   };
 
   function notReady(): string | undefined {
     if (!watch.installed()) return `the datapath is gone (${watch.missing().join('; ')}); restart the agent to install it again`;
+    if (datapath.upgradingFrom.length > 0)
+      return `upgrading: the programs of the previous socklb run until the new maps hold every service (old pins ${datapath.upgradingFrom.join(', ')})`;
     return synced ? undefined : 'the first full sync is not in the maps yet';
   }
 
@@ -193,7 +192,7 @@ export function startAgent(opts: AgentOptions, log: Logger): Agent {
     : Promise.resolve(undefined);
 
   try {
-    opts.source.start(schedule);
+    source.start(schedule);
   } catch (err) {
     stopTimers();
     datapath.close();
@@ -203,14 +202,14 @@ export function startAgent(opts: AgentOptions, log: Logger): Agent {
     stopConntrackWork();
     watch.stop();
     retries.stop();
-    clearTimeout(syncRetry);
+    syncRetry?.cancel();
   }
   return {
     counters: () => datapath.maps.counters(),
     ready: () => notReady() === undefined,
     opsAddress,
     async stop() {
-      opts.source.stop();
+      source.stop();
       stopTimers();
       await opsAddress;
       // Idle keep-alive connections (a scraper, a probe) would hold close() open.

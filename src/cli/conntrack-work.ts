@@ -2,7 +2,8 @@
 // appeared (and off those that no longer match), expired flows out of the table, and the
 // table's size as a metric. Socket mode has none of this.
 import { collectExpiredFlows } from '../datapath/ct-gc.js';
-import type { InstalledMode } from '../datapath/datapath-mode.js';
+import type { Datapath } from '../datapath/datapath.js';
+import type { Clock } from './agent-clock.js';
 import type { AgentOptions } from './agent.js';
 import type { Logger } from './logger.js';
 import type { Metrics } from './metrics.js';
@@ -11,24 +12,25 @@ import type { Metrics } from './metrics.js';
  * `installed` false (the datapath was uninstalled under the agent) stops both: the scan would
  * otherwise put the programs back on every pod interface, behind the operator's back. */
 export function startConntrackWork(
-  datapath: InstalledMode,
+  datapath: Pick<Datapath, 'sync' | 'ct'>,
   opts: Pick<AgentOptions, 'interfaceScanMs' | 'conntrackGcMs'>,
   installed: () => boolean,
+  clock: Clock,
   metrics: Metrics,
   log: Logger,
 ): () => void {
   let liveFlows = 0;
   let liveEntries = 0;
-  const scan = setInterval(() => {
+  const scan = clock.setInterval(() => {
     if (!installed()) return;
     try {
-      const changes = datapath.syncInterfaces();
+      const changes = datapath.sync();
       if (changes.attached.length + changes.detached.length > 0) log.info(changes, 'pod interfaces changed');
     } catch (err) {
       log.error({ err: (err as Error).message }, 'attaching to pod interfaces failed; retrying on the next scan');
     }
   }, opts.interfaceScanMs ?? 2000);
-  const gc = setInterval(() => {
+  const gc = clock.setInterval(() => {
     if (!installed()) return;
     try {
       const r = collectExpiredFlows(datapath.ct!);
@@ -39,8 +41,6 @@ export function startConntrackWork(
       log.error({ err: (err as Error).message }, 'conntrack garbage collection failed');
     }
   }, opts.conntrackGcMs ?? 10_000);
-  scan.unref();
-  gc.unref();
   metrics.register({
     name: 'socklb_conntrack_entries',
     help: 'Live entries in the tc conntrack table at the last garbage collection (two per flow), and flows.',
@@ -51,7 +51,7 @@ export function startConntrackWork(
     ],
   });
   return () => {
-    clearInterval(scan);
-    clearInterval(gc);
+    scan.cancel();
+    gc.cancel();
   };
 }

@@ -4,7 +4,8 @@
 // says so once, with what is gone and what to do; the agent then stops being ready and stops
 // writing maps no program reads. It does not install again: an uninstall is an operator's
 // decision, and putting the programs back behind it would fight them. A restart installs anew.
-import type { InstalledMode } from '../datapath/datapath-mode.js';
+import type { Datapath } from '../datapath/datapath.js';
+import type { Clock } from './agent-clock.js';
 import type { Logger } from './logger.js';
 import type { Metrics } from './metrics.js';
 
@@ -18,7 +19,7 @@ export interface DatapathWatch {
   stop(): void;
 }
 
-export function watchDatapath(datapath: InstalledMode, bpffs: string, intervalMs: number, metrics: Metrics, log: Logger): DatapathWatch {
+export function watchDatapath(datapath: Pick<Datapath, 'missing'>, bpffs: string, intervalMs: number, clock: Clock, metrics: Metrics, log: Logger): DatapathWatch {
   let missing: readonly string[] = [];
   const check = (): void => {
     let now: string[];
@@ -40,8 +41,7 @@ export function watchDatapath(datapath: InstalledMode, bpffs: string, intervalMs
     }
     missing = now;
   };
-  const timer = setInterval(check, intervalMs);
-  timer.unref();
+  const timer = clock.setInterval(check, intervalMs);
   metrics.register({
     name: 'socklb_datapath_installed',
     help: "1 while the agent's programs are attached and its maps pinned; 0 once they are gone (socklb uninstall).",
@@ -55,6 +55,6 @@ export function watchDatapath(datapath: InstalledMode, bpffs: string, intervalMs
       return missing.length === 0;
     },
     missing: () => missing,
-    stop: () => clearInterval(timer),
+    stop: () => timer.cancel(),
   };
 }

@@ -45,7 +45,7 @@ export async function runDemo(opts: { services: string; connections: number }, l
     for (const name of BACKENDS) net.addPod(name);
     await Promise.all(BACKENDS.map((name) => startBackend(net, name, BACKEND_PORTS)));
     out(`pods: client ${net.pod('client').ipv4}; ${BACKENDS.map((b) => `${b} ${net.pod(b).ipv4}`).join(', ')} (namespaces slb-${net.runId}-*)`);
-    agent = startAgent({ source: new FileSource(opts.services, log), bpffs, cgroup: net.cgroup.path }, log);
+    agent = startAgent({ bpffs, cgroup: net.cgroup.path }, { log, source: new FileSource(opts.services, log) });
     await waitUntil(() => agent!.ready(), 5000, 'the agent did not apply the services file within 5 s');
     out(`agent: programs attached to cgroup ${net.cgroup.path}, maps pinned at ${bpffs}, services from ${opts.services}`);
 

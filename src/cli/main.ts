@@ -5,7 +5,8 @@ import { setFlagsFromString } from 'node:v8';
 import { Command, Option } from 'commander';
 import { findCgroup2Root } from '../bpf/kernel-env.js';
 import { DEFAULT_BPFFS, uninstallSockDatapath } from '../datapath/sock-datapath.js';
-import { DATAPATH_MODES, detachTcEverywhere, type DatapathMode } from '../datapath/datapath-mode.js';
+import { DATAPATH_MODES, type DatapathMode } from '../datapath/datapath-mode.js';
+import { detachTcEverywhere } from '../datapath/pod-tc.js';
 import { DEFAULT_POD_INTERFACE_PATTERNS, parsePodInterfacePatterns } from '../datapath/pod-interfaces.js';
 import type { ClusterSource } from '../k8s/cluster-source.js';
 import { watchRestartsMetric } from './watch-metrics.js';
@@ -56,7 +57,11 @@ program
       .choices([...DATAPATH_MODES])
       .default('socket'),
   )
-  .option('--service-cidrs <cidrs>', "the cluster's service CIDRs, comma-separated (kube-apiserver's --service-cluster-ip-range); cluster IPs outside them are refused", process.env.SERVICE_CIDRS)
+  .option(
+    '--service-cidrs <cidrs>',
+    "the cluster's service CIDRs, comma-separated (kube-apiserver's --service-cluster-ip-range); cluster IPs outside them are refused",
+    process.env.SERVICE_CIDRS,
+  )
   .option('--pod-interfaces <patterns>', "conntrack mode: the pods' host-side interfaces, comma-separated name patterns", DEFAULT_POD_INTERFACE_PATTERNS.join(','))
   .option('--metrics-address <host:port>', 'where to serve /healthz, /readyz and /metrics ("" to disable)', '0.0.0.0:9966')
   .option('--log-level <level>', 'pino log level', 'info')
@@ -73,7 +78,9 @@ program
     try {
       const serviceCidrs = parseCidrList(opts.serviceCidrs ?? '');
       if (serviceCidrs.length === 0) {
-        log.warn('--service-cidrs is not set: any unicast cluster IP that is no pod or node address is programmed; set it to the cluster\'s service CIDRs so a wrong one is refused');
+        log.warn(
+          "--service-cidrs is not set: any unicast cluster IP that is no pod or node address is programmed; set it to the cluster's service CIDRs so a wrong one is refused",
+        );
       }
       let cluster: ClusterSource | undefined;
       if (!opts.services) {
@@ -87,7 +94,6 @@ program
       }
       const agent = startAgent(
         {
-          source: cluster ?? new FileSource(opts.services!, log, { nodeName: opts.nodeName, serviceCidrs }),
           bpffs: opts.bpffs,
           cgroup: opts.cgroup ?? findCgroup2Root(),
           mode: opts.mode,
@@ -95,7 +101,7 @@ program
           opsAddress: opts.metricsAddress || undefined,
           extraMetrics: cluster && ((m) => m.register(watchRestartsMetric(cluster!))),
         },
-        log,
+        { log, source: cluster ?? new FileSource(opts.services!, log, { nodeName: opts.nodeName, serviceCidrs }) },
       );
       const stop = (): void => {
         void agent.stop().then(() => process.exit(0));

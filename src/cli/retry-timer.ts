@@ -3,6 +3,7 @@
 // metrics of what is failing. New input needs none of this: a sync re-attempts what it touches.
 import type { ReconcileReport, Reconciler } from '../datapath/reconciler.js';
 import { backoffDelayMs, DEFAULT_RETRY_POLICY, FAILURE_REASONS } from '../datapath/retry-queue.js';
+import type { Clock, ClockTimer } from './agent-clock.js';
 import type { Logger } from './logger.js';
 import type { Metrics } from './metrics.js';
 
@@ -12,17 +13,19 @@ export interface RetryTimer {
   stop(): void;
 }
 
-/** `active` says whether passes may write (the datapath is installed); `now` is the reconciler's
- * clock; `afterPass` sees each pass's report as a sync's is seen (departed UDP backends). */
+/** `active` says whether passes may write (the datapath is installed); `clock` is the
+ * reconciler's clock and `random` its jitter; `afterPass` sees each pass's report as a sync's
+ * is seen (departed UDP backends). */
 export function startRetryTimer(
   reconciler: Reconciler,
-  now: () => number,
+  clock: Clock,
+  random: () => number,
   active: () => boolean,
   metrics: Metrics,
   log: Logger,
   afterPass: (report: ReconcileReport) => void = () => undefined,
 ): RetryTimer {
-  let timer: NodeJS.Timeout | undefined;
+  let timer: ClockTimer | undefined;
   /** Passes in a row that threw: their frontends' retry times did not move, so this backs off. */
   let throws = 0;
   const outcomes = { succeeded: 0, failed: 0 };
@@ -59,7 +62,7 @@ export function startRetryTimer(
           retried: r.retried,
           succeeded: r.succeeded,
           stillFailing: failing.length,
-          nextRetryInMs: next === undefined ? undefined : Math.max(0, next - now()),
+          nextRetryInMs: next === undefined ? undefined : Math.max(0, next - clock.now()),
           lastError: r.errors[0]?.message,
           mapOperations: r.mapOperations,
           durationMs: Number(process.hrtime.bigint() - started) / 1e6,
@@ -67,7 +70,7 @@ export function startRetryTimer(
         'retried failed frontends',
       );
     } catch (err) {
-      const retryInMs = backoffDelayMs(DEFAULT_RETRY_POLICY, ++throws, Math.random());
+      const retryInMs = backoffDelayMs(DEFAULT_RETRY_POLICY, ++throws, random());
       log.error({ err: (err as Error).message, retryInMs }, 'retry pass failed; the failed frontends stay queued');
       setTimer(retryInMs);
       return;
@@ -77,16 +80,16 @@ export function startRetryTimer(
   };
 
   function setTimer(ms: number): void {
-    if (timer) clearTimeout(timer);
-    timer = setTimeout(pass, Math.max(0, ms));
-    timer.unref();
+    timer?.cancel();
+    // At least 1 ms: 0 would be "after this turn", and a due retry is not that urgent.
+    timer = clock.setTimeout(pass, Math.max(1, ms));
   }
 
   function arm(): void {
     const at = reconciler.nextRetryAt();
-    if (at !== undefined && active()) setTimer(at - now());
-    else if (timer) {
-      clearTimeout(timer);
+    if (at !== undefined && active()) setTimer(at - clock.now());
+    else {
+      timer?.cancel();
       timer = undefined;
     }
   }
@@ -94,7 +97,7 @@ export function startRetryTimer(
   return {
     arm,
     stop() {
-      if (timer) clearTimeout(timer);
+      timer?.cancel();
       timer = undefined;
     },
   };

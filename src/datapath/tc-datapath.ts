@@ -2,19 +2,14 @@
 // BPFFS/maps (the load-balancing maps are the socket mode's, adopted from their pins, so the
 // reconciler and `service list` work the same in both modes), and its two programs attached
 // to the pods' interfaces: from-pod on ingress of the host-side end, to-pod on egress.
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
-import { loadPinnedObject, lostMapPins, objectId } from '../bpf/bpf-object.js';
-import { checkReturn } from '../bpf/bpf-error.js';
+import { objectId } from '../bpf/bpf-object.js';
 import { listInterfaces } from '../bpf/interfaces.js';
-import { native } from '../bpf/libbpf.js';
-import { checkCanLoadBpf } from '../bpf/preflight.js';
-import { ensureBpffs } from '../bpf/kernel-env.js';
 import { attachTc, detachTc, interfaceIndex, queryTc, type TcDirection } from '../bpf/tc-attach.js';
 import { TypedMap } from '../bpf/typed-map.js';
 import { bpfObjectPath } from '../install-paths.js';
 import { CT_MAP, ctEntryLayout, ctKeyLayout, type CtEntry, type CtKey } from './ct-map.js';
 import { datapathMaps, type DatapathMaps } from './datapath-maps.js';
+import { closingOnError, loadDatapathObject } from './datapath-object.js';
 
 export const TC_OBJECT_PATH = bpfObjectPath('tc_lb');
 
@@ -31,6 +26,8 @@ export interface TcDatapath {
   programFds: ReadonlyMap<string, number>;
   /** Puts both programs on the interface unless this load's programs are already there; true if it changed anything. */
   attach(ifname: string): boolean;
+  /** Pins of another layout the load set aside (map-layouts.ts). */
+  setAside: readonly string[];
   /** What of this install is gone from the kernel (its maps unpinned): see lostMapPins. */
   missing(): string[];
   close(): void;
@@ -38,22 +35,16 @@ export interface TcDatapath {
 
 export function installTcDatapath(opts: { bpffs: string; objectPath?: string }): TcDatapath {
   const objectPath = opts.objectPath ?? TC_OBJECT_PATH;
-  if (!existsSync(objectPath)) throw new Error(`BPF object ${objectPath} is missing; build it with npm run build`);
-  checkCanLoadBpf();
-  ensureBpffs(opts.bpffs);
-  const obj = loadPinnedObject(objectPath, join(opts.bpffs, 'maps'));
-  try {
-    const programFds = new Map(obj.programs.map((p) => [p.name, checkReturn(native.programFd(p.handle) as number, `fd of program ${p.name}`)]));
+  const obj = loadDatapathObject(objectPath, opts.bpffs);
+  return closingOnError(obj, () => {
+    const programFds = new Map(obj.programs.map((p) => [p.name, obj.programFd(p.name)]));
     const hooks = HOOKS.map(([direction, name]) => {
-      const fd = programFds.get(name);
-      if (fd === undefined) throw new Error(`${objectPath} has no program ${name}; rebuild with npm run build`);
+      const fd = obj.programFd(name);
       return { direction, name, fd, id: objectId(fd, `program ${name}`) };
     });
-    const ctFd = obj.maps.get(CT_MAP);
-    if (ctFd === undefined) throw new Error(`${objectPath} has no map ${CT_MAP}; rebuild with npm run build`);
     return {
       maps: datapathMaps(obj.maps),
-      ct: new TypedMap(CT_MAP, ctFd, ctKeyLayout, ctEntryLayout),
+      ct: new TypedMap(CT_MAP, obj.mapFd(CT_MAP), ctKeyLayout, ctEntryLayout),
       programFds,
       attach(ifname) {
         const ifindex = interfaceIndex(ifname);
@@ -66,13 +57,11 @@ export function installTcDatapath(opts: { bpffs: string; objectPath?: string }):
         }
         return changed;
       },
-      missing: () => lostMapPins(obj.maps, join(opts.bpffs, 'maps')),
+      missing: () => obj.lostMaps(),
+      setAside: obj.setAside,
       close: () => obj.close(),
     };
-  } catch (err) {
-    obj.close();
-    throw err;
-  }
+  });
 }
 
 /** Removes socklb's tc filters from the interface; true when there were any. */

@@ -4,12 +4,11 @@
 // namespace the cgroup's processes are in, found fresh, from the main thread (inNetns), and
 // returns to the agent's own. Everything runs synchronously, so no other JavaScript runs while
 // the thread is in a pod's namespace.
-import { existsSync } from 'node:fs';
 import { attachIterator } from '../bpf/bpf-iter.js';
-import { loadPinnedObject } from '../bpf/bpf-object.js';
 import { cgroupNetworkNamespaces, inNetns } from '../bpf/netns.js';
 import { TypedMap } from '../bpf/typed-map.js';
 import { bpfObjectPath } from '../install-paths.js';
+import { closingOnError, loadDatapathObject } from './datapath-object.js';
 import type { SockRevnat } from './revnat-maps.js';
 import { UDP_DEPARTED_CAPACITY, UDP_DEPARTED_MAP, udpDepartedKeyLayout, udpDepartedValueLayout } from './udp-departed-map.js';
 
@@ -37,15 +36,13 @@ export interface UdpSockDestroyer {
   close(): void;
 }
 
-/** Loads the iterator against the maps pinned in mapDir (the socket programs' object must be loaded first). */
-export function loadUdpSockDestroyer(mapDir: string, objectPath = SOCK_DESTROY_OBJECT_PATH): UdpSockDestroyer {
-  if (!existsSync(objectPath)) throw new Error(`BPF object ${objectPath} is missing; build it with npm run build`);
-  const obj = loadPinnedObject(objectPath, mapDir);
-  try {
+/** Loads the iterator against the maps pinned under bpffs (the socket programs' object must be loaded first). */
+export function loadUdpSockDestroyer(bpffs: string, objectPath = SOCK_DESTROY_OBJECT_PATH): UdpSockDestroyer {
+  const obj = loadDatapathObject(objectPath, bpffs);
+  return closingOnError(obj, () => {
     const prog = obj.programs.find((p) => p.name === PROGRAM);
-    const mapFd = obj.maps.get(UDP_DEPARTED_MAP);
-    if (!prog || mapFd === undefined) throw new Error(`${objectPath} lacks program ${PROGRAM} or map ${UDP_DEPARTED_MAP}; rebuild with npm run build`);
-    const departed = new TypedMap(UDP_DEPARTED_MAP, mapFd, udpDepartedKeyLayout, udpDepartedValueLayout);
+    if (!prog) throw new Error(`${objectPath} has no program ${PROGRAM}; rebuild with npm run build`);
+    const departed = new TypedMap(UDP_DEPARTED_MAP, obj.mapFd(UDP_DEPARTED_MAP), udpDepartedKeyLayout, udpDepartedValueLayout);
     const iterator = attachIterator(prog);
     const clear = (): void => void departed.deleteMany(departed.keys());
     return {
@@ -84,8 +81,5 @@ export function loadUdpSockDestroyer(mapDir: string, objectPath = SOCK_DESTROY_O
         obj.close();
       },
     };
-  } catch (err) {
-    obj.close();
-    throw err;
-  }
+  });
 }

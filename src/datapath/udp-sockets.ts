@@ -16,14 +16,14 @@ export interface UdpSockets {
   close(): void;
 }
 
-export function openUdpSockets(maps: ReadonlyMap<string, number>, mapDir: string, cgroup: string): UdpSockets {
+export function openUdpSockets(maps: ReadonlyMap<string, number>, bpffs: string, cgroup: string): UdpSockets {
   const fd = maps.get(UDP_REVNAT_MAP);
   if (fd === undefined) throw new Error(`the BPF object has no map named ${UDP_REVNAT_MAP}; rebuild with npm run build`);
   const revnat = new TypedMap(UDP_REVNAT_MAP, fd, udpRevnatKeyLayout, revnatValueLayout);
   let destroyer: UdpSockDestroyer | undefined;
   let unavailable: string | undefined;
   try {
-    destroyer = loadUdpSockDestroyer(mapDir);
+    destroyer = loadUdpSockDestroyer(bpffs);
   } catch (err) {
     unavailable = (err as Error).message;
   }

@@ -91,9 +91,25 @@ export class KernelLab {
 
   /** The agent CLI on this lab's bpffs and cgroup; by default fed the lab's services file.
    * inNodeNetns runs it in the node namespace, where the pods' host-side interfaces are (for
-   * conntrack mode's tc programs); nsenter keeps the mounts, so bpffs and cgroup2 stay visible. */
-  startAgent(source: string[] = ['--services', this.servicesFile], opts: { mode?: 'socket' | 'conntrack'; inNodeNetns?: boolean } = {}): AgentProcess {
-    const args = [CLI_PATH, 'agent', ...source, '--bpffs', this.bpffs, '--cgroup', this.net.cgroup.path, '--metrics-address', '127.0.0.1:0', '--mode', opts.mode ?? 'socket'];
+   * conntrack mode's tc programs); nsenter keeps the mounts, so bpffs and cgroup2 stay visible.
+   * cli runs another build's CLI (an older socklb, for upgrades); bpffs another pin directory. */
+  startAgent(
+    source: string[] = ['--services', this.servicesFile],
+    opts: { mode?: 'socket' | 'conntrack'; inNodeNetns?: boolean; cli?: string; bpffs?: string } = {},
+  ): AgentProcess {
+    const args = [
+      opts.cli ?? CLI_PATH,
+      'agent',
+      ...source,
+      '--bpffs',
+      opts.bpffs ?? this.bpffs,
+      '--cgroup',
+      this.net.cgroup.path,
+      '--metrics-address',
+      '127.0.0.1:0',
+      '--mode',
+      opts.mode ?? 'socket',
+    ];
     const child = opts.inNodeNetns
       ? spawn('nsenter', [`--net=${this.net.nodeNetnsPath}`, process.execPath, ...args, '--pod-interfaces', 'veth*'], { stdio: ['ignore', 'pipe', 'pipe'] })
       : spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });

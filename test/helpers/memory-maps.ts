@@ -150,7 +150,7 @@ export function lookupView(maps: DatapathMaps): Map<string, string[] | 'broken'>
 
 /** Frontends ("VIP|port|PROTO") whose address a BPF lookup would not find in the VIP map: to
  * the programs such a frontend does not exist. */
-export function frontendsWithoutVip(maps: MemoryMaps): string[] {
+export function frontendsWithoutVip(maps: DatapathMaps): string[] {
   return maps.frontends
     .entries()
     .filter(([key]) => !maps.vips.get({ words: key.address }))

@@ -41,7 +41,7 @@ t.test('a delta whose sync throws is applied with the next one', async (t) => {
   const logs: { msg: string; [k: string]: unknown }[] = [];
   const log = pino({ level: 'info' }, { write: (line: string) => void logs.push(JSON.parse(line)) });
   const source = new ScriptedSource();
-  const agent = startAgent({ source, bpffs: lab.bpffs, cgroup: lab.net.cgroup.path }, log);
+  const agent = startAgent({ bpffs: lab.bpffs, cgroup: lab.net.cgroup.path }, { log, source });
   t.teardown(() => agent.stop());
 
   source.push({ kind: 'full', services: [svc('10.96.0.10', 'be-1')] });

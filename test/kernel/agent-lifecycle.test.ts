@@ -89,7 +89,7 @@ t.test('agent life cycle', async (t) => {
       'slb_affinity',
       'slb_affinity_match',
       'slb_backends',
-      'slb_counters',
+      'slb_counters_v2',
       'slb_frontends',
       'slb_slots',
       'slb_sock_revnat',
@@ -130,16 +130,25 @@ t.test('agent life cycle', async (t) => {
     lab.writeServices(web);
   });
 
-  t.test('maps pinned by an incompatible version are named, with what to do', async (t) => {
+  t.test('maps pinned by an incompatible version are set aside and built anew, never "run uninstall"', async (t) => {
     const stale = lab.net.labRun.bpffs('stale');
     mkdirSync(`${stale}/maps`, { recursive: true });
-    t.teardown(() => rmSync(stale, { recursive: true, force: true }));
-    execFileSync('bpftool', ['map', 'create', `${stale}/maps/slb_frontends`, 'type', 'hash', 'key', '4', 'value', '4', 'entries', '16', 'name', 'slb_frontends']);
-    const r = spawnSync(process.execPath, [CLI_PATH, 'agent', '--services', lab.servicesFile, '--bpffs', stale, '--cgroup', lab.net.cgroup.path, '--metrics-address', ''], {
-      encoding: 'utf8',
+    t.teardown(() => {
+      try {
+        socklb('uninstall', '--bpffs', stale);
+      } finally {
+        rmSync(stale, { recursive: true, force: true });
+      }
     });
-    t.equal(r.status, 1);
-    t.match(r.stdout, /the maps pinned in \S+ do not fit this socklb's programs .*slb_frontends.*run `socklb uninstall --bpffs`/);
+    execFileSync('bpftool', ['map', 'create', `${stale}/maps/slb_frontends`, 'type', 'hash', 'key', '4', 'value', '4', 'entries', '16', 'name', 'slb_frontends']);
+    const agent = lab.startAgent(undefined, { bpffs: stale });
+    const upgraded = await agent.waitForLog((l) => l.msg.startsWith('upgraded'), 30_000);
+    t.match(upgraded.removedPins, ['slb_frontends_replaced'], 'the misfit pin was set aside, then removed once the new maps were filled');
+    await agent.waitForLog((l) => l.msg === 'ready: the first full sync is in the maps');
+    t.notOk(existsSync(`${stale}/maps/slb_frontends_replaced`));
+    const listed = JSON.parse(socklb('service', 'list', '--bpffs', stale, '--json')) as unknown[];
+    t.equal(listed.length, 2, 'the new slb_frontends holds the services');
+    await agent.stop();
   });
 
   t.test('uninstall detaches every program and removes every pin', async (t) => {

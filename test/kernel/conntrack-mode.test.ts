@@ -12,6 +12,7 @@ import { closeFd, openPinned } from '../../src/bpf/bpf-object.js';
 import { TypedMap } from '../../src/bpf/typed-map.js';
 import { openPinnedDatapath } from '../../src/datapath/sock-datapath.js';
 import { CT_DIRECTION, CT_MAP, ctEntryLayout, ctKeyLayout } from '../../src/datapath/ct-map.js';
+import { pinName } from '../../src/datapath/map-layouts.js';
 import { interfacesWithTcFilters } from '../../src/datapath/tc-datapath.js';
 import { runProbe } from '../../src/lab/lab-processes.js';
 import { run } from '../../src/lab/command.js';
@@ -21,7 +22,7 @@ import { dualStackSlices, service } from '../helpers/k8s-fixtures.js';
 const BACKENDS = ['be-1', 'be-2'];
 
 function ctEntries(bpffs: string): { forward: number; reply: number } {
-  const fd = openPinned(join(bpffs, 'maps', CT_MAP));
+  const fd = openPinned(join(bpffs, 'maps', pinName(CT_MAP)));
   try {
     const entries = new TypedMap(CT_MAP, fd, ctKeyLayout, ctEntryLayout).entries();
     return { forward: entries.filter(([k]) => k.direction === CT_DIRECTION.forward).length, reply: entries.filter(([k]) => k.direction === CT_DIRECTION.reply).length };
@@ -115,7 +116,7 @@ t.test('conntrack mode', async (t) => {
     const socket = lab.startAgent(undefined, { mode: 'socket', inNodeNetns: true });
     t.match(await socket.waitForLog((l) => l.msg === 'datapath installed'), { mode: 'socket' });
     t.equal(inNetns(lab.net.nodeNetnsPath, () => interfacesWithTcFilters()).length, 0, 'no interface keeps a socklb filter');
-    t.notOk(existsSync(join(lab.bpffs, 'maps', CT_MAP)), 'the conntrack table is unpinned');
+    t.notOk(existsSync(join(lab.bpffs, 'maps', pinName(CT_MAP))), 'the conntrack table is unpinned');
     await eventually(
       () => socket.logs.some((l) => l.msg === 'synced'),
       10_000,

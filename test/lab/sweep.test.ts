@@ -23,11 +23,13 @@ t.test('an abandoned run is swept', async (t) => {
   const script = `
     import { PodNetwork } from '${dist('lab/pod-network.js')}';
     import { startBackend } from '${dist('lab/lab-processes.js')}';
-    import { installSockDatapath } from '${dist('datapath/sock-datapath.js')}';
+    import { SocketHooks } from '${dist('datapath/socket-hooks.js')}';
     const net = PodNetwork.create();
     net.addPod('be-1');
     const server = await startBackend(net, 'be-1', [8080]);
-    installSockDatapath({ bpffs: net.labRun.bpffs('test'), cgroup: net.cgroup.path }).close();
+    const hooks = SocketHooks.install(net.labRun.bpffs('test'), { cgroup: net.cgroup.path });
+    hooks.attach();
+    hooks.close();
     console.log(JSON.stringify({ id: net.runId, server: server.pid }));
     setInterval(() => {}, 1000);
   `;

@@ -8,12 +8,12 @@
 // All modes program the same services from the same DesiredService list.
 import type { ChildProcess } from 'node:child_process';
 import { inNetns } from '../../bpf/netns.js';
-import { listInterfaces } from '../../bpf/interfaces.js';
 import type { DesiredService } from '../../datapath/desired-state.js';
 import { Reconciler } from '../../datapath/reconciler.js';
-import { installSockDatapath, uninstallSockDatapath, type InstalledDatapath } from '../../datapath/sock-datapath.js';
+import { uninstallSockDatapath } from '../../datapath/sock-datapath.js';
 import { CT_DIRECTION } from '../../datapath/ct-map.js';
-import { detachTcFrom, installTcDatapath, type TcDatapath } from '../../datapath/tc-datapath.js';
+import { PodTc, type PodTcComponent } from '../../datapath/pod-tc.js';
+import { SocketHooks, type SocketHooksComponent } from '../../datapath/socket-hooks.js';
 import { benchToolPath } from '../../install-paths.js';
 import { run } from '../../lab/command.js';
 import { waitForLine } from '../../lab/lab-processes.js';
@@ -91,8 +91,8 @@ export class BenchTopology {
   private iptables?: IptablesMode;
   private nftables?: NftablesMode;
   private ipvs?: IpvsMode;
-  private sock?: InstalledDatapath;
-  private tc?: TcDatapath;
+  private sock?: SocketHooksComponent;
+  private tc?: PodTcComponent;
   private readonly backends: Pod[] = [];
 
   private constructor(
@@ -133,10 +133,13 @@ export class BenchTopology {
       { frontend: { address: VIP, port: VIP_PORT, protocol: 'TCP' }, backends, owner: 'bench/crr:http' },
       { frontend: { address: VIP, port: VIP_PORT, protocol: 'UDP' }, backends, owner: 'bench/crr:udp' },
     ];
-    this.sock = installSockDatapath({ bpffs: this.bpffs, cgroup: this.net.cgroup.path });
-    this.tc = installTcDatapath({ bpffs: this.bpffs });
+    // Both components on the same maps; the socket hooks stay attached (only the client of a
+    // socket run is in the cgroup), the tc programs are on the pods' interfaces for conntrack runs only.
+    this.sock = SocketHooks.install(this.bpffs, { cgroup: this.net.cgroup.path });
+    this.tc = PodTc.install(this.bpffs, { podInterfaces: ['veth*'] });
     const report = Reconciler.adopt(this.sock.maps).apply(services);
     if (report.errors.length > 0) throw new Error(`socklb could not program ${report.errors[0]!.owner}: ${report.errors[0]!.message}`);
+    this.sock.attach();
     this.iptables = installIptablesMode(this.net, services);
     this.nftables = installNftablesMode(this.net, services);
     const ipvs = ipvsAvailability();
@@ -155,13 +158,8 @@ export class BenchTopology {
     this.iptables!.enable(mode === 'iptables');
     this.nftables!.enable(mode === 'nftables');
     this.ipvs?.enable(mode === 'ipvs');
-    const podInterfaces = (): string[] => listInterfaces().filter((n) => n.startsWith('veth'));
-    inNetns(this.net.nodeNetnsPath, () => {
-      for (const name of podInterfaces()) {
-        if (mode === 'conntrack') this.tc!.attach(name);
-        else detachTcFrom(name);
-      }
-    });
+    // The node namespace is where the pods' host-side interfaces are; never the bench's own.
+    inNetns(this.net.nodeNetnsPath, () => (mode === 'conntrack' ? this.tc!.sync() : this.tc!.detachInterfaces()));
     this.active = mode;
   }
 

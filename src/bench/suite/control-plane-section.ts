@@ -8,9 +8,9 @@
 // Each runs on its own: socklb on a fresh bpffs directory, the baselines in a fresh namespace.
 import type { DesiredService } from '../../datapath/desired-state.js';
 import { Reconciler } from '../../datapath/reconciler.js';
-import { installSockDatapath, uninstallSockDatapath } from '../../datapath/sock-datapath.js';
-import { installTcDatapath } from '../../datapath/tc-datapath.js';
-import type { DatapathMaps } from '../../datapath/datapath-maps.js';
+import { uninstallSockDatapath } from '../../datapath/sock-datapath.js';
+import { PodTc } from '../../datapath/pod-tc.js';
+import { SocketHooks } from '../../datapath/socket-hooks.js';
 import { run } from '../../lab/command.js';
 import { LabRun } from '../../lab/lab-run.js';
 import { RunCgroup } from '../../lab/run-cgroup.js';
@@ -59,17 +59,11 @@ async function socklbTiming(kind: 'socket' | 'conntrack', all: DesiredService[],
   const bpffs = labRun.bpffs('bench');
   let close = (): void => undefined;
   try {
-    let maps: DatapathMaps;
-    if (kind === 'socket') {
-      const dp = installSockDatapath({ bpffs, cgroup: cgroup.path });
-      close = () => dp.close();
-      maps = dp.maps;
-    } else {
-      const dp = installTcDatapath({ bpffs });
-      close = () => dp.close();
-      maps = dp.maps;
-    }
-    const reconciler = Reconciler.adopt(maps);
+    // Only the programs' load and the maps: the tc programs need no interface to be timed.
+    const component = kind === 'socket' ? SocketHooks.install(bpffs, { cgroup: cgroup.path }) : PodTc.install(bpffs, { podInterfaces: [] });
+    close = () => component.close();
+    if (kind === 'socket') component.attach();
+    const reconciler = Reconciler.adopt(component.maps);
     const programMs = time(() => {
       const r = reconciler.apply(all);
       if (r.errors.length) throw new Error(`${kind}: ${r.errors[0]!.owner}: ${r.errors[0]!.message}`);

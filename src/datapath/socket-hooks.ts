@@ -1,0 +1,66 @@
+// The SocketHooks component: sock_lb.bpf.o's cgroup programs (connect, sendmsg, recvmsg,
+// getpeername for both families, and sock_release), attached to one cgroup through links
+// pinned under BPFFS/links, plus the UDP socket destroyer (sock_destroy.bpf.o) that moves
+// connected UDP sockets off a backend that left.
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { attachToCgroup, detachPinnedLinks, lostLinks } from '../bpf/cgroup-links.js';
+import { findCgroup2Root, readMounts } from '../bpf/kernel-env.js';
+import { bpfObjectPath } from '../install-paths.js';
+import { NO_TARGET_CHANGES, type ComponentKind, type DatapathComponent } from './datapath-component.js';
+import { datapathMaps } from './datapath-maps.js';
+import { closingOnError, linkDir, loadDatapathObject } from './datapath-object.js';
+import { openUdpSockets, type UdpSockets } from './udp-sockets.js';
+
+export const SOCK_OBJECT_PATH = bpfObjectPath('sock_lb');
+
+export interface SocketHooksConfig {
+  /** The cgroup v2 directory whose sockets are balanced. */
+  cgroup: string;
+}
+
+export interface SocketHooksComponent extends DatapathComponent {
+  /** The UDP reverse map's fill and connected-socket destruction. */
+  readonly udp: UdpSockets;
+}
+
+function checkCgroup(cgroup: string): void {
+  const abs = resolve(cgroup);
+  const root = findCgroup2Root();
+  const onCgroup2 = readMounts().some((m) => m.fstype === 'cgroup2' && (abs === m.target || abs.startsWith(`${m.target}/`)));
+  if (!onCgroup2 || !existsSync(join(abs, 'cgroup.procs'))) {
+    throw new Error(`--cgroup ${cgroup} is not a cgroup v2 directory; pass one under ${root} (the cgroup2 mount in /proc/mounts)`);
+  }
+}
+
+export const SocketHooks: ComponentKind<SocketHooksConfig, SocketHooksComponent> = {
+  name: 'socket-hooks',
+  install(bpffs, { cgroup }) {
+    checkCgroup(cgroup);
+    const obj = loadDatapathObject(SOCK_OBJECT_PATH, bpffs);
+    return closingOnError(obj, () => {
+      const udp = openUdpSockets(obj.maps, bpffs, cgroup);
+      /** The hooks this agent attached; their links are what missing() checks. */
+      let links: string[] = [];
+      return {
+        name: 'socket-hooks',
+        maps: datapathMaps(obj.maps),
+        udp,
+        setAside: obj.setAside,
+        attach() {
+          const programs = attachToCgroup(obj.programs, cgroup, linkDir(bpffs));
+          links = programs.map((a) => a.program);
+          return { cgroup, programs, ...(udp.unavailable ? { connectedUdpNotDestroyed: udp.unavailable } : {}) };
+        },
+        sync: () => NO_TARGET_CHANGES,
+        missing: () => [...lostLinks(links, cgroup, linkDir(bpffs)), ...obj.lostMaps()],
+        close() {
+          udp.close();
+          obj.close();
+        },
+      };
+    });
+  },
+  // The maps stay: the other components load against them.
+  detach: (bpffs) => ({ socketProgramsDetached: detachPinnedLinks(linkDir(bpffs)) }),
+};

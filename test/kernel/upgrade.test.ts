@@ -1,0 +1,135 @@
+// An upgrade on a live node, for real: the previous socklb (a commit of this repository, built in
+// a temporary checkout) installs and programs the datapath, a client loops connections through
+// a VIP, the old agent stops and this one starts over its pins. No connection may fail, and no
+// pin of the old layout may stay. Twice: from the previous release as it is (the maps the
+// reconciler writes are the same, so they are adopted in place; the counters and conntrack
+// table changed layout, so they are built anew and the old pins removed once the programs are
+// swapped), and from it with one reconciled map's layout changed (slb_slots sized differently),
+// which this agent must migrate without `socklb uninstall`: build the new maps beside the old
+// ones, fill them, swap the programs over.
+// SOCKLB_UPGRADE_FROM names the commit (default: PREVIOUS_RELEASE).
+import { execFileSync } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import t, { type Test } from 'tap';
+import { PACKAGE_ROOT } from '../../src/install-paths.js';
+import { byBackend, KernelLab } from '../helpers/kernel-lab.js';
+import { endpointSlice, service } from '../helpers/k8s-fixtures.js';
+
+t.setTimeout(900_000);
+const BACKENDS = ['be-1', 'be-2'];
+const FILLERS = 2000;
+
+const git = (...args: string[]): string => execFileSync('git', ['-C', PACKAGE_ROOT, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim();
+
+/** The last landed socklb before versioned pins (the defects issue landed): what nodes run now. */
+const PREVIOUS_RELEASE = '73e11eba7812d6ab7a1358af9665f311eced0f5c';
+
+/** The commit to upgrade from; undefined only outside a git checkout. A checkout without the
+ * commit fails the test rather than skipping it. */
+function previousCommit(): string | undefined {
+  try {
+    git('rev-parse', '--git-dir');
+  } catch {
+    return undefined;
+  }
+  return git('rev-parse', '--verify', `${process.env.SOCKLB_UPGRADE_FROM ?? PREVIOUS_RELEASE}^{commit}`);
+}
+
+const from = previousCommit();
+t.test('an agent of the previous commit is upgraded under load', { skip: from ? false : 'not a git checkout: no previous commit to build' }, async (t) => {
+  const prev = join('/tmp', `socklb-prev-${process.pid}`);
+  git('worktree', 'add', '--detach', prev, from!);
+  t.teardown(() => {
+    try {
+      git('worktree', 'remove', '--force', prev);
+    } finally {
+      rmSync(prev, { recursive: true, force: true });
+      git('worktree', 'prune');
+    }
+  });
+  symlinkSync(join(PACKAGE_ROOT, 'node_modules'), join(prev, 'node_modules'));
+  const build = (...script: string[]): void => void execFileSync('npm', ['run', ...script], { cwd: prev, stdio: 'ignore', timeout: 300_000 });
+  build('build:bpf');
+  build('build:ts');
+  const prevCli = join(prev, 'dist', 'src', 'cli', 'main.js');
+  t.comment(`previous socklb: ${from!.slice(0, 12)} (${git('log', '-1', '--format=%s', from!).slice(0, 80)})`);
+
+  const lab = await KernelLab.create(t, BACKENDS, [8080]);
+  const objects = [
+    service('ns', 'web', ['10.96.0.10'], [{ port: 80, targetPort: 8080 }]),
+    endpointSlice(
+      'ns',
+      'web-1',
+      'web',
+      'IPv4',
+      [{ port: 8080 }],
+      BACKENDS.map((b) => lab.pod(b).ipv4),
+    ),
+    ...Array.from({ length: FILLERS }, (_, i) => [
+      service('ns', `filler-${i}`, [`10.96.${1 + (i >> 8)}.${i & 255}`], [{ port: 80, targetPort: 8080 }]),
+      endpointSlice('ns', `filler-${i}-1`, `filler-${i}`, 'IPv4', [{ port: 8080 }], [lab.pod('be-1').ipv4]),
+    ]).flat(),
+  ];
+  lab.writeServices(objects);
+
+  /** The old agent programs, a client loops connections, the old agent stops and this one takes over. */
+  const upgrade = async (t: Test): Promise<Record<string, unknown>[]> => {
+    const old = lab.startAgent(undefined, { cli: prevCli });
+    await old.waitForLog((l) => l.msg === 'ready: the first full sync is in the maps', 60_000);
+    const load = lab.probe({ mode: 'tcp', host: '10.96.0.10', port: 80, count: 1_000_000, concurrency: 4, durationMs: 8000, timeoutMs: 1000 });
+    await new Promise((r) => setTimeout(r, 500));
+    await old.stop();
+    const next = lab.startAgent();
+    await next.waitForLog((l) => l.msg === 'ready: the first full sync is in the maps', 60_000);
+    const r = await load;
+    t.same(r.errors, {}, `${r.ok} connections through the VIP across the upgrade, none failed`);
+    t.ok(r.ok > 200, `${r.ok} connections`);
+    t.same(Object.keys(byBackend(r)).sort(), BACKENDS);
+    const maps = readdirSync(join(lab.bpffs, 'maps'));
+    t.same(
+      maps.filter((m) => m.endsWith('_replaced')),
+      [],
+      'no pin of the old layout is left',
+    );
+    const logs = next.logs.filter((l) => l.msg === 'datapath installed' || l.msg.startsWith('upgraded'));
+    await next.stop();
+    return logs as Record<string, unknown>[];
+  };
+
+  t.test('the previous release: reconciled maps adopted in place, the counters built anew', async (t) => {
+    const [installed, upgraded] = await upgrade(t);
+    t.notOk('upgradingFrom' in installed! && (installed!.upgradingFrom as string[]).some((p) => /frontends|slots|backends|vips|affinity_match/.test(p)), 'the maps the reconciler writes are adopted, not rebuilt');
+    t.match(upgraded, { msg: /^upgraded/, removedPins: ['slb_counters'] }, 'the old counters pin is removed once the programs are swapped');
+    t.same(
+      (upgraded!.programs as { action: string }[]).map((p) => p.action),
+      Array(9).fill('updated'),
+      'each link updated in place once',
+    );
+  });
+
+  t.test('a changed layout (slb_slots): new maps beside the old, filled, then one swap per hook', async (t) => {
+    const header = join(prev, 'bpf', 'include', 'backends_map.h');
+    writeFileSync(header, readFileSync(header, 'utf8').replace(/#define SLOTS_MAX \d+/, '#define SLOTS_MAX 262144'));
+    build('build:bpf');
+    // The unchanged agent of the previous commit, on maps of the other layout: start from none.
+    execFileSync(process.execPath, [prevCli, 'uninstall', '--bpffs', lab.bpffs], { stdio: 'ignore' });
+    const [installed, upgraded] = await upgrade(t);
+    t.match(
+      installed,
+      { upgradingFrom: ['slb_affinity_match_replaced', 'slb_backends_replaced', 'slb_counters', 'slb_frontends_replaced', 'slb_slots_replaced', 'slb_vips_replaced'] },
+      'the maps the reconciler writes are built anew',
+    );
+    t.notOk('programs' in installed!, 'the programs are not swapped at install');
+    t.match(upgraded, {
+      msg: /^upgraded/,
+      removedPins: ['slb_affinity_match_replaced', 'slb_backends_replaced', 'slb_counters', 'slb_frontends_replaced', 'slb_slots_replaced', 'slb_vips_replaced'],
+    });
+    t.same(
+      (upgraded!.programs as { action: string }[]).map((p) => p.action),
+      Array(9).fill('updated'),
+      'then each link is updated once',
+    );
+    t.ok(existsSync(join(lab.bpffs, 'maps', 'slb_slots')));
+  });
+});
