@@ -1,12 +1,13 @@
 // `socklb service list`: what the pinned maps hold, read straight from the kernel.
 import { openPinnedDatapath } from '../datapath/sock-datapath.js';
-import { IPPROTO_UDP } from '../datapath/frontends-map.js';
+import { frontendOfKey } from '../datapath/frontends-map.js';
 import { readSnapshot } from '../datapath/map-snapshot.js';
 import { formatHostPort } from '../net/ip-address.js';
+import type { Frontend } from '../model/desired-services.js';
 
 export interface ListedService {
   id: number;
-  frontend: { address: string; port: number; protocol: 'TCP' | 'UDP' };
+  frontend: Frontend;
   backends: { id: number; address: string; port: number }[];
   /** Slots found empty or pointing at a missing backend: drift the agent repairs on its next sync. */
   missing: number;
@@ -25,7 +26,7 @@ export function listServices(bpffs: string): ListedService[] {
         }
         return {
           id: f.value.service_id,
-          frontend: { address: f.key.address, port: f.key.port, protocol: f.key.protocol === IPPROTO_UDP ? ('UDP' as const) : ('TCP' as const) },
+          frontend: frontendOfKey(f.key),
           backends,
           missing: f.active.length - backends.length,
         };

@@ -20,12 +20,12 @@
 // instead of one per entry). Failures are per service: a service whose entry
 // fails keeps its previous state, the rest apply, and the failed one is queued (retry-queue.ts)
 // and retried with backoff by retry() until it succeeds, new input or not.
-import { backendId as backendAddrId, frontendId, type Backend, type DesiredService } from './desired-state.js';
+import { backendKey, frontendId, type Backend, type DesiredService } from '../model/desired-services.js';
 import { BackendTable } from './backend-table.js';
 import { ByBackend } from './by-backend.js';
 import type { SlotKey } from './backends-map.js';
 import type { DatapathMaps } from './datapath-maps.js';
-import { IPPROTO_TCP, IPPROTO_UDP, MAX_BACKENDS_PER_FRONTEND, type FrontendKey } from './frontends-map.js';
+import { frontendKey, frontendKeyId, IPPROTO_UDP, MAX_BACKENDS_PER_FRONTEND, type FrontendKey } from './frontends-map.js';
 import { readSnapshot } from './map-snapshot.js';
 import { deleteAll, writeAll } from './batched-writes.js';
 import type { SockRevnat } from './revnat-maps.js';
@@ -129,16 +129,6 @@ function addMember(state: FrontendState, backendId: number): void {
   state.members.add(backendId);
 }
 
-const protocolNumber = { TCP: IPPROTO_TCP, UDP: IPPROTO_UDP } as const;
-
-function frontendKeyOf(s: DesiredService): FrontendKey {
-  return { address: s.frontend.address, port: s.frontend.port, protocol: protocolNumber[s.frontend.protocol] };
-}
-
-function keyId(k: FrontendKey): string {
-  return frontendId({ address: k.address, port: k.port, protocol: k.protocol === IPPROTO_UDP ? 'UDP' : 'TCP' });
-}
-
 function sameMembers(a: readonly (number | undefined)[], b: readonly number[]): boolean {
   if (a.length !== b.length) return false;
   const sa = [...a].sort();
@@ -179,7 +169,7 @@ export class Reconciler {
       r.nextBackendId = Math.max(r.nextBackendId, id + 1);
     }
     for (const f of snap.frontends) {
-      r.frontends.set(keyId(f.key), {
+      r.frontends.set(frontendKeyId(f.key), {
         key: f.key,
         serviceId: f.value.service_id,
         generation: f.value.generation & 1,
@@ -496,7 +486,7 @@ export class Reconciler {
       let state = current;
       if (!state) {
         try {
-          state = { key: frontendKeyOf(service), serviceId: this.allocServiceId(), generation: 0, active: [], spare: [], affinityTimeout: 0, members: NO_MEMBERS };
+          state = { key: frontendKey(service.frontend), serviceId: this.allocServiceId(), generation: 0, active: [], spare: [], affinityTimeout: 0, members: NO_MEMBERS };
         } catch (err) {
           unsupported(service, fid, (err as Error).message);
           continue;
@@ -559,7 +549,7 @@ export class Reconciler {
       unused.map((b) => ({ key: { backend_id: b.id }, tag: b })),
       (b, err) => {
         failed.add(b);
-        report.errors.push({ owner: '(backend)', frontend: backendAddrId(b.backend), message: err.message, reason: mapFailureReason(err) });
+        report.errors.push({ owner: '(backend)', frontend: backendKey(b.backend), message: err.message, reason: mapFailureReason(err) });
       },
     );
     for (const b of unused) {

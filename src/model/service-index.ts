@@ -2,7 +2,7 @@
 // go in; flush() returns only the frontends whose desired content changed since the last
 // flush, so a single endpoint change costs work for its service alone, not for the cluster.
 // Pure: no I/O, no clock.
-import { frontendId, type DesiredService } from '../datapath/desired-state.js';
+import { frontendId, type DesiredService } from './desired-services.js';
 import { cidrContains, type Cidr } from '../net/cidr.js';
 import { AddressRefs } from './address-refs.js';
 import type { NodeContext } from './endpoint-selection.js';

@@ -1,5 +1,5 @@
 // What the agent needs from wherever desired state comes from (a file, the API server).
-import { frontendId, type DesiredService } from '../datapath/desired-state.js';
+import { frontendId, type DesiredService } from '../model/desired-services.js';
 import type { DesiredChanges } from '../model/service-index.js';
 import type { Problem } from '../model/problems.js';
 

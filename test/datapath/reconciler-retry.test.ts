@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import t from 'tap';
-import type { DesiredService } from '../../src/datapath/desired-state.js';
+import type { DesiredService } from '../../src/model/desired-services.js';
 import { Reconciler } from '../../src/datapath/reconciler.js';
 import { backoffDelayMs, DEFAULT_RETRY_POLICY, type RetryTiming } from '../../src/datapath/retry-queue.js';
 import { desiredView, lookupView, mapError, memoryMaps } from '../helpers/memory-maps.js';

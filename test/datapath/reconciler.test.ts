@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import t from 'tap';
-import type { DesiredService, Protocol } from '../../src/datapath/desired-state.js';
+import { backendKey, type DesiredService, type Protocol } from '../../src/model/desired-services.js';
+import { frontendKeyId } from '../../src/datapath/frontends-map.js';
 import { Reconciler } from '../../src/datapath/reconciler.js';
 import { desiredView, frontendsWithoutVip, lookupView, mapError, memoryMaps, type MemoryMaps } from '../helpers/memory-maps.js';
 
@@ -267,7 +268,7 @@ t.test('at every single map operation, each lookup sees a whole old or a whole n
       for (const [mk] of maps.affinityMatch.entries()) {
         if (mk.service_id !== v.service_id) continue;
         const b = maps.backends.get({ backend_id: mk.backend_id });
-        if (b) out.add(`${k.address}|${k.port}|${k.protocol === 17 ? 'UDP' : 'TCP'} -> ${b.address}|${b.port}`);
+        if (b) out.add(`${frontendKeyId(k)} -> ${backendKey(b)}`);
       }
     }
     return out;
@@ -290,7 +291,7 @@ t.test('at every single map operation, each lookup sees a whole old or a whole n
             assert.deepEqual(frontendsWithoutVip(maps), [], 'a live frontend whose address is not in the VIP map');
             // A service with affinity reuses a remembered backend only if it is a member:
             // every live backend must be one, so no client is sent elsewhere by mistake.
-            const [f] = maps.frontends.entries().filter(([k]) => `${k.address}|${k.port}|${k.protocol === 17 ? 'UDP' : 'TCP'}` === id);
+            const [f] = maps.frontends.entries().filter(([k]) => frontendKeyId(k) === id);
             if (f && f[1].affinity_timeout > 0) for (const b of seen as string[]) assert.ok(members(maps).has(`${id} -> ${b}`), `${id}: live backend ${b} is no affinity member`);
           }
         });

@@ -11,7 +11,7 @@ import { CT_DIRECTION, CT_FLAGS, type CtKey } from '../../src/datapath/ct-map.js
 import { Reconciler } from '../../src/datapath/reconciler.js';
 import { uninstallSockDatapath } from '../../src/datapath/sock-datapath.js';
 import { installTcDatapath, type TcDatapath } from '../../src/datapath/tc-datapath.js';
-import type { DesiredService } from '../../src/datapath/desired-state.js';
+import type { DesiredService } from '../../src/model/desired-services.js';
 import { LabRun } from '../../src/lab/lab-run.js';
 import { buildFrame, expectedPortUnreachable, expectedReset, parseFrame, TCP, type Flow } from '../helpers/packets.js';
 

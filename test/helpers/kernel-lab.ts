@@ -15,7 +15,7 @@ import { run } from '../../src/lab/command.js';
 import { AgentProcess } from '../../src/lab/agent-process.js';
 export { AgentProcess, type LogLine } from '../../src/lab/agent-process.js';
 import { listServices } from '../../src/cli/service-list.js';
-import type { DesiredService } from '../../src/datapath/desired-state.js';
+import type { DesiredService } from '../../src/model/desired-services.js';
 import { formatHostPort } from '../../src/net/ip-address.js';
 
 interface Teardownable {

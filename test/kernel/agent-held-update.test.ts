@@ -4,7 +4,7 @@
 import t from 'tap';
 import { pino } from 'pino';
 import { startAgent } from '../../src/cli/agent.js';
-import type { DesiredService } from '../../src/datapath/desired-state.js';
+import type { DesiredService } from '../../src/model/desired-services.js';
 import type { DesiredSource, SourceUpdate } from '../../src/source/desired-source.js';
 import { byBackend, eventually, KernelLab, programmed } from '../helpers/kernel-lab.js';
 

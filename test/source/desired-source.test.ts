@@ -1,5 +1,5 @@
 import t from 'tap';
-import type { DesiredService } from '../../src/datapath/desired-state.js';
+import type { DesiredService } from '../../src/model/desired-services.js';
 import { mergeUpdates, type SourceUpdate } from '../../src/source/desired-source.js';
 
 const svc = (address: string, backend: string): DesiredService => ({

@@ -9,7 +9,7 @@
 import type { ChildProcess } from 'node:child_process';
 import { inNetns } from '../../bpf/netns.js';
 import { listInterfaces } from '../../bpf/interfaces.js';
-import type { DesiredService } from '../../datapath/desired-state.js';
+import type { DesiredService } from '../../model/desired-services.js';
 import { Reconciler } from '../../datapath/reconciler.js';
 import { installSockDatapath, uninstallSockDatapath, type InstalledDatapath } from '../../datapath/sock-datapath.js';
 import { CT_DIRECTION } from '../../datapath/ct-map.js';

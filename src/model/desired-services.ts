@@ -1,6 +1,6 @@
-// What the reconciler is asked to make true: one entry per Service VIP, port and protocol with
-// the backends new connections may go to. The model layer produces these; nothing here knows
-// about Kubernetes objects.
+// The vocabulary of desired state: one entry per Service VIP, port and protocol with the
+// backends new connections may go to. The model produces these from Kubernetes objects, the
+// sources deliver them and the datapath writes them; nothing here knows about either end.
 export type Protocol = 'TCP' | 'UDP';
 
 export interface Frontend {
@@ -23,12 +23,16 @@ export interface DesiredService {
   affinityTimeoutSeconds?: number;
 }
 
-// Ids are built with join(), which yields one flat string: a template literal yields a tree of
-// concatenation nodes, ~3 times the bytes, and these ids are kept as map keys per endpoint.
+// Keys are built with join(), which yields one flat string: a template literal yields a tree of
+// concatenation nodes, ~3 times the bytes, and these keys are kept as map keys per endpoint.
+
+/** "address|port|PROTOCOL": the frontend's key in every table and status (frontend ids). */
 export function frontendId(f: Frontend): string {
   return [f.address, f.port, f.protocol].join('|');
 }
 
-export function backendId(b: Backend): string {
+/** "address|port": a backend named by what it is. Not a backend id: that is the u32 the
+ * datapath gives each backend in its maps. */
+export function backendKey(b: Backend): string {
   return [b.address, b.port].join('|');
 }
