@@ -10,7 +10,11 @@ import { startConntrackWork } from './conntrack-work.js';
 import { watchDatapath } from './datapath-watch.js';
 import { startRetryTimer } from './retry-timer.js';
 import { formatProblem } from '../model/problems.js';
-import { mergeUpdates, type DesiredSource, type SourceUpdate } from '../source/desired-source.js';
+import { isFullUpdate, mergeUpdates } from '../model/desired-tables.js';
+import { ReconcileSteps } from '../datapath/reconcile-steps.js';
+import { emptyReport } from '../datapath/reconciler.js';
+import { servicesStep } from '../datapath/services-step.js';
+import type { DesiredSource, SourceUpdate } from '../source/desired-source.js';
 import type { Logger } from './logger.js';
 import { Metrics } from './metrics.js';
 import { startOpsServer } from './ops-server.js';
@@ -50,6 +54,9 @@ export function startAgent(opts: AgentOptions, log: Logger): Agent {
   log.info({ mode: datapath.mode, bpffs: opts.bpffs, ...datapath.summary }, 'datapath installed');
   const reconciler = datapath.reconciler;
   log.info(reconciler.size, 'adopted the pinned maps');
+  // One step per kind of desired object; a new kind registers its own here.
+  const steps = new ReconcileSteps();
+  const services = steps.register(servicesStep(reconciler));
 
   const metrics = new Metrics();
   metrics.register({
@@ -113,10 +120,12 @@ export function startAgent(opts: AgentOptions, log: Logger): Agent {
     const update = held && taken ? mergeUpdates(held, taken) : (taken ?? held);
     if (!update) return;
     held = update;
-    const report = update.kind === 'full' ? reconciler.apply(update.services) : reconciler.applyChanges(update.changes);
+    const applied = steps.apply(update);
     held = undefined;
+    const kind = isFullUpdate(update) ? 'full' : 'delta';
+    const report = applied.reportOf(services) ?? emptyReport();
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-    metrics.observeSync(seconds, report.errors.length);
+    metrics.observeSync(seconds, applied.errors().length);
     // Problems are logged when they change, not on every sync.
     const problems = opts.source.problems();
     if (problems !== lastProblems) {
@@ -127,9 +136,9 @@ export function startAgent(opts: AgentOptions, log: Logger): Agent {
     }
     for (const e of report.errors) log.error({ service: e.owner, frontend: e.frontend, reason: e.reason }, `service not programmed: ${e.message}`);
     const { errors, departedUdp, ...counts } = report;
-    log.info({ kind: update.kind, ...counts, errors: errors.length, ...reconciler.size, durationMs: seconds * 1000 }, 'synced');
+    log.info({ kind, ...counts, errors: errors.length, ...reconciler.size, durationMs: seconds * 1000 }, 'synced');
     udpSocketWork?.afterSync(departedUdp);
-    if (!synced && update.kind === 'full') {
+    if (!synced && kind === 'full') {
       synced = true;
       const since = opts.source.completeSince?.();
       log.info(since === undefined ? {} : { msSinceInputComplete: Date.now() - since }, 'ready: the first full sync is in the maps');

@@ -101,7 +101,7 @@ export interface RetryReport extends ReconcileReport {
   succeeded: number;
 }
 
-const emptyReport = (): ReconcileReport => ({ frontendsAdded: 0, frontendsUpdated: 0, frontendsRemoved: 0, backendsAdded: 0, backendsRemoved: 0, mapOperations: 0, errors: [], departedUdp: [] });
+export const emptyReport = (): ReconcileReport => ({ frontendsAdded: 0, frontendsUpdated: 0, frontendsRemoved: 0, backendsAdded: 0, backendsRemoved: 0, mapOperations: 0, errors: [], departedUdp: [] });
 
 /** Slots and membership pairs to delete, tagged with the frontend they belonged to. */
 interface Leftovers {

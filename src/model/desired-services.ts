@@ -1,6 +1,8 @@
 // The vocabulary of desired state: one entry per Service VIP, port and protocol with the
 // backends new connections may go to. The model produces these from Kubernetes objects, the
 // sources deliver them and the datapath writes them; nothing here knows about either end.
+import type { TableKind } from './desired-tables.js';
+
 export type Protocol = 'TCP' | 'UDP';
 
 export interface Frontend {
@@ -36,3 +38,6 @@ export function frontendId(f: Frontend): string {
 export function backendKey(b: Backend): string {
   return [b.address, b.port].join('|');
 }
+
+/** The services table: one row per frontend, named by its frontend id. */
+export const SERVICES: TableKind<DesiredService> = { name: 'services', rowId: (s) => frontendId(s.frontend) };
