@@ -356,10 +356,10 @@ export class Reconciler {
       s.spare = p.half;
       if (p.failed) {
         // A new service that never went live: what was written for it is unreachable; remove it.
-        if (p.isNew) {
-          p.half.forEach((_, slot) => afterSwitch.slots.push({ key: { service_id: s.serviceId, slot, generation: p.generation }, tag: p.fid }));
-          for (const b of s.members) afterSwitch.members.push({ key: { service_id: s.serviceId, backend_id: b }, tag: p.fid });
-        }
+        if (p.isNew) p.half.forEach((_, slot) => afterSwitch.slots.push({ key: { service_id: s.serviceId, slot, generation: p.generation }, tag: p.fid }));
+        // Pairs added for the list that did not go live would let a client that remembered one
+        // of its backends (one that left earlier, say) return to it: only the live list's stay.
+        this.dropMembersExcept(s, s.affinityTimeout > 0 ? s.active : [], p.fid, afterSwitch);
         continue;
       }
       if (p.isNew) {
@@ -373,12 +373,7 @@ export class Reconciler {
       s.active = p.ids;
       s.generation = p.generation;
       s.affinityTimeout = p.affinityTimeout;
-      const keep = new Set(p.affinityTimeout > 0 ? p.ids : []);
-      for (const b of s.members) {
-        if (keep.has(b)) continue;
-        afterSwitch.members.push({ key: { service_id: s.serviceId, backend_id: b }, tag: p.fid });
-        s.members.delete(b);
-      }
+      this.dropMembersExcept(s, p.affinityTimeout > 0 ? p.ids : [], p.fid, afterSwitch);
       if (p.isNew) report.frontendsAdded++;
       else report.frontendsUpdated++;
     }
@@ -438,6 +433,17 @@ export class Reconciler {
       for (const b of state.members) leftovers.members.push({ key: { service_id: state.serviceId, backend_id: b }, tag: fid });
     }
     this.deleteLeftovers(leftovers, report);
+  }
+
+  /** Queues for deletion the frontend's membership pairs of backends not in `live` (the list
+   * lookups read once this step's switch is done, or [] when the frontend has no affinity). */
+  private dropMembersExcept(s: FrontendState, live: readonly (number | undefined)[], fid: string, leftovers: Leftovers): void {
+    const keep = new Set(live);
+    for (const b of s.members) {
+      if (keep.has(b)) continue;
+      leftovers.members.push({ key: { service_id: s.serviceId, backend_id: b }, tag: fid });
+      s.members.delete(b);
+    }
   }
 
   /** Slots and membership pairs no lookup can reach any more. */

@@ -4,7 +4,7 @@ import t from 'tap';
 import { backendKey, type DesiredService, type Protocol } from '../../src/model/desired-services.js';
 import { frontendKeyId } from '../../src/datapath/frontends-map.js';
 import { Reconciler } from '../../src/datapath/reconciler.js';
-import { desiredView, frontendsWithoutVip, lookupView, mapError, memoryMaps, type MemoryMaps } from '../helpers/memory-maps.js';
+import { affinityMembers, desiredView, frontendsWithoutVip, lookupView, mapError, memoryMaps, type MemoryMaps } from '../helpers/memory-maps.js';
 
 const svc = (address: string, port: number, backends: string[], protocol: Protocol = 'TCP', affinityTimeoutSeconds = 0): DesiredService => ({
   affinityTimeoutSeconds,
@@ -260,19 +260,7 @@ t.test('at every single map operation, each lookup sees a whole old or a whole n
       return svc(address!, Number(port), bs, protocol as Protocol, aff);
     });
   });
-  // Membership pairs a lookup would find, as "VIP|port|PROTO -> backend" for frontends with affinity.
-  const members = (maps: MemoryMaps): Set<string> => {
-    const out = new Set<string>();
-    for (const [k, v] of maps.frontends.entries()) {
-      if (v.affinity_timeout === 0) continue;
-      for (const [mk] of maps.affinityMatch.entries()) {
-        if (mk.service_id !== v.service_id) continue;
-        const b = maps.backends.get({ backend_id: mk.backend_id });
-        if (b) out.add(`${frontendKeyId(k)} -> ${backendKey(b)}`);
-      }
-    }
-    return out;
-  };
+  const members = affinityMembers;
   let steps = 0;
   fc.assert(
     fc.property(fc.array(stateArb, { minLength: 1, maxLength: 6 }), fc.boolean(), (states, restartBetween) => {

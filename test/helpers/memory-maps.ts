@@ -161,3 +161,18 @@ export function frontendsWithoutVip(maps: MemoryMaps): string[] {
 export function desiredView(services: readonly DesiredService[]): Map<string, string[]> {
   return new Map(services.map((s) => [frontendId(s.frontend), s.backends.map(backendKey).sort()]));
 }
+
+/** Membership pairs a lookup would find, as "VIP|port|PROTO -> address|port", for frontends
+ * with affinity: a remembered backend in this set is reused. */
+export function affinityMembers(maps: DatapathMaps): Set<string> {
+  const out = new Set<string>();
+  for (const [k, v] of maps.frontends.entries()) {
+    if (v.affinity_timeout === 0) continue;
+    for (const [mk] of maps.affinityMatch.entries()) {
+      if (mk.service_id !== v.service_id) continue;
+      const b = maps.backends.get({ backend_id: mk.backend_id });
+      if (b) out.add(`${frontendKeyId(k)} -> ${backendKey(b)}`);
+    }
+  }
+  return out;
+}
