@@ -3,7 +3,7 @@
 // retries what failed until it succeeds. Stopping it leaves the datapath attached and working;
 // `socklb uninstall` removes it, and a running agent then stops being ready (datapath-watch.ts).
 import type { Server } from 'node:http';
-import { MAP_CAPACITY } from '../datapath/datapath-maps.js';
+import { MAP_CAPACITY, WRITTEN_MAPS } from '../datapath/datapath-maps.js';
 import { backoffDelayMs, DEFAULT_RETRY_POLICY, SYSTEM_TIMING } from '../datapath/retry-queue.js';
 import { installMode, type DatapathMode } from '../datapath/datapath-mode.js';
 import { startConntrackWork } from './conntrack-work.js';
@@ -72,13 +72,16 @@ export function startAgent(opts: AgentOptions, log: Logger): Agent {
     name: 'socklb_map_entries',
     help: 'Entries in each map the agent writes, next to socklb_map_capacity.',
     type: 'gauge',
-    read: () => Object.entries(reconciler.size).map(([map, value]) => ({ labels: { map }, value })),
+    read: () => {
+      const entries = reconciler.mapEntries();
+      return WRITTEN_MAPS.map((map) => ({ labels: { map }, value: entries[map] }));
+    },
   });
   metrics.register({
     name: 'socklb_map_capacity',
     help: 'max_entries of each map the agent writes.',
     type: 'gauge',
-    read: () => Object.entries(MAP_CAPACITY).map(([map, value]) => ({ labels: { map }, value })),
+    read: () => WRITTEN_MAPS.map((map) => ({ labels: { map }, value: MAP_CAPACITY[map] })),
   });
   metrics.register({
     name: 'socklb_datapath_events_total',
@@ -125,7 +128,7 @@ export function startAgent(opts: AgentOptions, log: Logger): Agent {
     const kind = isFullUpdate(update) ? 'full' : 'delta';
     const report = applied.reportOf(services) ?? emptyReport();
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-    metrics.observeSync(seconds, applied.errors().length);
+    metrics.observeSync(seconds, applied.errors());
     // Problems are logged when they change, not on every sync.
     const problems = opts.source.problems();
     if (problems !== lastProblems) {

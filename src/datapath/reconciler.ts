@@ -24,7 +24,7 @@ import { backendKey, frontendId, type Backend, type DesiredService } from '../mo
 import { BackendTable } from './backend-table.js';
 import { ByBackend } from './by-backend.js';
 import type { SlotKey } from './backends-map.js';
-import type { DatapathMaps } from './datapath-maps.js';
+import type { DatapathMaps, WrittenMap } from './datapath-maps.js';
 import { frontendKey, frontendKeyId, IPPROTO_UDP, MAX_BACKENDS_PER_FRONTEND, type FrontendKey } from './frontends-map.js';
 import { readSnapshot } from './map-snapshot.js';
 import { deleteAll, writeAll } from './batched-writes.js';
@@ -205,11 +205,23 @@ export class Reconciler {
     }
   }
 
-  /** Entries the agent holds in each map it writes, for logs and metrics. */
-  get size(): { frontends: number; backends: number; slots: number; vips: number } {
+  /** Entries the agent wrote (and has not deleted) in each map it writes: a slot whose write
+   * failed, or found missing on adoption, is not counted. For metrics, next to MAP_CAPACITY. */
+  mapEntries(): Record<WrittenMap, number> {
     let slots = 0;
-    for (const f of this.frontends.values()) slots += f.active.length + f.spare.length;
-    return { frontends: this.frontends.size, backends: this.backendsById.size, slots, vips: this.vips.size };
+    let affinityMatch = 0;
+    const written = (ids: readonly (number | undefined)[]): number => ids.reduce<number>((n, id) => n + (id === undefined ? 0 : 1), 0);
+    for (const f of this.frontends.values()) {
+      slots += written(f.active) + written(f.spare);
+      affinityMatch += f.members.size;
+    }
+    return { frontends: this.frontends.size, backends: this.backendsById.size, slots, affinityMatch, vips: this.vips.size };
+  }
+
+  /** The same, for log lines. */
+  get size(): { frontends: number; backends: number; slots: number; vips: number } {
+    const { frontends, backends, slots, vips } = this.mapEntries();
+    return { frontends, backends, slots, vips };
   }
 
   /** Frontends not as desired, with why, how many attempts and when they are tried again. */

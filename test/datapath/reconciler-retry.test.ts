@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import t from 'tap';
 import type { DesiredService } from '../../src/model/desired-services.js';
+import { MAP_CAPACITY, WRITTEN_MAPS } from '../../src/datapath/datapath-maps.js';
 import { Reconciler } from '../../src/datapath/reconciler.js';
 import { backoffDelayMs, DEFAULT_RETRY_POLICY, type RetryTiming } from '../../src/datapath/retry-queue.js';
 import { affinityMembers, desiredView, lookupView, mapError, memoryMaps } from '../helpers/memory-maps.js';
@@ -309,4 +310,39 @@ t.test('under injected faults, membership pairs are never more than the live bac
     { numRuns: 300 },
   );
   t.pass('300 sequences kept no stale membership pair');
+});
+
+t.test('the entries counted for socklb_map_entries are what the maps hold, for every map with a capacity', async (t) => {
+  const address = fc.constantFrom('10.96.0.1', '10.96.0.2', '10.96.0.3', 'fd00::1');
+  const backend = fc.constantFrom('10.0.0.1', '10.0.0.2', '10.0.0.3');
+  const state = fc.uniqueArray(fc.record({ address, backends: fc.uniqueArray(backend, { maxLength: 3 }), affinity: fc.boolean() }), { selector: (s) => s.address, maxLength: 4 });
+  const capacity = fc.record({
+    frontends: fc.integer({ min: 0, max: 4 }),
+    slots: fc.integer({ min: 0, max: 12 }),
+    backends: fc.integer({ min: 0, max: 3 }),
+    affinityMatch: fc.integer({ min: 0, max: 6 }),
+    vips: fc.integer({ min: 0, max: 4 }),
+  });
+  fc.assert(
+    fc.property(fc.array(fc.tuple(state, capacity), { minLength: 1, maxLength: 5 }), (steps) => {
+      const maps = memoryMaps();
+      const clock = testTiming();
+      const r = Reconciler.adopt(maps, clock);
+      const check = (): void => {
+        const counted = r.mapEntries();
+        assert.deepEqual(Object.keys(counted), WRITTEN_MAPS, 'the same maps as the capacities, in their order');
+        assert.deepEqual(counted, Object.fromEntries(WRITTEN_MAPS.map((m) => [m, maps[m].data.size])));
+      };
+      for (const [s, c] of steps) {
+        for (const m of WRITTEN_MAPS) maps[m].capacity = c[m];
+        r.apply(s.map((x) => ({ ...svc(x.address, 80, x.backends), affinityTimeoutSeconds: x.affinity ? 30 : 0 })));
+        check();
+        clock.advance(50);
+        r.retry();
+        check();
+      }
+    }),
+    { numRuns: 300 },
+  );
+  t.same(WRITTEN_MAPS, Object.keys(MAP_CAPACITY));
 });
