@@ -6,6 +6,7 @@ import type { Server } from 'node:http';
 import { MAP_CAPACITY, WRITTEN_MAPS } from '../datapath/datapath-maps.js';
 import { backoffDelayMs, DEFAULT_RETRY_POLICY, SYSTEM_TIMING } from '../datapath/retry-queue.js';
 import { installMode, type DatapathMode } from '../datapath/datapath-mode.js';
+import { StatusFile } from './agent-status.js';
 import { startConntrackWork } from './conntrack-work.js';
 import { watchDatapath } from './datapath-watch.js';
 import { startRetryTimer } from './retry-timer.js';
@@ -35,6 +36,8 @@ export interface AgentOptions {
   source: DesiredSource;
   /** host:port for /healthz, /readyz and /metrics; undefined: no server. */
   opsAddress?: string | undefined;
+  /** Where the frontends' status is published for `socklb service list` (default /run/socklb/status). */
+  statusDir?: string;
   /** Extra metric families (watch restarts, say) from the source. */
   extraMetrics?: (metrics: Metrics) => void;
 }
@@ -105,7 +108,23 @@ export function startAgent(opts: AgentOptions, log: Logger): Agent {
   });
   const watch = watchDatapath(datapath, opts.bpffs, opts.datapathCheckMs ?? 1000, metrics, log);
   const udpSocketWork = datapath.udp && startUdpSocketWork(datapath.udp, () => datapath.maps.counters(), metrics, log);
-  const retries = startRetryTimer(reconciler, SYSTEM_TIMING.now, watch.installed, metrics, log, (r) => udpSocketWork?.afterSync(r.departedUdp));
+  const status = new StatusFile(opts.bpffs, opts.statusDir);
+  let statusError: string | undefined;
+  /** Publishes the frontends not as desired; logged once per distinct error, the syncs go on. */
+  const publishStatus = (): void => {
+    try {
+      status.publish(reconciler.failures());
+      statusError = undefined;
+    } catch (err) {
+      const message = (err as Error).message;
+      if (message !== statusError) log.warn({ file: status.path, err: message }, 'frontend status not published: socklb service list shows no status; check that the directory is writable');
+      statusError = message;
+    }
+  };
+  const retries = startRetryTimer(reconciler, SYSTEM_TIMING.now, watch.installed, metrics, log, (r) => {
+    udpSocketWork?.afterSync(r.departedUdp);
+    publishStatus();
+  });
   const stopConntrackWork = datapath.ct ? startConntrackWork(datapath, opts, watch.checkNow, metrics, log) : () => undefined;
   opts.extraMetrics?.(metrics);
 
@@ -141,6 +160,7 @@ export function startAgent(opts: AgentOptions, log: Logger): Agent {
     const { errors, departedUdp, ...counts } = report;
     log.info({ kind, ...counts, errors: errors.length, ...reconciler.size, durationMs: seconds * 1000 }, 'synced');
     udpSocketWork?.afterSync(departedUdp);
+    publishStatus();
     if (!synced && kind === 'full') {
       synced = true;
       const since = opts.source.completeSince?.();
@@ -216,6 +236,7 @@ export function startAgent(opts: AgentOptions, log: Logger): Agent {
       server?.closeAllConnections();
       await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
       datapath.close();
+      status.remove();
       log.info({ bpffs: opts.bpffs }, 'agent stopped; the datapath stays attached (socklb uninstall removes it)');
     },
   };

@@ -41,3 +41,10 @@ export function backendKey(b: Backend): string {
 
 /** The services table: one row per frontend, named by its frontend id. */
 export const SERVICES: TableKind<DesiredService> = { name: 'services', rowId: (s) => frontendId(s.frontend) };
+
+/** The frontend a frontend id names (the inverse of frontendId). */
+export function frontendOfId(id: string): Frontend {
+  const [address, port, protocol] = id.split('|');
+  if (address === undefined || !port || (protocol !== 'TCP' && protocol !== 'UDP')) throw new Error(`${JSON.stringify(id)} is not a frontend id (address|port|TCP or UDP)`);
+  return { address, port: Number(port), protocol };
+}
