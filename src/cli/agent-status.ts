@@ -10,6 +10,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import type { FailureReason, FrontendFailure } from '../datapath/retry-queue.js';
+import { processAlive } from '../process-alive.js';
 
 export const STATUS_DIR = '/run/socklb/status';
 
@@ -80,16 +81,6 @@ export class StatusFile {
   }
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    // EPERM: it exists, owned by someone else.
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 /** What the agent on `bpffs` published, or undefined when no agent runs there (no file, or its
  * writer is gone: a killed agent cannot remove its file). */
 export function readAgentStatus(bpffs: string, dir = STATUS_DIR): AgentStatus | undefined {
@@ -101,7 +92,7 @@ export function readAgentStatus(bpffs: string, dir = STATUS_DIR): AgentStatus | 
     throw new Error(`cannot read the agent's status ${statusFilePath(bpffs, dir)}: ${(err as Error).message}`);
   }
   const status = JSON.parse(text) as AgentStatus;
-  return alive(status.pid) ? status : undefined;
+  return processAlive(status.pid) ? status : undefined;
 }
 
 /** Removes status files whose writer is gone or whose bpffs directory no longer exists (agents
@@ -113,7 +104,7 @@ export function removeStaleStatusFiles(dir = STATUS_DIR): string[] {
     const path = join(dir, name);
     try {
       const status = JSON.parse(readFileSync(path, 'utf8')) as AgentStatus;
-      if (existsSync(status.bpffs) && alive(status.pid)) continue;
+      if (existsSync(status.bpffs) && processAlive(status.pid)) continue;
     } catch {
       // unreadable: not a status this version wrote
     }

@@ -3,6 +3,13 @@
 // kind is applied by its own reconciler step (src/datapath/reconcile-steps.ts). A kind is
 // described once, by a TableKind next to its row type, and nothing here names any kind: adding
 // one adds its own files and touches no existing kind. Pure: no I/O.
+// A new kind (say, policies):
+//   1. src/model/desired-policies.ts: its row type and `POLICIES: TableKind<DesiredPolicy>`;
+//   2. the sources put `fullTable(POLICIES, rows)` / `deltaTable(POLICIES, changes)` in the
+//      updates they return from take() (src/k8s/cluster-source.ts, src/source/file-source.ts);
+//   3. src/datapath/policies-step.ts: a `TableStep<DesiredPolicy>` that writes its maps;
+//   4. the agent registers it: `steps.register(policiesStep(...))` (src/cli/agent.ts).
+// mergeUpdates, ReconcileSteps and the services step stay as they are.
 
 /** A kind of desired object: its name, and the key that names a row in updates and statuses. */
 export interface TableKind<Row> {
