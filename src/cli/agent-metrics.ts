@@ -2,7 +2,7 @@
 // process's memory), apart from the families of its parts (retry-timer.ts, datapath-watch.ts,
 // udp-socket-work.ts, conntrack-work.ts), which register themselves.
 import type { CounterName } from '../datapath/counters-map.js';
-import { MAP_CAPACITY } from '../datapath/datapath-maps.js';
+import { MAP_CAPACITY, WRITTEN_MAPS } from '../datapath/datapath-maps.js';
 import type { Reconciler } from '../datapath/reconciler.js';
 import type { Metrics } from './metrics.js';
 
@@ -20,13 +20,16 @@ export function registerAgentMetrics(metrics: Metrics, reconciler: Reconciler, c
     name: 'socklb_map_entries',
     help: 'Entries in each map the agent writes, next to socklb_map_capacity.',
     type: 'gauge',
-    read: () => Object.entries(reconciler.size).map(([map, value]) => ({ labels: { map }, value })),
+    read: () => {
+      const entries = reconciler.mapEntries();
+      return WRITTEN_MAPS.map((map) => ({ labels: { map }, value: entries[map] }));
+    },
   });
   metrics.register({
     name: 'socklb_map_capacity',
     help: 'max_entries of each map the agent writes.',
     type: 'gauge',
-    read: () => Object.entries(MAP_CAPACITY).map(([map, value]) => ({ labels: { map }, value })),
+    read: () => WRITTEN_MAPS.map((map) => ({ labels: { map }, value: MAP_CAPACITY[map] })),
   });
   metrics.register({
     name: 'socklb_datapath_events_total',

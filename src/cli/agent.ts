@@ -15,7 +15,12 @@ import { startConntrackWork } from './conntrack-work.js';
 import { watchDatapath } from './datapath-watch.js';
 import { startRetryTimer } from './retry-timer.js';
 import { formatProblem } from '../model/problems.js';
-import { mergeUpdates, type DesiredSource, type SourceUpdate } from '../source/desired-source.js';
+import { isFullUpdate, mergeUpdates } from '../model/desired-tables.js';
+import { ReconcileSteps } from '../datapath/reconcile-steps.js';
+import { emptyReport } from '../datapath/reconciler.js';
+import { servicesStep } from '../datapath/services-step.js';
+import type { DesiredSource, SourceUpdate } from '../source/desired-source.js';
+import { StatusFile } from './agent-status.js';
 import type { Logger } from './logger.js';
 import { Metrics } from './metrics.js';
 import { startOpsServer } from './ops-server.js';
@@ -35,6 +40,8 @@ export interface AgentOptions {
   datapathCheckMs?: number;
   /** host:port for /healthz, /readyz and /metrics; undefined: no server. */
   opsAddress?: string | undefined;
+  /** Where the frontends' status is published for `socklb service list` (default /run/socklb/status). */
+  statusDir?: string;
   /** Extra metric families (watch restarts, say) from the source. */
   extraMetrics?: (metrics: Metrics) => void;
 }
@@ -88,13 +95,30 @@ export function startAgent(opts: AgentOptions, deps: AgentDeps): Agent {
   log.info({ mode, bpffs: opts.bpffs, ...datapath.summary }, 'datapath installed');
   const reconciler = datapath.reconciler;
   log.info(reconciler.size, 'adopted the pinned maps');
+  // One step per kind of desired object; a new kind registers its own here.
+  const steps = new ReconcileSteps();
+  const services = steps.register(servicesStep(reconciler));
 
   const metrics = deps.metrics ?? new Metrics();
   registerAgentMetrics(metrics, reconciler, () => datapath.maps.counters());
   const watch = watchDatapath(datapath, opts.bpffs, opts.datapathCheckMs ?? 1000, clock, metrics, log);
   const udpSocketWork = datapath.udp && startUdpSocketWork(datapath.udp, () => datapath.maps.counters(), metrics, log);
+  const status = new StatusFile(opts.bpffs, opts.statusDir);
+  let statusError: string | undefined;
+  /** Publishes the frontends not as desired; logged once per distinct error, the syncs go on. */
+  const publishStatus = (): void => {
+    try {
+      status.publish(reconciler.failures());
+      statusError = undefined;
+    } catch (err) {
+      const message = (err as Error).message;
+      if (message !== statusError) log.warn({ file: status.path, err: message }, 'frontend status not published: socklb service list shows no status; check that the directory is writable');
+      statusError = message;
+    }
+  };
   const retries = startRetryTimer(reconciler, clock, random, watch.installed, metrics, log, (r) => {
     udpSocketWork?.afterSync(r.departedUdp);
+    publishStatus();
     finishUpgradeWhenFilled();
   });
   const stopConntrackWork = datapath.ct ? startConntrackWork(datapath, opts, watch.checkNow, clock, metrics, log) : () => undefined;
@@ -121,11 +145,13 @@ export function startAgent(opts: AgentOptions, deps: AgentDeps): Agent {
     const update = held && taken ? mergeUpdates(held, taken) : (taken ?? held);
     if (!update) return;
     held = update;
-    const report = update.kind === 'full' ? reconciler.apply(update.services) : reconciler.applyChanges(update.changes);
+    const applied = steps.apply(update);
     held = undefined;
-    if (update.kind === 'full') fullSyncs++;
+    const kind = isFullUpdate(update) ? 'full' : 'delta';
+    const report = applied.reportOf(services) ?? emptyReport();
+    if (kind === 'full') fullSyncs++;
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-    metrics.observeSync(seconds, report.errors.length);
+    metrics.observeSync(seconds, applied.errors());
     // Problems are logged when they change, not on every sync.
     const problems = source.problems();
     if (problems !== lastProblems) {
@@ -136,10 +162,11 @@ export function startAgent(opts: AgentOptions, deps: AgentDeps): Agent {
     }
     logServiceErrors(report.errors, log);
     const { errors, departedUdp, ...counts } = report;
-    log.info({ kind: update.kind, ...counts, errors: errors.length, ...reconciler.size, durationMs: seconds * 1000 }, 'synced');
+    log.info({ kind, ...counts, errors: errors.length, ...reconciler.size, durationMs: seconds * 1000 }, 'synced');
     udpSocketWork?.afterSync(departedUdp);
+    publishStatus();
     finishUpgradeWhenFilled();
-    if (!synced && update.kind === 'full') {
+    if (!synced && kind === 'full') {
       synced = true;
       const since = source.completeSince?.();
       log.info(since === undefined ? {} : { msSinceInputComplete: clock.now() - since }, 'ready: the first full sync is in the maps');
@@ -216,6 +243,7 @@ export function startAgent(opts: AgentOptions, deps: AgentDeps): Agent {
       server?.closeAllConnections();
       await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
       datapath.close();
+      status.remove();
       log.info({ bpffs: opts.bpffs }, 'agent stopped; the datapath stays attached (socklb uninstall removes it)');
     },
   };

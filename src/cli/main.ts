@@ -15,7 +15,8 @@ import { parseCidrList } from '../net/cidr.js';
 import { startAgent } from './agent.js';
 import { addBenchCommands } from './bench-command.js';
 import { createLogger } from './logger.js';
-import { formatServiceTable, listServices } from './service-list.js';
+import { formatServiceTable, listServices, withStatus } from './service-list.js';
+import { readAgentStatus, removeStaleStatusFiles, StatusFile, statusFilePath } from './agent-status.js';
 import { packageVersion } from './version.js';
 import { DEMO_SERVICES_FILE } from '../install-paths.js';
 
@@ -118,12 +119,14 @@ program
   .command('service')
   .description('inspect programmed services')
   .command('list')
-  .description('list each frontend (VIP:port/protocol) with its backends, read from the pinned maps')
+  .description('list each frontend (VIP:port/protocol) with its backends, read from the pinned maps, and its status from the agent (why it is not as desired)')
   .addOption(bpffsOption())
   .option('--json', 'print JSON instead of a table')
   .action((opts: { bpffs: string; json?: boolean }) => {
     try {
-      const services = listServices(opts.bpffs);
+      const agent = readAgentStatus(opts.bpffs);
+      if (!agent) process.stderr.write(`no agent runs on ${opts.bpffs} (no status in ${statusFilePath(opts.bpffs)}): the maps are listed as they are, without status\n`);
+      const services = withStatus(listServices(opts.bpffs), agent);
       process.stdout.write(opts.json ? `${JSON.stringify(services, null, 2)}\n` : formatServiceTable(services));
     } catch (err) {
       fail(err);
@@ -138,6 +141,7 @@ program
     try {
       const tc = detachTcEverywhere();
       const removed = uninstallSockDatapath(opts.bpffs);
+      new StatusFile(opts.bpffs).remove();
       process.stdout.write(
         `detached ${removed.links.length} socket programs and the tc programs of ${tc.length} interfaces, removed ${removed.maps.length} maps from ${opts.bpffs}\n`,
       );
@@ -155,6 +159,7 @@ program
     try {
       const { sweepAbandonedRuns } = await import('../lab/sweep.js');
       const swept = await sweepAbandonedRuns();
+      removeStaleStatusFiles();
       for (const [id, problems] of swept) process.stdout.write(`run ${id}: ${problems.length === 0 ? 'removed' : `left: ${problems.join('; ')}`}\n`);
       if ([...swept.values()].some((p) => p.length > 0)) process.exit(1);
     } catch (err) {

@@ -5,7 +5,7 @@
 // backend cost ~85 bytes, plus as much again of garbage while the map grows; a page costs ~22
 // bytes an id when full, ~700 bytes when one backend keeps it alive alone. A page goes with its
 // last backend.
-import type { Backend } from './desired-state.js';
+import type { Backend } from '../model/desired-services.js';
 
 const PAGE_BITS = 5;
 const PAGE_SIZE = 1 << PAGE_BITS;

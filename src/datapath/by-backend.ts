@@ -2,7 +2,7 @@
 // port, keyed by the address string the backend already holds. The reconciler keeps an id for
 // every backend in the cluster; "address|port" keys cost ~40 bytes each, ~4 MB of live heap
 // at 100,000 backends, and a full sync built one more per lookup.
-import type { Backend } from './desired-state.js';
+import type { Backend } from '../model/desired-services.js';
 
 export class ByBackend<V> {
   private readonly byPort = new Map<number, Map<string, V>>();

@@ -28,6 +28,10 @@ export interface DatapathMaps {
 
 /** max_entries of the maps the agent writes, as bpf/include/*.h declare them (checked against BTF by test/bpf/btf-layouts.test.ts). */
 export const MAP_CAPACITY = { frontends: 65536, backends: 262144, slots: 524288, affinityMatch: 262144, vips: 65536 } as const;
+/** The maps the agent writes, by the names its metrics and logs use (socklb_map_entries and
+ * socklb_map_capacity carry exactly these labels). */
+export type WrittenMap = keyof typeof MAP_CAPACITY;
+export const WRITTEN_MAPS = Object.keys(MAP_CAPACITY) as WrittenMap[];
 export const MAP_NAME_OF = { frontends: FRONTENDS_MAP, backends: BACKENDS_MAP, slots: SLOTS_MAP, affinityMatch: AFFINITY_MATCH_MAP, vips: VIPS_MAP } as const;
 
 /** The map names a datapath object must provide; the loader and `service list` open these. */

@@ -1,10 +1,38 @@
 // Codec for bpf/include/frontends_map.h: one entry per Service VIP, port and protocol.
 import { be16, defineStruct, lbAddress, padding, u16, u32, u8 } from '../bpf/struct-layout.js';
+import { frontendId, type Frontend, type Protocol } from '../model/desired-services.js';
 
 export const FRONTENDS_MAP = 'slb_frontends';
 
 export const IPPROTO_TCP = 6;
 export const IPPROTO_UDP = 17;
+
+/** The one mapping between a protocol's name (the model's) and its number (the kernel's). */
+const PROTOCOL_NUMBER: Record<Protocol, number> = { TCP: IPPROTO_TCP, UDP: IPPROTO_UDP };
+
+export function protocolNumber(protocol: Protocol): number {
+  return PROTOCOL_NUMBER[protocol];
+}
+
+/** The name of a frontend key's protocol; socklb writes only TCP and UDP keys. */
+export function protocolName(protocol: number): Protocol {
+  if (protocol === IPPROTO_TCP) return 'TCP';
+  if (protocol === IPPROTO_UDP) return 'UDP';
+  throw new Error(`${FRONTENDS_MAP} holds a frontend with IP protocol ${protocol}, which socklb never writes; remove the pinned maps with socklb uninstall`);
+}
+
+export function frontendKey(f: Frontend): FrontendKey {
+  return { address: f.address, port: f.port, protocol: protocolNumber(f.protocol) };
+}
+
+export function frontendOfKey(k: FrontendKey): Frontend {
+  return { address: k.address, port: k.port, protocol: protocolName(k.protocol) };
+}
+
+/** The frontend id (frontendId()) of a map key. */
+export function frontendKeyId(k: FrontendKey): string {
+  return frontendId(frontendOfKey(k));
+}
 
 export interface FrontendKey {
   address: string;

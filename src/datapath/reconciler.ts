@@ -20,12 +20,12 @@
 // instead of one per entry). Failures are per service: a service whose entry
 // fails keeps its previous state, the rest apply, and the failed one is queued (retry-queue.ts)
 // and retried with backoff by retry() until it succeeds, new input or not.
-import { backendId as backendAddrId, frontendId, type Backend, type DesiredService } from './desired-state.js';
+import { backendKey, frontendId, type Backend, type DesiredService } from '../model/desired-services.js';
 import { BackendTable } from './backend-table.js';
 import { ByBackend } from './by-backend.js';
 import type { SlotKey } from './backends-map.js';
-import type { DatapathMaps } from './datapath-maps.js';
-import { IPPROTO_TCP, IPPROTO_UDP, MAX_BACKENDS_PER_FRONTEND, type FrontendKey } from './frontends-map.js';
+import type { DatapathMaps, WrittenMap } from './datapath-maps.js';
+import { frontendKey, frontendKeyId, IPPROTO_UDP, MAX_BACKENDS_PER_FRONTEND, type FrontendKey } from './frontends-map.js';
 import { readSnapshot } from './map-snapshot.js';
 import { deleteAll, writeAll } from './batched-writes.js';
 import type { SockRevnat } from './revnat-maps.js';
@@ -101,7 +101,7 @@ export interface RetryReport extends ReconcileReport {
   succeeded: number;
 }
 
-const emptyReport = (): ReconcileReport => ({ frontendsAdded: 0, frontendsUpdated: 0, frontendsRemoved: 0, backendsAdded: 0, backendsRemoved: 0, mapOperations: 0, errors: [], departedUdp: [] });
+export const emptyReport = (): ReconcileReport => ({ frontendsAdded: 0, frontendsUpdated: 0, frontendsRemoved: 0, backendsAdded: 0, backendsRemoved: 0, mapOperations: 0, errors: [], departedUdp: [] });
 
 /** Slots and membership pairs to delete, tagged with the frontend they belonged to. */
 interface Leftovers {
@@ -127,16 +127,6 @@ const NO_MEMBERS: Set<number> = new Set();
 function addMember(state: FrontendState, backendId: number): void {
   if (state.members === NO_MEMBERS) state.members = new Set();
   state.members.add(backendId);
-}
-
-const protocolNumber = { TCP: IPPROTO_TCP, UDP: IPPROTO_UDP } as const;
-
-function frontendKeyOf(s: DesiredService): FrontendKey {
-  return { address: s.frontend.address, port: s.frontend.port, protocol: protocolNumber[s.frontend.protocol] };
-}
-
-function keyId(k: FrontendKey): string {
-  return frontendId({ address: k.address, port: k.port, protocol: k.protocol === IPPROTO_UDP ? 'UDP' : 'TCP' });
 }
 
 function sameMembers(a: readonly (number | undefined)[], b: readonly number[]): boolean {
@@ -179,7 +169,7 @@ export class Reconciler {
       r.nextBackendId = Math.max(r.nextBackendId, id + 1);
     }
     for (const f of snap.frontends) {
-      r.frontends.set(keyId(f.key), {
+      r.frontends.set(frontendKeyId(f.key), {
         key: f.key,
         serviceId: f.value.service_id,
         generation: f.value.generation & 1,
@@ -215,11 +205,23 @@ export class Reconciler {
     }
   }
 
-  /** Entries the agent holds in each map it writes, for logs and metrics. */
-  get size(): { frontends: number; backends: number; slots: number; vips: number } {
+  /** Entries the agent wrote (and has not deleted) in each map it writes: a slot whose write
+   * failed, or found missing on adoption, is not counted. For metrics, next to MAP_CAPACITY. */
+  mapEntries(): Record<WrittenMap, number> {
     let slots = 0;
-    for (const f of this.frontends.values()) slots += f.active.length + f.spare.length;
-    return { frontends: this.frontends.size, backends: this.backendsById.size, slots, vips: this.vips.size };
+    let affinityMatch = 0;
+    const written = (ids: readonly (number | undefined)[]): number => ids.reduce<number>((n, id) => n + (id === undefined ? 0 : 1), 0);
+    for (const f of this.frontends.values()) {
+      slots += written(f.active) + written(f.spare);
+      affinityMatch += f.members.size;
+    }
+    return { frontends: this.frontends.size, backends: this.backendsById.size, slots, affinityMatch, vips: this.vips.size };
+  }
+
+  /** The same, for log lines. */
+  get size(): { frontends: number; backends: number; slots: number; vips: number } {
+    const { frontends, backends, slots, vips } = this.mapEntries();
+    return { frontends, backends, slots, vips };
   }
 
   /** Frontends not as desired, with why, how many attempts and when they are tried again. */
@@ -366,10 +368,10 @@ export class Reconciler {
       s.spare = p.half;
       if (p.failed) {
         // A new service that never went live: what was written for it is unreachable; remove it.
-        if (p.isNew) {
-          p.half.forEach((_, slot) => afterSwitch.slots.push({ key: { service_id: s.serviceId, slot, generation: p.generation }, tag: p.fid }));
-          for (const b of s.members) afterSwitch.members.push({ key: { service_id: s.serviceId, backend_id: b }, tag: p.fid });
-        }
+        if (p.isNew) p.half.forEach((_, slot) => afterSwitch.slots.push({ key: { service_id: s.serviceId, slot, generation: p.generation }, tag: p.fid }));
+        // Pairs added for the list that did not go live would let a client that remembered one
+        // of its backends (one that left earlier, say) return to it: only the live list's stay.
+        this.dropMembersExcept(s, s.affinityTimeout > 0 ? s.active : [], p.fid, afterSwitch);
         continue;
       }
       if (p.isNew) {
@@ -383,12 +385,7 @@ export class Reconciler {
       s.active = p.ids;
       s.generation = p.generation;
       s.affinityTimeout = p.affinityTimeout;
-      const keep = new Set(p.affinityTimeout > 0 ? p.ids : []);
-      for (const b of s.members) {
-        if (keep.has(b)) continue;
-        afterSwitch.members.push({ key: { service_id: s.serviceId, backend_id: b }, tag: p.fid });
-        s.members.delete(b);
-      }
+      this.dropMembersExcept(s, p.affinityTimeout > 0 ? p.ids : [], p.fid, afterSwitch);
       if (p.isNew) report.frontendsAdded++;
       else report.frontendsUpdated++;
     }
@@ -450,6 +447,17 @@ export class Reconciler {
     this.deleteLeftovers(leftovers, report);
   }
 
+  /** Queues for deletion the frontend's membership pairs of backends not in `live` (the list
+   * lookups read once this step's switch is done, or [] when the frontend has no affinity). */
+  private dropMembersExcept(s: FrontendState, live: readonly (number | undefined)[], fid: string, leftovers: Leftovers): void {
+    const keep = new Set(live);
+    for (const b of s.members) {
+      if (keep.has(b)) continue;
+      leftovers.members.push({ key: { service_id: s.serviceId, backend_id: b }, tag: fid });
+      s.members.delete(b);
+    }
+  }
+
   /** Slots and membership pairs no lookup can reach any more. */
   private deleteLeftovers(leftovers: Leftovers, report: ReconcileReport): void {
     const onError = (fid: string, err: Error): void => {
@@ -496,7 +504,7 @@ export class Reconciler {
       let state = current;
       if (!state) {
         try {
-          state = { key: frontendKeyOf(service), serviceId: this.allocServiceId(), generation: 0, active: [], spare: [], affinityTimeout: 0, members: NO_MEMBERS };
+          state = { key: frontendKey(service.frontend), serviceId: this.allocServiceId(), generation: 0, active: [], spare: [], affinityTimeout: 0, members: NO_MEMBERS };
         } catch (err) {
           unsupported(service, fid, (err as Error).message);
           continue;
@@ -559,7 +567,7 @@ export class Reconciler {
       unused.map((b) => ({ key: { backend_id: b.id }, tag: b })),
       (b, err) => {
         failed.add(b);
-        report.errors.push({ owner: '(backend)', frontend: backendAddrId(b.backend), message: err.message, reason: mapFailureReason(err) });
+        report.errors.push({ owner: '(backend)', frontend: backendKey(b.backend), message: err.message, reason: mapFailureReason(err) });
       },
     );
     for (const b of unused) {

@@ -3,7 +3,7 @@
 // until it succeeds, whether or not new input arrives. A new desired state for a failed
 // frontend replaces what its retry would write; a success forgets it. This is also the status
 // a frontend has while it is not as desired (reason, attempts, last error).
-import type { DesiredService } from './desired-state.js';
+import type { DesiredService } from '../model/desired-services.js';
 
 export interface RetryPolicy {
   initialMs: number;

@@ -3,6 +3,8 @@
 // once all three lists have arrived; before that a restarted agent leaves the pinned maps
 // alone rather than programming a half-known cluster.
 import type { Logger } from 'pino';
+import { SERVICES } from '../model/desired-services.js';
+import { deltaTable, fullTable } from '../model/desired-tables.js';
 import { isRecord } from '../model/k8s-decode.js';
 import { ServiceIndex, type IndexOptions } from '../model/service-index.js';
 import { ZONE_LABEL, type EndpointSlice, type Node, type Service } from '../model/k8s-objects.js';
@@ -104,10 +106,10 @@ export class ClusterSource implements DesiredSource {
       // The first update compares everything with the maps, which a previous agent may have
       // left different from the cluster (drift while no agent ran).
       this.fullResyncDue = false;
-      return { kind: 'full', services: this.index.desired() };
+      return { tables: [fullTable(SERVICES, this.index.desired())] };
     }
     if (changes.upserts.length === 0 && changes.removals.length === 0) return undefined;
-    return { kind: 'delta', changes };
+    return { tables: [deltaTable(SERVICES, changes)] };
   }
 
   problems(): Problem[] {

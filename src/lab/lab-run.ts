@@ -5,6 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { processAlive } from '../process-alive.js';
 
 const MARKERS = '/run/socklb-lab';
 
@@ -36,19 +37,10 @@ export class LabRun {
   }
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 /** Ids of runs whose owning process is gone. */
 export function abandonedRuns(): string[] {
   if (!existsSync(MARKERS)) return [];
-  return readdirSync(MARKERS).filter((id) => /^[0-9a-f]{8}$/.test(id) && !alive(Number(readFileSync(join(MARKERS, id), 'utf8').trim())));
+  return readdirSync(MARKERS).filter((id) => /^[0-9a-f]{8}$/.test(id) && !processAlive(Number(readFileSync(join(MARKERS, id), 'utf8').trim())));
 }
 
 export function forgetRun(id: string): void {

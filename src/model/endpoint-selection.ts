@@ -5,7 +5,7 @@
 //    briefly has no ready pod does not drop traffic;
 //  - internalTrafficPolicy Local: only this node's endpoints (ready ones, else serving and
 //    terminating ones), never another node's, even when this node has none.
-import type { Backend } from '../datapath/desired-state.js';
+import type { Backend } from './desired-services.js';
 
 export interface EndpointCandidate extends Backend {
   ready: boolean;

@@ -1,7 +1,7 @@
 // Checks and decodes the Service and EndpointSlice fields socklb uses. Objects come from files
 // people write and from API servers of every version, so every field is checked; a bad field
 // is reported (object, field, what to do) and skips only what it affects. Pure.
-import type { Protocol } from '../datapath/desired-state.js';
+import type { Protocol } from './desired-services.js';
 import { describeAddressClass, unusableAddressClass } from '../net/address-class.js';
 import { canonicalIp, ipFamily, type IpFamily } from '../net/ip-address.js';
 import { endpointConditions } from './endpoint-selection.js';

@@ -1,6 +1,6 @@
 // One Service with its EndpointSlices → its frontends: one per cluster IP, port and protocol,
 // each with the endpoints this node's connections may use. Pure: no I/O, no clock.
-import type { DesiredService } from '../datapath/desired-state.js';
+import type { DesiredService } from './desired-services.js';
 import { selectEndpoints, type EndpointCandidate, type NodeContext } from './endpoint-selection.js';
 import { READY, SERVING, TERMINATING, type DecodedService, type DecodedServicePort, type DecodedSlice } from './k8s-decode.js';
 import { describeValue, type ProblemSink } from './problems.js';

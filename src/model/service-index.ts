@@ -2,7 +2,8 @@
 // go in; flush() returns only the frontends whose desired content changed since the last
 // flush, so a single endpoint change costs work for its service alone, not for the cluster.
 // Pure: no I/O, no clock.
-import { frontendId, type DesiredService } from '../datapath/desired-state.js';
+import { frontendId, type DesiredService } from './desired-services.js';
+import type { TableChanges } from './desired-tables.js';
 import { cidrContains, type Cidr } from '../net/cidr.js';
 import { AddressRefs } from './address-refs.js';
 import type { NodeContext } from './endpoint-selection.js';
@@ -17,12 +18,9 @@ export interface IndexOptions {
   serviceCidrs?: readonly Cidr[];
 }
 
-export interface DesiredChanges {
-  /** Frontends added or whose backends or settings changed. */
-  upserts: DesiredService[];
-  /** Frontend ids (frontendId()) no service wants any more. */
-  removals: string[];
-}
+/** Frontends added or whose backends or settings changed (upserts), and frontend ids
+ * (frontendId()) no service wants any more (removals). */
+export type DesiredChanges = TableChanges<DesiredService>;
 
 const key = flatKey;
 

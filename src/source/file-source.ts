@@ -3,6 +3,8 @@
 // for writing yields nothing, so the datapath keeps the last applied state until the file is
 // whole again.
 import type { Logger } from 'pino';
+import { SERVICES } from '../model/desired-services.js';
+import { fullTable } from '../model/desired-tables.js';
 import type { NodeContext } from '../model/endpoint-selection.js';
 import { desiredServices, type IndexOptions } from '../model/service-index.js';
 import type { Problem } from '../model/problems.js';
@@ -91,7 +93,7 @@ export class FileSource implements DesiredSource {
       // Only now is the change taken: an unexpected error above leaves it pending, so the
       // agent's retry of the sync reads the file again.
       this.pending = false;
-      return { kind: 'full', services: desired.services };
+      return { tables: [fullTable(SERVICES, desired.services)] };
     } catch (err) {
       if (!(err instanceof ServicesFileError)) throw err;
       this.pending = false; // the file as it is now is not usable; the next change is read

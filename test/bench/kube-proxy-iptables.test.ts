@@ -4,7 +4,7 @@ import { execFileSync } from 'node:child_process';
 import t from 'tap';
 import { endpointChain, serviceChain } from '../../src/bench/baselines/kube-proxy-chains.js';
 import { kubeProxyIptables, probability } from '../../src/bench/baselines/kube-proxy-iptables.js';
-import type { DesiredService } from '../../src/datapath/desired-state.js';
+import type { DesiredService } from '../../src/model/desired-services.js';
 import { LabRun } from '../../src/lab/lab-run.js';
 
 const svc = (owner: string, address: string, port: number, backends: string[], protocol: 'TCP' | 'UDP' = 'TCP'): DesiredService => ({

@@ -4,7 +4,7 @@
 import t from 'tap';
 import { ipsetName, kubeProxyIpvs } from '../../src/bench/baselines/kube-proxy-ipvs.js';
 import { installIpvsMode, ipvsAvailability, ipvsAvailabilityFrom, probeIpvs } from '../../src/bench/baselines/ipvs-node.js';
-import type { DesiredService } from '../../src/datapath/desired-state.js';
+import type { DesiredService } from '../../src/model/desired-services.js';
 
 const svc = (owner: string, address: string, port: number, backends: string[], protocol: 'TCP' | 'UDP' = 'TCP'): DesiredService => ({
   owner,

@@ -6,7 +6,7 @@ import { execFileSync } from 'node:child_process';
 import t from 'tap';
 import { nftEndpointChain, nftServiceChain } from '../../src/bench/baselines/kube-proxy-chains.js';
 import { kubeProxyNftables, nftHooksOff, nftHooksOn, NFT_BASE_CHAINS } from '../../src/bench/baselines/kube-proxy-nftables.js';
-import type { DesiredService } from '../../src/datapath/desired-state.js';
+import type { DesiredService } from '../../src/model/desired-services.js';
 import { LabRun } from '../../src/lab/lab-run.js';
 
 const svc = (owner: string, address: string, port: number, backends: string[], protocol: 'TCP' | 'UDP' = 'TCP', backendPort = 8080): DesiredService => ({

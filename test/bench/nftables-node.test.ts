@@ -5,7 +5,7 @@
 // checked on the ruleset in kube-proxy-nftables.test.ts, not here.)
 import t from 'tap';
 import { installNftablesMode } from '../../src/bench/baselines/nftables-node.js';
-import type { DesiredService } from '../../src/datapath/desired-state.js';
+import type { DesiredService } from '../../src/model/desired-services.js';
 import { labScriptPath } from '../../src/install-paths.js';
 import { startBackend, waitForLine } from '../../src/lab/lab-processes.js';
 import { PodNetwork } from '../../src/lab/pod-network.js';

@@ -2,7 +2,7 @@
 import t from 'tap';
 import { iptablesPartialSync, nftablesPartialSync } from '../../src/bench/baselines/partial-sync.js';
 import { endpointChain, serviceChain } from '../../src/bench/baselines/kube-proxy-chains.js';
-import type { DesiredService } from '../../src/datapath/desired-state.js';
+import type { DesiredService } from '../../src/model/desired-services.js';
 
 const web: DesiredService = {
   owner: 'ns/web:http',

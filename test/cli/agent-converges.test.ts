@@ -13,7 +13,8 @@ import { startAgent } from '../../src/cli/agent.js';
 import { Metrics } from '../../src/cli/metrics.js';
 import { NO_TARGET_CHANGES } from '../../src/datapath/datapath-component.js';
 import type { Datapath } from '../../src/datapath/datapath.js';
-import type { DesiredService } from '../../src/datapath/desired-state.js';
+import { SERVICES, type DesiredService } from '../../src/model/desired-services.js';
+import { deltaTable, fullTable } from '../../src/model/desired-tables.js';
 import { Reconciler } from '../../src/datapath/reconciler.js';
 import { ENOMEM, faultyMaps, type FaultPlan, type FaultyMaps } from '../helpers/faulty-maps.js';
 import { FaultySource } from '../helpers/faulty-source.js';
@@ -96,12 +97,12 @@ function run(script: readonly Step[], jitterSeed: number): Outcome {
   const source = new FaultySource();
   const agent = startAgent({ bpffs: '/unused', cgroup: '/unused' }, { log: pino({ level: 'silent' }), source, datapath, clock, random, metrics: new Metrics() });
   let last: DesiredService[] = [];
-  source.push({ kind: 'full', services: [] });
+  source.push({ tables: [fullTable(SERVICES, [])] });
   for (const s of script) {
     if (s.kind === 'state') {
       const next = s.state.map((x) => svc(x.address, x.backends));
       const ids = new Set(next.map(fid));
-      source.push(s.asDelta ? { kind: 'delta', changes: { upserts: next, removals: last.map(fid).filter((id) => !ids.has(id)) } } : { kind: 'full', services: next });
+      source.push({ tables: [s.asDelta ? deltaTable(SERVICES, { upserts: next, removals: last.map(fid).filter((id) => !ids.has(id)) }) : fullTable(SERVICES, next)] });
       last = next;
     } else if (s.kind === 'map-faults') maps.setPlan(s.p === 0 ? undefined : randomPlan(s.seed, s.p));
     else if (s.kind === 'take-throws') source.takeFailures = s.times;

@@ -4,8 +4,8 @@ import { startOpsServer } from '../../src/cli/ops-server.js';
 
 t.test('metrics render in the Prometheus text format', async (t) => {
   const m = new Metrics();
-  m.observeSync(0.003, 0);
-  m.observeSync(0.2, 2);
+  m.observeSync(0.003, []);
+  m.observeSync(0.2, [{ reason: 'map_full' }, { reason: 'unsupported' }]);
   m.register({ name: 'x_total', help: 'X.', type: 'counter', read: () => [{ labels: { a: 'q"\\\n' }, value: 5n }, { value: 1 }] });
   const text = m.render();
   t.match(text, /^# TYPE socklb_sync_duration_seconds histogram$/m);
@@ -13,7 +13,11 @@ t.test('metrics render in the Prometheus text format', async (t) => {
   t.match(text, /^socklb_sync_duration_seconds_bucket\{le="0.005"\} 1$/m);
   t.match(text, /^socklb_sync_duration_seconds_bucket\{le="\+Inf"\} 2$/m);
   t.match(text, /^socklb_sync_duration_seconds_count 2$/m);
-  t.match(text, /^socklb_sync_errors_total 2$/m);
+  // The 2 errors, by reason; every reason has its series from the start.
+  t.match(text, /^socklb_sync_errors_total\{reason="map_full"\} 1$/m);
+  t.match(text, /^socklb_sync_errors_total\{reason="map_error"\} 0$/m);
+  t.match(text, /^socklb_sync_errors_total\{reason="unsupported"\} 1$/m);
+  t.notMatch(text, /^socklb_sync_errors_total /m, 'no series without a reason');
   t.match(text, /^x_total\{a="q\\"\\\\\\n"\} 5$/m, 'label values are escaped');
   t.match(text, /^x_total 1$/m);
 });

@@ -5,10 +5,11 @@
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import t from 'tap';
-import type { DesiredService } from '../../src/datapath/desired-state.js';
+import type { DesiredService } from '../../src/model/desired-services.js';
+import { MAP_CAPACITY, WRITTEN_MAPS } from '../../src/datapath/datapath-maps.js';
 import { Reconciler } from '../../src/datapath/reconciler.js';
 import { backoffDelayMs, DEFAULT_RETRY_POLICY, type RetryTiming } from '../../src/datapath/retry-queue.js';
-import { desiredView, lookupView, mapError, memoryMaps } from '../helpers/memory-maps.js';
+import { affinityMembers, desiredView, lookupView, mapError, memoryMaps } from '../helpers/memory-maps.js';
 
 const svc = (address: string, port: number, backends: string[]): DesiredService => ({
   frontend: { address, port, protocol: 'TCP' },
@@ -110,6 +111,40 @@ t.test('a new desired state for a failed frontend replaces its queued retry', as
   clock.advance(60_000);
   t.match(r.retry(), { retried: 0, mapOperations: 0 });
   t.same(view(maps), expected([v2]), 'the stale v3 is never written');
+});
+
+t.test('membership pairs written for a switch that failed do not stay: a client cannot return to a backend that left', async (t) => {
+  const maps = memoryMaps();
+  const clock = testTiming();
+  const r = Reconciler.adopt(maps, clock);
+  const sticky = (backends: string[]): DesiredService => ({ ...svc('10.96.0.1', 80, backends), affinityTimeoutSeconds: 60 });
+  // Another service keeps 10.0.0.3 in the backends map, so it keeps its backend id throughout.
+  const other = svc('10.96.0.9', 80, ['10.0.0.3']);
+  const members = (): string[] => [...affinityMembers(maps)].sort();
+  r.apply([sticky(['10.0.0.1', '10.0.0.3']), other]);
+  t.same(members(), ['10.96.0.1|80|TCP -> 10.0.0.1|8080', '10.96.0.1|80|TCP -> 10.0.0.3|8080']);
+  // 10.0.0.3 leaves the service; clients that remembered it must pick again.
+  r.apply([sticky(['10.0.0.1']), other]);
+  t.same(members(), ['10.96.0.1|80|TCP -> 10.0.0.1|8080']);
+
+  // It is added back, and the switch to the new list fails: the frontend still serves [10.0.0.1].
+  maps.frontends.failWrite = (k) => (k.address === '10.96.0.1' ? mapError('update of map slb_frontends: Cannot allocate memory (ENOMEM)', 12) : undefined);
+  t.match(r.apply([sticky(['10.0.0.1', '10.0.0.3']), other]).errors, [{ frontend: '10.96.0.1|80|TCP', reason: 'map_error' }]);
+  t.same(view(maps)['10.96.0.1|80|TCP'], ['10.0.0.1|8080'], 'the failed switch keeps the live list');
+  t.same(members(), ['10.96.0.1|80|TCP -> 10.0.0.1|8080'], 'only live backends are members: a client that remembered 10.0.0.3 picks again');
+
+  // A switch that turns affinity on and fails leaves no pair either (the live frontend has none).
+  r.apply([svc('10.96.0.2', 80, ['10.0.0.1']), other]);
+  const sessions = maps.affinityMatch.data.size;
+  maps.frontends.failWrite = (k) => (k.address === '10.96.0.2' ? mapError('update of map slb_frontends: Cannot allocate memory (ENOMEM)', 12) : undefined);
+  r.apply([{ ...svc('10.96.0.2', 80, ['10.0.0.1', '10.0.0.3']), affinityTimeoutSeconds: 30 }, other]);
+  t.equal(maps.affinityMatch.data.size, sessions, 'no pair for a frontend whose affinity never went live');
+
+  // The retry writes the list, and its pairs, once the switch succeeds.
+  maps.frontends.failWrite = undefined;
+  clock.advance(r.nextRetryAt()! - clock.now());
+  t.match(r.retry(), { retried: 1, succeeded: 1, errors: [] });
+  t.same(members(), ['10.96.0.2|80|TCP -> 10.0.0.1|8080', '10.96.0.2|80|TCP -> 10.0.0.3|8080']);
 });
 
 t.test('a failed frontend that is no longer desired is not retried', async (t) => {
@@ -230,4 +265,84 @@ t.test('after any sequence of states under injected faults, retries converge to 
     { numRuns: 300 },
   );
   t.pass(`300 sequences converged after ${passes} retry passes`);
+});
+
+t.test('under injected faults, membership pairs are never more than the live backends of frontends with affinity', async (t) => {
+  const address = fc.constantFrom('10.96.0.1', '10.96.0.2', '10.96.0.3');
+  const backend = fc.constantFrom('10.0.0.1', '10.0.0.2', '10.0.0.3', '10.0.0.4');
+  const state = fc.uniqueArray(fc.record({ address, backends: fc.uniqueArray(backend, { maxLength: 3 }), affinity: fc.boolean() }), { selector: (s) => s.address, maxLength: 3 });
+  const faults = fc.record({ frontends: fc.integer({ min: 0, max: 3 }), slots: fc.integer({ min: 0, max: 10 }), members: fc.integer({ min: 0, max: 8 }) });
+  /** "VIP|port|PROTO -> backend" for every backend a lookup of a frontend with affinity can pick. */
+  const livePairs = (maps: ReturnType<typeof memoryMaps>): Set<string> => {
+    const sticky = new Set(maps.frontends.entries().flatMap(([k, v]) => (v.affinity_timeout > 0 ? [`${k.address}|${k.port}|TCP`] : [])));
+    return new Set([...lookupView(maps)].flatMap(([fid, list]) => (sticky.has(fid) && list !== 'broken' ? list.map((b) => `${fid} -> ${b}`) : [])));
+  };
+  fc.assert(
+    fc.property(fc.array(fc.tuple(state, faults), { minLength: 1, maxLength: 5 }), (steps) => {
+      const maps = memoryMaps();
+      const clock = testTiming();
+      const r = Reconciler.adopt(maps, clock);
+      const check = (when: string): void => {
+        const live = livePairs(maps);
+        const stale = [...affinityMembers(maps)].filter((m) => !live.has(m));
+        assert.deepEqual(stale, [], `${when}: membership pairs of backends no lookup picks`);
+      };
+      let last: DesiredService[] = [];
+      for (const [s, f] of steps) {
+        maps.frontends.capacity = f.frontends;
+        maps.slots.capacity = f.slots;
+        maps.affinityMatch.capacity = f.members;
+        last = s.map((x) => ({ ...svc(x.address, 80, x.backends), affinityTimeoutSeconds: x.affinity ? 30 : 0 }));
+        r.apply(last);
+        check('after a sync');
+        clock.advance(50);
+        r.retry();
+        check('after a retry');
+      }
+      maps.frontends.capacity = maps.slots.capacity = maps.affinityMatch.capacity = undefined;
+      for (let i = 0; i < 20 && r.nextRetryAt() !== undefined; i++) {
+        clock.advance(r.nextRetryAt()! - clock.now());
+        r.retry();
+      }
+      assert.deepEqual(view(maps), expected(last));
+      assert.deepEqual([...affinityMembers(maps)].sort(), [...livePairs(maps)].sort(), 'converged: the members are exactly the live backends');
+    }),
+    { numRuns: 300 },
+  );
+  t.pass('300 sequences kept no stale membership pair');
+});
+
+t.test('the entries counted for socklb_map_entries are what the maps hold, for every map with a capacity', async (t) => {
+  const address = fc.constantFrom('10.96.0.1', '10.96.0.2', '10.96.0.3', 'fd00::1');
+  const backend = fc.constantFrom('10.0.0.1', '10.0.0.2', '10.0.0.3');
+  const state = fc.uniqueArray(fc.record({ address, backends: fc.uniqueArray(backend, { maxLength: 3 }), affinity: fc.boolean() }), { selector: (s) => s.address, maxLength: 4 });
+  const capacity = fc.record({
+    frontends: fc.integer({ min: 0, max: 4 }),
+    slots: fc.integer({ min: 0, max: 12 }),
+    backends: fc.integer({ min: 0, max: 3 }),
+    affinityMatch: fc.integer({ min: 0, max: 6 }),
+    vips: fc.integer({ min: 0, max: 4 }),
+  });
+  fc.assert(
+    fc.property(fc.array(fc.tuple(state, capacity), { minLength: 1, maxLength: 5 }), (steps) => {
+      const maps = memoryMaps();
+      const clock = testTiming();
+      const r = Reconciler.adopt(maps, clock);
+      const check = (): void => {
+        const counted = r.mapEntries();
+        assert.deepEqual(Object.keys(counted), WRITTEN_MAPS, 'the same maps as the capacities, in their order');
+        assert.deepEqual(counted, Object.fromEntries(WRITTEN_MAPS.map((m) => [m, maps[m].data.size])));
+      };
+      for (const [s, c] of steps) {
+        for (const m of WRITTEN_MAPS) maps[m].capacity = c[m];
+        r.apply(s.map((x) => ({ ...svc(x.address, 80, x.backends), affinityTimeoutSeconds: x.affinity ? 30 : 0 })));
+        check();
+        clock.advance(50);
+        r.retry();
+        check();
+      }
+    }),
+    { numRuns: 300 },
+  );
+  t.same(WRITTEN_MAPS, Object.keys(MAP_CAPACITY));
 });

@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import t from 'tap';
-import type { DesiredService, Protocol } from '../../src/datapath/desired-state.js';
+import { backendKey, type DesiredService, type Protocol } from '../../src/model/desired-services.js';
+import { frontendKeyId } from '../../src/datapath/frontends-map.js';
 import { Reconciler } from '../../src/datapath/reconciler.js';
-import { desiredView, frontendsWithoutVip, lookupView, mapError, memoryMaps, type MemoryMaps } from '../helpers/memory-maps.js';
+import { affinityMembers, desiredView, frontendsWithoutVip, lookupView, mapError, memoryMaps, type MemoryMaps } from '../helpers/memory-maps.js';
 
 const svc = (address: string, port: number, backends: string[], protocol: Protocol = 'TCP', affinityTimeoutSeconds = 0): DesiredService => ({
   affinityTimeoutSeconds,
@@ -259,19 +260,7 @@ t.test('at every single map operation, each lookup sees a whole old or a whole n
       return svc(address!, Number(port), bs, protocol as Protocol, aff);
     });
   });
-  // Membership pairs a lookup would find, as "VIP|port|PROTO -> backend" for frontends with affinity.
-  const members = (maps: MemoryMaps): Set<string> => {
-    const out = new Set<string>();
-    for (const [k, v] of maps.frontends.entries()) {
-      if (v.affinity_timeout === 0) continue;
-      for (const [mk] of maps.affinityMatch.entries()) {
-        if (mk.service_id !== v.service_id) continue;
-        const b = maps.backends.get({ backend_id: mk.backend_id });
-        if (b) out.add(`${k.address}|${k.port}|${k.protocol === 17 ? 'UDP' : 'TCP'} -> ${b.address}|${b.port}`);
-      }
-    }
-    return out;
-  };
+  const members = affinityMembers;
   let steps = 0;
   fc.assert(
     fc.property(fc.array(stateArb, { minLength: 1, maxLength: 6 }), fc.boolean(), (states, restartBetween) => {
@@ -290,7 +279,7 @@ t.test('at every single map operation, each lookup sees a whole old or a whole n
             assert.deepEqual(frontendsWithoutVip(maps), [], 'a live frontend whose address is not in the VIP map');
             // A service with affinity reuses a remembered backend only if it is a member:
             // every live backend must be one, so no client is sent elsewhere by mistake.
-            const [f] = maps.frontends.entries().filter(([k]) => `${k.address}|${k.port}|${k.protocol === 17 ? 'UDP' : 'TCP'}` === id);
+            const [f] = maps.frontends.entries().filter(([k]) => frontendKeyId(k) === id);
             if (f && f[1].affinity_timeout > 0) for (const b of seen as string[]) assert.ok(members(maps).has(`${id} -> ${b}`), `${id}: live backend ${b} is no affinity member`);
           }
         });

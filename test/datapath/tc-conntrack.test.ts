@@ -18,7 +18,7 @@ import { PACKAGE_ROOT } from '../../src/install-paths.js';
 import { Reconciler } from '../../src/datapath/reconciler.js';
 import { uninstallSockDatapath } from '../../src/datapath/sock-datapath.js';
 import { installTcDatapath, type TcDatapath } from '../../src/datapath/tc-datapath.js';
-import type { DesiredService } from '../../src/datapath/desired-state.js';
+import type { DesiredService } from '../../src/model/desired-services.js';
 import { LabRun } from '../../src/lab/lab-run.js';
 import { buildFrame, expectedPortUnreachable, expectedReset, parseFrame, TCP, truncatedFrame, type Flow } from '../helpers/packets.js';
 

@@ -4,7 +4,8 @@
 // again. Updates pushed while the agent does not take them are merged, as the real sources
 // coalesce what arrives between two syncs.
 import type { Problem } from '../../src/model/problems.js';
-import { mergeUpdates, type DesiredSource, type SourceUpdate } from '../../src/source/desired-source.js';
+import { mergeUpdates } from '../../src/model/desired-tables.js';
+import type { DesiredSource, SourceUpdate } from '../../src/source/desired-source.js';
 
 export class FaultySource implements DesiredSource {
   private queued: SourceUpdate | undefined;

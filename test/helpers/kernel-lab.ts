@@ -15,7 +15,8 @@ import { run } from '../../src/lab/command.js';
 import { AgentProcess } from '../../src/lab/agent-process.js';
 export { AgentProcess, type LogLine } from '../../src/lab/agent-process.js';
 import { listServices } from '../../src/cli/service-list.js';
-import type { DesiredService } from '../../src/datapath/desired-state.js';
+import { StatusFile } from '../../src/cli/agent-status.js';
+import type { DesiredService } from '../../src/model/desired-services.js';
 import { formatHostPort } from '../../src/net/ip-address.js';
 
 interface Teardownable {
@@ -180,6 +181,8 @@ export class KernelLab {
     } catch {
       // nothing was installed
     }
+    // An agent that was killed could not remove its status file.
+    new StatusFile(this.bpffs).remove();
     const problems = await this.net.destroy();
     rmSync(this.dir, { recursive: true, force: true });
     if (problems.length > 0) throw new Error(`lab clean-up: ${problems.join('; ')}`);

@@ -18,8 +18,8 @@ import {
   type SlotValue,
 } from '../../src/datapath/backends-map.js';
 import type { DatapathMaps } from '../../src/datapath/datapath-maps.js';
-import { IPPROTO_UDP, frontendKeyLayout, frontendValueLayout, type FrontendKey, type FrontendValue } from '../../src/datapath/frontends-map.js';
-import type { DesiredService } from '../../src/datapath/desired-state.js';
+import { frontendKeyId, frontendKeyLayout, frontendValueLayout, type FrontendKey, type FrontendValue } from '../../src/datapath/frontends-map.js';
+import { backendKey, frontendId, type DesiredService } from '../../src/model/desired-services.js';
 import { vipKeyLayout, vipValueLayout, type VipKey, type VipValue } from '../../src/datapath/vips-map.js';
 
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
@@ -134,14 +134,14 @@ export function memoryMaps(): MemoryMaps {
 export function lookupView(maps: DatapathMaps): Map<string, string[] | 'broken'> {
   const out = new Map<string, string[] | 'broken'>();
   for (const [key, value] of maps.frontends.entries()) {
-    const id = `${key.address}|${key.port}|${key.protocol === IPPROTO_UDP ? 'UDP' : 'TCP'}`;
+    const id = frontendKeyId(key);
     const list: string[] = [];
     let broken = false;
     for (let slot = 0; slot < value.backend_count; slot++) {
       const s = maps.slots.get({ service_id: value.service_id, slot, generation: value.generation });
       const b = s && maps.backends.get({ backend_id: s.backend_id });
       if (!b) broken = true;
-      else list.push(`${b.address}|${b.port}`);
+      else list.push(backendKey(b));
     }
     out.set(id, broken ? 'broken' : list.sort());
   }
@@ -154,10 +154,25 @@ export function frontendsWithoutVip(maps: DatapathMaps): string[] {
   return maps.frontends
     .entries()
     .filter(([key]) => !maps.vips.get({ words: key.address }))
-    .map(([key]) => `${key.address}|${key.port}|${key.protocol === IPPROTO_UDP ? 'UDP' : 'TCP'}`);
+    .map(([key]) => frontendKeyId(key));
 }
 
 /** The same view computed from desired services, for comparison. */
 export function desiredView(services: readonly DesiredService[]): Map<string, string[]> {
-  return new Map(services.map((s) => [`${s.frontend.address}|${s.frontend.port}|${s.frontend.protocol}`, s.backends.map((b) => `${b.address}|${b.port}`).sort()]));
+  return new Map(services.map((s) => [frontendId(s.frontend), s.backends.map(backendKey).sort()]));
+}
+
+/** Membership pairs a lookup would find, as "VIP|port|PROTO -> address|port", for frontends
+ * with affinity: a remembered backend in this set is reused. */
+export function affinityMembers(maps: DatapathMaps): Set<string> {
+  const out = new Set<string>();
+  for (const [k, v] of maps.frontends.entries()) {
+    if (v.affinity_timeout === 0) continue;
+    for (const [mk] of maps.affinityMatch.entries()) {
+      if (mk.service_id !== v.service_id) continue;
+      const b = maps.backends.get({ backend_id: mk.backend_id });
+      if (b) out.add(`${frontendKeyId(k)} -> ${backendKey(b)}`);
+    }
+  }
+  return out;
 }

@@ -4,7 +4,8 @@
 import t from 'tap';
 import { pino } from 'pino';
 import { startAgent } from '../../src/cli/agent.js';
-import type { DesiredService } from '../../src/datapath/desired-state.js';
+import { SERVICES, type DesiredService } from '../../src/model/desired-services.js';
+import { deltaTable, fullTable } from '../../src/model/desired-tables.js';
 import type { DesiredSource, SourceUpdate } from '../../src/source/desired-source.js';
 import { byBackend, eventually, KernelLab, programmed } from '../helpers/kernel-lab.js';
 
@@ -44,12 +45,12 @@ t.test('a delta whose sync throws is applied with the next one', async (t) => {
   const agent = startAgent({ bpffs: lab.bpffs, cgroup: lab.net.cgroup.path }, { log, source });
   t.teardown(() => agent.stop());
 
-  source.push({ kind: 'full', services: [svc('10.96.0.10', 'be-1')] });
+  source.push({ tables: [fullTable(SERVICES, [svc('10.96.0.10', 'be-1')])] });
   await eventually(agent.ready, 5000, () => 'first full sync');
 
   // An address no codec can write makes the sync throw half-way (after backends and slots).
   const poison: DesiredService = { frontend: { address: 'not-an-address', port: 80, protocol: 'TCP' }, backends: [], owner: 'ns/poison' };
-  source.push({ kind: 'delta', changes: { upserts: [svc('10.96.0.11', 'be-2'), poison], removals: [] } });
+  source.push({ tables: [deltaTable(SERVICES, { upserts: [svc('10.96.0.11', 'be-2'), poison], removals: [] })] });
   await eventually(
     () => logs.some((l) => /^sync failed/.test(l.msg)),
     5000,
@@ -57,7 +58,7 @@ t.test('a delta whose sync throws is applied with the next one', async (t) => {
   );
   t.notOk(programmed(lab.bpffs)['10.96.0.11:80/TCP'], 'not programmed while the sync throws');
   // What came next removes the poison and changes another service: the held delta goes with it.
-  source.push({ kind: 'delta', changes: { upserts: [svc('10.96.0.10', 'be-2')], removals: ['not-an-address|80|TCP'] } });
+  source.push({ tables: [deltaTable(SERVICES, { upserts: [svc('10.96.0.10', 'be-2')], removals: ['not-an-address|80|TCP'] })] });
   await eventually(
     () => programmed(lab.bpffs)['10.96.0.11:80/TCP'] !== undefined,
     5000,

@@ -95,7 +95,7 @@ t.test('uninstall under a running agent', async (t) => {
     const node = lab.net.nodeNetns;
     const filtered = (): string[] => inNetns(lab.net.nodeNetnsPath, () => interfacesWithTcFilters());
     const { gone } = await uninstallUnder(t, agent, node, ['nsenter', `--net=${lab.net.nodeNetnsPath}`, process.execPath, CLI_PATH, 'uninstall', '--bpffs', lab.bpffs]);
-    t.match((gone.missing as string[]).join('\n'), /map \S+\/maps\/slb_ct is not pinned any more/);
+    t.match((gone.missing as string[]).join('\n'), /map \S+\/maps\/slb_ct(_v\d+)? is not pinned any more/);
     t.same(filtered(), [], 'the uninstall removed the tc programs');
     // The scan runs every 2 s: give it two turns.
     await new Promise((r) => setTimeout(r, 4500));

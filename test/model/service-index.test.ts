@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import t from 'tap';
-import { frontendId, type DesiredService } from '../../src/datapath/desired-state.js';
+import { frontendId, type DesiredService } from '../../src/model/desired-services.js';
 import { desiredServices, ServiceIndex } from '../../src/model/service-index.js';
 import { formatProblem } from '../../src/model/problems.js';
 import { endpointSlice, service } from '../helpers/k8s-fixtures.js';

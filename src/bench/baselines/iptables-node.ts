@@ -3,7 +3,7 @@
 // the jumps from the built-in chains and bridge-nf-call-iptables (bridged pod traffic through
 // iptables, as on a node whose CNI uses a bridge) are what make a node pay for kube-proxy, and
 // the other modes must not. Everything lives in the node namespace and goes with it.
-import type { DesiredService } from '../../datapath/desired-state.js';
+import type { DesiredService } from '../../model/desired-services.js';
 import { run } from '../../lab/command.js';
 import type { PodNetwork } from '../../lab/pod-network.js';
 import { kubeProxyIptables } from './kube-proxy-iptables.js';

@@ -7,7 +7,7 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
-import type { DesiredService } from '../../datapath/desired-state.js';
+import type { DesiredService } from '../../model/desired-services.js';
 import { run } from '../../lab/command.js';
 import type { PodNetwork } from '../../lab/pod-network.js';
 import { IPVS_DUMMY_DEVICE, kubeProxyIpvs } from './kube-proxy-ipvs.js';

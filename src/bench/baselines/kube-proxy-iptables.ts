@@ -3,7 +3,7 @@
 // iptables slow at thousands of services), KUBE-SVC-* choosing an endpoint with the statistic
 // cascade 1/n, 1/(n-1), ..., and KUBE-SEP-* doing the DNAT, with masquerade marks; services
 // without endpoints get kube-proxy's REJECT in the filter table. Pure: text out, no I/O.
-import type { DesiredService } from '../../datapath/desired-state.js';
+import type { DesiredService } from '../../model/desired-services.js';
 import { formatHostPort, ipFamily, type IpFamily } from '../../net/ip-address.js';
 import { endpointChain, serviceChain } from './kube-proxy-chains.js';
 

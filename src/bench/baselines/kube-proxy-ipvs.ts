@@ -4,7 +4,7 @@
 // servers (round robin, weight 1), the ipsets its iptables rules match on, and those rules:
 // a handful per table whatever the number of services, since the per-service work is an IPVS
 // hash lookup and ipset matches. Pure: text out, no I/O.
-import type { DesiredService } from '../../datapath/desired-state.js';
+import type { DesiredService } from '../../model/desired-services.js';
 import { formatHostPort, ipFamily, type IpFamily } from '../../net/ip-address.js';
 
 export const IPVS_DUMMY_DEVICE = 'kube-ipvs0';

@@ -6,7 +6,7 @@
 // `numgen random mod N vmap`, the endpoint chain marks hairpin traffic for masquerade and does
 // the DNAT; services without endpoints are rejected through the no-endpoint-services map.
 // Pure: text out, no I/O.
-import type { DesiredService } from '../../datapath/desired-state.js';
+import type { DesiredService } from '../../model/desired-services.js';
 import { formatHostPort, ipFamily, type IpFamily } from '../../net/ip-address.js';
 import { nftEndpointChain, nftServiceChain } from './kube-proxy-chains.js';
 

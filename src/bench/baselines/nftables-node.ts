@@ -5,7 +5,7 @@
 // nftables' ip/ip6 tables share with iptables) only then. Unhooking alone is not enough: a
 // table holding dnat or ct rules keeps the kernel's conntrack on for the whole namespace,
 // which would charge every other mode for nftables. Everything lives in the node namespace.
-import type { DesiredService } from '../../datapath/desired-state.js';
+import type { DesiredService } from '../../model/desired-services.js';
 import { run } from '../../lab/command.js';
 import { NODE_V4, NODE_V6, SERVICE_CIDR_V4, SERVICE_CIDR_V6, type PodNetwork } from '../../lab/pod-network.js';
 import { ipFamily } from '../../net/ip-address.js';

@@ -3,7 +3,7 @@
 // (KUBE-SERVICES, the service-ips map) is untouched because the service itself still exists.
 // Cut from the generators' full output for just that service, so the rules are the same text
 // a full sync writes. Pure.
-import type { DesiredService } from '../../datapath/desired-state.js';
+import type { DesiredService } from '../../model/desired-services.js';
 import { ipFamily } from '../../net/ip-address.js';
 import { kubeProxyIptables } from './kube-proxy-iptables.js';
 import { kubeProxyNftables } from './kube-proxy-nftables.js';

@@ -8,7 +8,7 @@
 // All modes program the same services from the same DesiredService list.
 import type { ChildProcess } from 'node:child_process';
 import { inNetns } from '../../bpf/netns.js';
-import type { DesiredService } from '../../datapath/desired-state.js';
+import type { DesiredService } from '../../model/desired-services.js';
 import { Reconciler } from '../../datapath/reconciler.js';
 import { uninstallSockDatapath } from '../../datapath/sock-datapath.js';
 import { CT_DIRECTION } from '../../datapath/ct-map.js';

@@ -6,7 +6,7 @@
 //                       partial sync of the one changed service's chains
 //   nftables            the same with nft -f transactions
 // Each runs on its own: socklb on a fresh bpffs directory, the baselines in a fresh namespace.
-import type { DesiredService } from '../../datapath/desired-state.js';
+import type { DesiredService } from '../../model/desired-services.js';
 import { Reconciler } from '../../datapath/reconciler.js';
 import { uninstallSockDatapath } from '../../datapath/sock-datapath.js';
 import { PodTc } from '../../datapath/pod-tc.js';

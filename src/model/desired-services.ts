@@ -1,0 +1,50 @@
+// The vocabulary of desired state: one entry per Service VIP, port and protocol with the
+// backends new connections may go to. The model produces these from Kubernetes objects, the
+// sources deliver them and the datapath writes them; nothing here knows about either end.
+import type { TableKind } from './desired-tables.js';
+
+export type Protocol = 'TCP' | 'UDP';
+
+export interface Frontend {
+  address: string; // canonical text (see canonicalIp)
+  port: number;
+  protocol: Protocol;
+}
+
+export interface Backend {
+  address: string; // canonical text, same family as the frontend
+  port: number;
+}
+
+export interface DesiredService {
+  frontend: Frontend;
+  backends: Backend[];
+  /** namespace/name and port name of the Service it came from, for errors and listings. */
+  owner: string;
+  /** sessionAffinity ClientIP: a client keeps its backend until idle this long; 0 or unset: none. */
+  affinityTimeoutSeconds?: number;
+}
+
+// Keys are built with join(), which yields one flat string: a template literal yields a tree of
+// concatenation nodes, ~3 times the bytes, and these keys are kept as map keys per endpoint.
+
+/** "address|port|PROTOCOL": the frontend's key in every table and status (frontend ids). */
+export function frontendId(f: Frontend): string {
+  return [f.address, f.port, f.protocol].join('|');
+}
+
+/** "address|port": a backend named by what it is. Not a backend id: that is the u32 the
+ * datapath gives each backend in its maps. */
+export function backendKey(b: Backend): string {
+  return [b.address, b.port].join('|');
+}
+
+/** The services table: one row per frontend, named by its frontend id. */
+export const SERVICES: TableKind<DesiredService> = { name: 'services', rowId: (s) => frontendId(s.frontend) };
+
+/** The frontend a frontend id names (the inverse of frontendId). */
+export function frontendOfId(id: string): Frontend {
+  const [address, port, protocol] = id.split('|');
+  if (address === undefined || !port || (protocol !== 'TCP' && protocol !== 'UDP')) throw new Error(`${JSON.stringify(id)} is not a frontend id (address|port|TCP or UDP)`);
+  return { address, port: Number(port), protocol };
+}
