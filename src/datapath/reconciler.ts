@@ -30,7 +30,7 @@ import { readSnapshot } from './map-snapshot.js';
 import { deleteAll, writeAll } from './batched-writes.js';
 import type { SockRevnat } from './revnat-maps.js';
 import { VipAddresses } from './vip-addresses.js';
-import { mapFailureReason, RetryQueue, SYSTEM_TIMING, type FailedAttempt, type FailureReason, type FrontendFailure, type RetryTiming } from './retry-queue.js';
+import { backoffDelayMs, DEFAULT_RETRY_POLICY, mapFailureReason, RetryQueue, SYSTEM_TIMING, type FailedAttempt, type FailureReason, type FrontendFailure, type RetryTiming } from './retry-queue.js';
 
 interface FrontendState {
   key: FrontendKey;
@@ -147,10 +147,17 @@ export class Reconciler {
   private nextBackendId = 1;
   private readonly retries: RetryQueue;
   private readonly vips: VipAddresses;
+  /** Deletes of entries nothing refers to any more (slots, affinity pairs) that failed: tried
+   * again by the next step. Failed backend and VIP deletes wait likewise, in `unreferenced`
+   * and in the VIP table. None of them belongs to a frontend's retry, so they have a backoff
+   * of their own: without new input, a stale VIP entry would refuse its address for good. */
+  private leftoverRetry: Leftovers = { slots: [], members: [] };
+  private cleanupAttempts = 0;
+  private cleanupRetryAt: number | undefined;
 
   private constructor(
     private readonly maps: DatapathMaps,
-    timing: RetryTiming,
+    private readonly timing: RetryTiming,
   ) {
     this.retries = new RetryQueue(timing);
     this.vips = new VipAddresses(maps.vips);
@@ -231,7 +238,9 @@ export class Reconciler {
 
   /** When the earliest queued retry is due (ms since the epoch), or undefined when none is. */
   nextRetryAt(): number | undefined {
-    return this.retries.nextRetryAt();
+    const frontends = this.retries.nextRetryAt();
+    if (this.cleanupRetryAt === undefined) return frontends;
+    return frontends === undefined ? this.cleanupRetryAt : Math.min(frontends, this.cleanupRetryAt);
   }
 
   /** Makes the maps hold exactly `desired`: a full resync (startup, a whole file). */
@@ -248,7 +257,9 @@ export class Reconciler {
   /** Applies a delta: upserted frontends are written if they differ, removed ones deleted. */
   applyChanges(changes: { upserts: readonly DesiredService[]; removals: readonly string[] }): ReconcileReport {
     this.retries.startPass();
-    return this.applyStep(changes);
+    const report = this.applyStep(changes);
+    this.scheduleCleanup();
+    return report;
   }
 
   /** Tries again the failed frontends whose retry is due, and only those: each is written as
@@ -274,6 +285,7 @@ export class Reconciler {
       total.errors.push(...r.errors);
       total.departedUdp.push(...r.departedUdp);
     }
+    this.scheduleCleanup();
     return total;
   }
 
@@ -460,11 +472,42 @@ export class Reconciler {
 
   /** Slots and membership pairs no lookup can reach any more. */
   private deleteLeftovers(leftovers: Leftovers, report: ReconcileReport): void {
-    const onError = (fid: string, err: Error): void => {
-      report.errors.push({ owner: '(cleanup)', frontend: fid, message: err.message, reason: mapFailureReason(err) });
-    };
-    report.mapOperations += deleteAll(this.maps.slots, leftovers.slots, onError);
-    report.mapOperations += deleteAll(this.maps.affinityMatch, leftovers.members, onError);
+    const retry = this.leftoverRetry;
+    this.leftoverRetry = { slots: [], members: [] };
+    const onError =
+      <E extends { tag: string }>(kept: E[]) =>
+      (entry: E, err: Error): void => {
+        kept.push(entry);
+        report.errors.push({ owner: '(cleanup)', frontend: entry.tag, message: err.message, reason: mapFailureReason(err) });
+      };
+    const slots = [...retry.slots, ...leftovers.slots];
+    const members = [...retry.members, ...leftovers.members];
+    report.mapOperations += deleteAll(
+      this.maps.slots,
+      slots.map((e) => ({ key: e.key, tag: e })),
+      onError(this.leftoverRetry.slots),
+    );
+    report.mapOperations += deleteAll(
+      this.maps.affinityMatch,
+      members.map((e) => ({ key: e.key, tag: e })),
+      onError(this.leftoverRetry.members),
+    );
+  }
+
+  /** Whether some delete of an entry nothing refers to failed and waits to be tried again. */
+  private cleanupPending(): boolean {
+    return this.unreferenced.size > 0 || this.vips.pending || this.leftoverRetry.slots.length > 0 || this.leftoverRetry.members.length > 0;
+  }
+
+  /** After a step: a pending cleanup gets a retry time with backoff; none clears it. */
+  private scheduleCleanup(): void {
+    if (!this.cleanupPending()) {
+      this.cleanupAttempts = 0;
+      this.cleanupRetryAt = undefined;
+      return;
+    }
+    this.cleanupAttempts++;
+    this.cleanupRetryAt = this.timing.now() + backoffDelayMs(this.timing.policy ?? DEFAULT_RETRY_POLICY, this.cleanupAttempts, this.timing.random());
   }
 
   /** Called once the frontend's switch from `before` to `after` is in the map. Backends are

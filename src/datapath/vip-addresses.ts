@@ -24,6 +24,11 @@ export class VipAddresses {
     return this.frontends.size;
   }
 
+  /** Whether some address may have to leave the map (its delete failed, or settle() has not run). */
+  get pending(): boolean {
+    return this.idle.size > 0;
+  }
+
   /** Starts from the frontends found in the maps (one address per frontend) and makes the map
    * hold exactly their addresses: an earlier agent may have stopped between the steps above,
    * or predate the map. Throws if the map cannot be written, as adoption does. */

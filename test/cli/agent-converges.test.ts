@@ -142,9 +142,10 @@ t.test('after any sequence of states and injected failures, the agent converges 
 });
 
 // Found by the property above: a failed delete of something no frontend refers to any more (a
-// backend, a service address, an unreachable slot) is tried again only by the next sync or
-// frontend retry; when none comes, the entry stays (a stale VIP entry makes the address refuse
-// connections as a service address without that port). The retry queue holds frontends only.
+// backend, a service address, an unreachable slot) used to be tried again only by the next
+// sync or frontend retry; when none came, the entry stayed (a stale VIP entry makes the address
+// refuse connections as a service address without that port). Such deletes now have a backoff
+// of their own in the reconciler, run by the retry timer.
 t.test('after the faults, nothing is left behind that the last state does not use', async (t) => {
   let counterexample = '';
   try {
@@ -160,8 +161,5 @@ t.test('after the faults, nothing is left behind that the last state does not us
   } catch (err) {
     counterexample = (err as Error).message.split('\n').find((l) => l.startsWith('Counterexample')) ?? (err as Error).message;
   }
-  // Runs and reports (not ok # TODO, with the counterexample) until the bug is fixed.
-  t.equal(counterexample, '', 'no backend or VIP entry left behind', {
-    todo: 'cleanup deletes are not retried by the retry timer (issue 9 item 4: a status per object, not only per frontend)',
-  });
+  t.equal(counterexample, '', 'no backend or VIP entry left behind');
 });
