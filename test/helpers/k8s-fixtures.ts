@@ -90,3 +90,8 @@ export function dualStackSlices(
     ),
   ];
 }
+
+/** A one-port Service and its one IPv4 EndpointSlice (<name>-1) over the given addresses. */
+export function webService(namespace: string, name: string, clusterIP: string, port: number, targetPort: number, addresses: readonly string[]): Record<string, unknown>[] {
+  return [service(namespace, name, [clusterIP], [{ port, targetPort }]), endpointSlice(namespace, `${name}-1`, name, 'IPv4', [{ port: targetPort }], [...addresses])];
+}

@@ -7,7 +7,7 @@ import { interfacesWithTcFilters } from '../../src/datapath/tc-datapath.js';
 import { CLI_PATH } from '../../src/install-paths.js';
 import { run } from '../../src/lab/command.js';
 import { eventually, KernelLab, type AgentProcess } from '../helpers/kernel-lab.js';
-import { endpointSlice, service } from '../helpers/k8s-fixtures.js';
+import { webService } from '../helpers/k8s-fixtures.js';
 
 const BACKENDS = ['be-1', 'be-2'];
 
@@ -21,17 +21,15 @@ function get(address: string, path: string, netns?: string): { status: number; b
 
 t.test('uninstall under a running agent', async (t) => {
   const lab = await KernelLab.create(t, BACKENDS, [8080]);
-  const webObjects = (names: string[]): unknown[] => [
-    service('ns', 'web', ['10.96.0.10'], [{ port: 80, targetPort: 8080 }]),
-    endpointSlice(
+  const webObjects = (names: string[]): unknown[] =>
+    webService(
       'ns',
-      'web-1',
       'web',
-      'IPv4',
-      [{ port: 8080 }],
+      '10.96.0.10',
+      80,
+      8080,
       names.map((b) => lab.pod(b).ipv4),
-    ),
-  ];
+    );
   lab.writeServices(webObjects(BACKENDS));
 
   /** Starts an agent, waits until it is ready, uninstalls with the CLI and returns how long /readyz took to say 503. */

@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import t, { type Test } from 'tap';
 import { PACKAGE_ROOT } from '../../src/install-paths.js';
 import { byBackend, KernelLab } from '../helpers/kernel-lab.js';
-import { endpointSlice, service } from '../helpers/k8s-fixtures.js';
+import { endpointSlice, service, webService } from '../helpers/k8s-fixtures.js';
 
 t.setTimeout(900_000);
 const BACKENDS = ['be-1', 'be-2'];
@@ -57,13 +57,12 @@ t.test('an agent of the previous commit is upgraded under load', { skip: from ? 
 
   const lab = await KernelLab.create(t, BACKENDS, [8080]);
   const objects = [
-    service('ns', 'web', ['10.96.0.10'], [{ port: 80, targetPort: 8080 }]),
-    endpointSlice(
+    ...webService(
       'ns',
-      'web-1',
       'web',
-      'IPv4',
-      [{ port: 8080 }],
+      '10.96.0.10',
+      80,
+      8080,
       BACKENDS.map((b) => lab.pod(b).ipv4),
     ),
     ...Array.from({ length: FILLERS }, (_, i) => [
@@ -99,7 +98,10 @@ t.test('an agent of the previous commit is upgraded under load', { skip: from ? 
 
   t.test('the previous release: reconciled maps adopted in place, the counters built anew', async (t) => {
     const [installed, upgraded] = await upgrade(t);
-    t.notOk('upgradingFrom' in installed! && (installed!.upgradingFrom as string[]).some((p) => /frontends|slots|backends|vips|affinity_match/.test(p)), 'the maps the reconciler writes are adopted, not rebuilt');
+    t.notOk(
+      'upgradingFrom' in installed! && (installed!.upgradingFrom as string[]).some((p) => /frontends|slots|backends|vips|affinity_match/.test(p)),
+      'the maps the reconciler writes are adopted, not rebuilt',
+    );
     t.match(upgraded, { msg: /^upgraded/, removedPins: ['slb_counters'] }, 'the old counters pin is removed once the programs are swapped');
     t.same(
       (upgraded!.programs as { action: string }[]).map((p) => p.action),
