@@ -10,7 +10,7 @@ import { modeComponents, type DatapathMode } from '../datapath/datapath-mode.js'
 import { backoffDelayMs, DEFAULT_RETRY_POLICY } from '../datapath/retry-queue.js';
 import { SYSTEM_CLOCK, type Clock, type ClockTimer } from './agent-clock.js';
 import { registerAgentMetrics } from './agent-metrics.js';
-import type { ServiceError } from '../datapath/reconciler.js';
+import type { ReconcileReport, ServiceError } from '../datapath/reconciler.js';
 import { startConntrackWork } from './conntrack-work.js';
 import { watchDatapath } from './datapath-watch.js';
 import { startRetryTimer } from './retry-timer.js';
@@ -116,11 +116,14 @@ export function startAgent(opts: AgentOptions, deps: AgentDeps): Agent {
       statusError = message;
     }
   };
-  const retries = startRetryTimer(reconciler, clock, random, watch.installed, metrics, log, (r) => {
-    udpSocketWork?.afterSync(r.departedUdp);
+  /** What follows every write of the maps, a sync's or a retry pass's: sockets on departed UDP
+   * backends destroyed, the status published, a pending upgrade finished once the maps are full. */
+  const afterWrites = (report: ReconcileReport): void => {
+    udpSocketWork?.afterSync(report.departedUdp);
     publishStatus();
     finishUpgradeWhenFilled();
-  });
+  };
+  const retries = startRetryTimer(reconciler, clock, random, watch.installed, metrics, log, afterWrites);
   const stopConntrackWork = datapath.ct ? startConntrackWork(datapath, opts, watch.checkNow, clock, metrics, log) : () => undefined;
   opts.extraMetrics?.(metrics);
 
@@ -161,11 +164,9 @@ export function startAgent(opts: AgentOptions, deps: AgentDeps): Agent {
       lastProblemsText = text;
     }
     logServiceErrors(report.errors, log);
-    const { errors, departedUdp, ...counts } = report;
+    const { errors, departedUdp: _departed, ...counts } = report; // the log line gets counts, not the pairs
     log.info({ kind, ...counts, errors: errors.length, ...reconciler.size, durationMs: seconds * 1000 }, 'synced');
-    udpSocketWork?.afterSync(departedUdp);
-    publishStatus();
-    finishUpgradeWhenFilled();
+    afterWrites(report);
     if (!synced && kind === 'full') {
       synced = true;
       const since = source.completeSince?.();

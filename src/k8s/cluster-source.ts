@@ -37,7 +37,7 @@ export class ClusterSource implements DesiredSource {
   constructor(conn: ApiConnection, nodeName: string | undefined, log: Logger, backoff: BackoffPolicy = DEFAULT_BACKOFF, options: IndexOptions = {}) {
     this.index = new ServiceIndex({ name: nodeName }, options);
     // The node's own addresses, known before its Node object arrives (and without one).
-    this.index.setHostAddresses('this node (its own interfaces)', localInterfaceAddresses());
+    this.index.setLocalAddresses(localInterfaceAddresses());
     const onError = (resource: string, err: Error, retryInMs: number): void =>
       log.warn({ resource, err: err.message, retryInMs }, 'watch failed; the datapath keeps its state and the watch restarts');
     const watch = (resource: (typeof WATCHED_RESOURCES)[number], upsert: (o: ApiObject) => void, del: (o: ApiObject) => void, fieldSelector?: string) =>

@@ -71,6 +71,11 @@ export class ServiceIndex {
     else this.heldBy.delete(holder);
   }
 
+  /** The addresses of the agent's own interfaces: node addresses even without a Node object. */
+  setLocalAddresses(addresses: readonly string[]): void {
+    this.setHostAddresses('this node (its own interfaces)', addresses);
+  }
+
   upsertPod(raw: Pod): void {
     const problems: Problem[] = [];
     const addresses = isRecord(raw) ? podAddresses(raw, problems) : [];
@@ -291,7 +296,7 @@ export function desiredServices(
   const index = new ServiceIndex(node, options);
   for (const p of hosts.pods ?? []) index.upsertPod(p);
   for (const n of hosts.nodes ?? []) index.upsertNode(n);
-  if (hosts.localAddresses) index.setHostAddresses('this node (its own interfaces)', hosts.localAddresses);
+  if (hosts.localAddresses) index.setLocalAddresses(hosts.localAddresses);
   for (const s of slices) index.upsertSlice(s);
   for (const s of services) index.upsertService(s);
   index.flush();
