@@ -2,6 +2,8 @@
 // cilium_lb4_services_v2 does: a layout's first version is the plain name (what socklb has
 // always pinned), version N > 1 is NAME_vN. A change to a map's key, value, type, size or
 // meaning bumps its version here, so an agent never reuses a pin of another layout.
+// test/bpf/map-layout-versions.test.ts fails when a layout BTF can see changed at the same
+// version; a change of meaning alone (same types) needs its bump by hand.
 //
 // An upgrade builds the new maps beside the old ones while the old programs keep running on
 // theirs, fills them, and only then swaps the programs over (one link update or filter

@@ -3,7 +3,6 @@
 // mirrored in TypeScript (reason codes, conntrack flags): every member's name and value. A map both
 // objects define (the load-balancing maps the socket and tc programs share) is checked in each,
 // so the two programs' views of a shared map cannot drift apart either.
-import { execFileSync } from 'node:child_process';
 import t, { type Test } from 'tap';
 import { CT_CAPACITY, CT_MAP } from '../../src/datapath/ct-map.js';
 import { COUNTER_NAMES, COUNTERS_MAP } from '../../src/datapath/counters-map.js';
@@ -15,70 +14,7 @@ import { TC_OBJECT_PATH } from '../../src/datapath/tc-datapath.js';
 import { UDP_DEPARTED_CAPACITY, UDP_DEPARTED_MAP } from '../../src/datapath/udp-departed-map.js';
 import { SOCK_DESTROY_OBJECT_PATH } from '../../src/datapath/udp-sock-destroy.js';
 import { cEnumMembers, type StructLayout } from '../../src/bpf/struct-layout.js';
-
-interface BtfType {
-  id: number;
-  kind: string;
-  name: string;
-  size?: number;
-  type_id?: number;
-  nr_elems?: number;
-  members?: { name: string; type_id: number; bits_offset: number }[];
-  vars?: { type_id: number }[];
-  values?: { name: string; val: number }[];
-}
-
-class ObjectBtf {
-  private readonly byId: Map<number, BtfType>;
-  readonly structs: Map<string, BtfType>;
-  readonly enums: Map<string, BtfType>;
-  private readonly mapVars: BtfType[];
-
-  constructor(readonly path: string) {
-    const dump = JSON.parse(execFileSync('bpftool', ['-j', 'btf', 'dump', 'file', path], { encoding: 'utf8' })) as { types: BtfType[] };
-    this.byId = new Map(dump.types.map((ty) => [ty.id, ty]));
-    this.structs = new Map(dump.types.filter((ty) => ty.kind === 'STRUCT').map((ty) => [ty.name, ty]));
-    this.enums = new Map(dump.types.filter((ty) => ty.kind === 'ENUM').map((ty) => [ty.name, ty]));
-    const datasec = dump.types.find((ty) => ty.kind === 'DATASEC' && ty.name === '.maps');
-    this.mapVars = (datasec?.vars ?? []).map((v) => this.byId.get(v.type_id)!);
-  }
-
-  resolve(id: number): BtfType {
-    let ty = this.byId.get(id)!;
-    while (['TYPEDEF', 'VOLATILE', 'CONST', 'RESTRICT'].includes(ty.kind)) ty = this.byId.get(ty.type_id!)!;
-    return ty;
-  }
-
-  sizeOf(id: number): number {
-    const ty = this.resolve(id);
-    if (ty.kind === 'ARRAY') return (ty.nr_elems ?? 0) * this.sizeOf(ty.type_id!);
-    if (ty.size === undefined) throw new Error(`no size for BTF type ${ty.id} (${ty.kind})`);
-    return ty.size;
-  }
-
-  hasMap(mapName: string): boolean {
-    return this.mapVars.some((v) => v.name === mapName);
-  }
-
-  /** The anonymous struct of a map's definition in the .maps section. */
-  mapDefinition(mapName: string): BtfType {
-    const variable = this.mapVars.find((v) => v.name === mapName);
-    if (!variable) throw new Error(`map ${mapName} is not in ${this.path}`);
-    return this.resolve(variable.type_id!);
-  }
-
-  /** The struct a map definition's key or value member points at (struct { ... } *key). */
-  mapMemberStruct(mapName: string, member: 'key' | 'value'): BtfType {
-    const m = this.mapDefinition(mapName).members!.find((x) => x.name === member)!;
-    return this.resolve(this.resolve(m.type_id).type_id!);
-  }
-
-  capacity(mapName: string): number | undefined {
-    const member = this.mapDefinition(mapName).members!.find((m) => m.name === 'max_entries')!;
-    // __uint(max_entries, N) is encoded as int (*max_entries)[N].
-    return this.resolve(this.resolve(member.type_id).type_id!).nr_elems;
-  }
-}
+import { ObjectBtf } from '../helpers/object-btf.js';
 
 const objects = [new ObjectBtf(SOCK_OBJECT_PATH), new ObjectBtf(TC_OBJECT_PATH), new ObjectBtf(SOCK_DESTROY_OBJECT_PATH)];
 const holding = (map: string): ObjectBtf[] => objects.filter((o) => o.hasMap(map));
