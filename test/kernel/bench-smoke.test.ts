@@ -8,7 +8,7 @@ import { PROFILES, SECTION_IDS } from '../../src/bench/suite/profiles.js';
 import { runSuite } from '../../src/bench/suite/run-suite.js';
 
 t.test('the suite, quick and small', async (t) => {
-  const profile = { ...PROFILES.quick, durationMs: 300, servicePoints: [1, 50], podPoints: [3], stateConnections: 300, controlPlanePoints: [100], controlPlaneChanges: 2 };
+  const profile = { ...PROFILES.quick, durationMs: 300, servicePoints: [1, 50], podPoints: [3], stateConnections: 300, legacyServicePoints: [50], controlPlanePoints: [100], controlPlaneChanges: 2 };
   const lines: string[] = [];
   const r = await runSuite(profile, SECTION_IDS, 'test', (l) => lines.push(l));
   t.same(r.problems, [], 'every run passed its checks');
@@ -19,7 +19,7 @@ t.test('the suite, quick and small', async (t) => {
   const ipvs = r.sections[0]!.unavailable.find((u) => u.mode === 'ipvs');
   const expected = ['socket', 'conntrack', 'iptables', 'nftables', ...(ipvs ? [] : ['ipvs']), 'direct'];
   if (ipvs) t.match(ipvs.reason, /IPVS/, 'a mode the kernel lacks is reported with its reason, not a number');
-  for (const s of r.sections.filter((s) => s.id !== 'control-plane')) {
+  for (const s of r.sections.filter((s) => s.id !== 'control-plane' && s.id !== 'iptables-legacy')) {
     const xs = s.xLabel ? (s.id === 'service-scalability' ? [1, 50] : [3]) : [undefined];
     for (const x of xs)
       for (const mode of expected) {
@@ -35,6 +35,9 @@ t.test('the suite, quick and small', async (t) => {
   t.equal(at('conntrack', 'socklb'), 300, 'conntrack mode: one socklb flow per connection');
   t.equal(at('conntrack', 'kernel'), 0, '... and none in the kernel');
   t.equal(at('iptables', 'kernel'), 300, 'iptables: one kernel conntrack entry per connection');
+  const legacy = r.sections.find((s) => s.id === 'iptables-legacy')!;
+  t.same(legacy.rows.map((row) => `${row.mode}@${row.x}`), ['direct@50', 'iptables@50', 'iptables-legacy@50'], 'iptables on both backends beside direct');
+  for (const row of legacy.rows) t.ok(row.values.rate!.median > 0 && (row.mode === 'direct' || row.ratioToDirect! > 0), `iptables-legacy section: ${row.mode} measured`);
   const cp = r.sections.find((s) => s.id === 'control-plane')!;
   t.same(cp.rows.map((row) => row.mode).sort(), ['conntrack', 'iptables', 'nftables', 'socket']);
   for (const row of cp.rows) t.ok(row.values.programMs!.median > 0 && row.values.changeMs!.samples.length === 2, `${row.mode}: programmed and changed`);

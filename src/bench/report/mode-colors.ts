@@ -6,6 +6,7 @@ const KNOWN: Record<string, string> = {
   socket: '#2563eb',
   conntrack: '#d97706',
   iptables: '#dc2626',
+  'iptables-legacy': '#f87171',
   nftables: '#7c3aed',
   ipvs: '#059669',
   direct: '#1f2937',

@@ -4,8 +4,11 @@
 //   socket     socklb's socket programs on the run's cgroup; the client runs in it
 //   conntrack  socklb's tc programs on the pods' interfaces (attached for its runs only)
 //   iptables / nftables / ipvs   kube-proxy's layouts, hooked in for their runs only
+//   iptables-legacy  kube-proxy's iptables layout on the x_tables backend: never with other
+//              modes (its tables stay hooked in once loaded), so only on a topology of its own
 //   direct     no load balancer: the client goes to the backends' own addresses in turn
-// All modes program the same services from the same DesiredService list.
+// All modes program the same services from the same DesiredService list; a topology built for
+// some modes only installs nothing of the others.
 import type { ChildProcess } from 'node:child_process';
 import { inNetns } from '../../bpf/netns.js';
 import type { DesiredService } from '../../model/desired-services.js';
@@ -24,8 +27,19 @@ import { installNftablesMode, type NftablesMode } from '../baselines/nftables-no
 import { busyCpuMicros } from './cpu-accounting.js';
 import { crrMeasures, type CrrMeasures, type CrrOutput } from './crr-output.js';
 
-export const BENCH_MODES = ['socket', 'conntrack', 'iptables', 'nftables', 'ipvs', 'direct'] as const;
+export const BENCH_MODES = ['socket', 'conntrack', 'iptables', 'iptables-legacy', 'nftables', 'ipvs', 'direct'] as const;
 export type BenchMode = (typeof BENCH_MODES)[number];
+
+/** What a topology runs unless told otherwise: every mode that can share one node namespace. */
+export const SHARED_MODES: readonly BenchMode[] = BENCH_MODES.filter((m) => m !== 'iptables-legacy');
+
+export interface TopologyOptions {
+  backends: number;
+  services: number;
+  /** The modes to make ready (default SHARED_MODES); iptables-legacy only alone or with direct
+   * runs made before it, which the caller orders. */
+  modes?: readonly BenchMode[];
+}
 
 /** crr: a new connection per request; rr: one connection, many requests; udp: datagrams on one socket. */
 export type Workload = 'crr' | 'rr' | 'udp';
@@ -89,6 +103,7 @@ export class BenchTopology {
   private active: BenchMode | undefined;
   readonly unavailable = new Map<BenchMode, string>();
   private iptables?: IptablesMode;
+  private iptablesLegacy?: IptablesMode;
   private nftables?: NftablesMode;
   private ipvs?: IpvsMode;
   private sock?: SocketHooksComponent;
@@ -98,12 +113,13 @@ export class BenchTopology {
   private constructor(
     readonly net: PodNetwork,
     private readonly bpffs: string,
+    private readonly wanted: readonly BenchMode[],
   ) {}
 
   /** Builds everything; on failure removes what it built. */
-  static async create(opts: { backends: number; services: number }, progress: (s: string) => void): Promise<BenchTopology> {
+  static async create(opts: TopologyOptions, progress: (s: string) => void): Promise<BenchTopology> {
     const net = PodNetwork.create();
-    const topo = new BenchTopology(net, net.labRun.bpffs('bench'));
+    const topo = new BenchTopology(net, net.labRun.bpffs('bench'), opts.modes ?? SHARED_MODES);
     try {
       await topo.build(opts, progress);
       return topo;
@@ -113,7 +129,7 @@ export class BenchTopology {
     }
   }
 
-  private async build(opts: { backends: number; services: number }, progress: (s: string) => void): Promise<void> {
+  private async build(opts: TopologyOptions, progress: (s: string) => void): Promise<void> {
     if (opts.backends > 255) throw new Error('at most 255 backends (crr servers answer with a one-byte ID)');
     this.net.addPod('client');
     const started = [];
@@ -133,39 +149,49 @@ export class BenchTopology {
       { frontend: { address: VIP, port: VIP_PORT, protocol: 'TCP' }, backends, owner: 'bench/crr:http' },
       { frontend: { address: VIP, port: VIP_PORT, protocol: 'UDP' }, backends, owner: 'bench/crr:udp' },
     ];
-    // Both components on the same maps; the socket hooks stay attached (only the client of a
-    // socket run is in the cgroup), the tc programs are on the pods' interfaces for conntrack runs only.
-    this.sock = SocketHooks.install(this.bpffs, { cgroup: this.net.cgroup.path });
-    this.tc = PodTc.install(this.bpffs, { podInterfaces: ['veth*'] });
-    const report = Reconciler.adopt(this.sock.maps).apply(services);
-    if (report.errors.length > 0) throw new Error(`socklb could not program ${report.errors[0]!.owner}: ${report.errors[0]!.message}`);
-    this.sock.attach();
-    this.iptables = installIptablesMode(this.net, services);
-    this.nftables = installNftablesMode(this.net, services);
-    const ipvs = ipvsAvailability();
-    if (ipvs.available) this.ipvs = installIpvsMode(this.net, services);
-    else this.unavailable.set('ipvs', ipvs.reason);
-    progress(`topology: ${opts.backends} backend pods, ${opts.services} services (the measured one last; ${this.iptables.serviceRules} rules in KUBE-SERVICES)`);
+    const wants = (m: BenchMode): boolean => this.wanted.includes(m);
+    if (wants('socket') || wants('conntrack')) {
+      // Both components on the same maps; the socket hooks stay attached (only the client of a
+      // socket run is in the cgroup), the tc programs are on the pods' interfaces for conntrack runs only.
+      this.sock = SocketHooks.install(this.bpffs, { cgroup: this.net.cgroup.path });
+      this.tc = PodTc.install(this.bpffs, { podInterfaces: ['veth*'] });
+      const report = Reconciler.adopt(this.sock.maps).apply(services);
+      if (report.errors.length > 0) throw new Error(`socklb could not program ${report.errors[0]!.owner}: ${report.errors[0]!.message}`);
+      this.sock.attach();
+    }
+    if (wants('iptables')) this.iptables = installIptablesMode(this.net, services, 'nft');
+    if (wants('iptables-legacy')) this.iptablesLegacy = installIptablesMode(this.net, services, 'legacy');
+    if (wants('nftables')) this.nftables = installNftablesMode(this.net, services);
+    if (wants('ipvs')) {
+      const ipvs = ipvsAvailability();
+      if (ipvs.available) this.ipvs = installIpvsMode(this.net, services);
+      else this.unavailable.set('ipvs', ipvs.reason);
+    }
+    const rules = (this.iptables ?? this.iptablesLegacy)?.serviceRules;
+    progress(`topology: ${opts.backends} backend pods, ${opts.services} services (the measured one last${rules === undefined ? '' : `; ${rules} rules in KUBE-SERVICES`}), modes ${this.modes.join(', ')}`);
   }
 
   get modes(): BenchMode[] {
-    return BENCH_MODES.filter((m) => !this.unavailable.has(m));
+    return this.wanted.filter((m) => !this.unavailable.has(m));
   }
 
   /** Only `mode`'s machinery in the packet path. */
   private activate(mode: BenchMode): void {
     if (mode === this.active) return;
-    this.iptables!.enable(mode === 'iptables');
-    this.nftables!.enable(mode === 'nftables');
+    if (!this.modes.includes(mode)) throw new Error(`mode ${mode} is not ready on this topology (modes: ${this.modes.join(', ')})`);
+    this.iptables?.enable(mode === 'iptables');
+    this.iptablesLegacy?.enable(mode === 'iptables-legacy');
+    this.nftables?.enable(mode === 'nftables');
     this.ipvs?.enable(mode === 'ipvs');
     // The node namespace is where the pods' host-side interfaces are; never the bench's own.
-    inNetns(this.net.nodeNetnsPath, () => (mode === 'conntrack' ? this.tc!.sync() : this.tc!.detachInterfaces()));
+    const tc = this.tc;
+    if (tc) inNetns(this.net.nodeNetnsPath, () => (mode === 'conntrack' ? tc.sync() : tc.detachInterfaces()));
     this.active = mode;
   }
 
   private clearConntrack(): void {
     run('ip', ['netns', 'exec', this.net.nodeNetns, 'conntrack', '-F']);
-    const keys = this.tc!.ct.entries().map(([k]) => k);
+    const keys = this.tc?.ct.entries().map(([k]) => k) ?? [];
     if (keys.length) this.tc!.ct.deleteMany(keys);
   }
 
@@ -190,7 +216,7 @@ export class BenchTopology {
     const out = JSON.parse(await waitForLine(client, /^\{/, opts.durationMs + 60_000, `crr ${verb} (${mode})`)) as CrrOutput;
     const cpu = busyCpuMicros() - cpuBefore;
     const kernelConntrack = Number(run('ip', ['netns', 'exec', this.net.nodeNetns, 'cat', '/proc/sys/net/netfilter/nf_conntrack_count']).trim());
-    const socklbFlows = this.tc!.ct.entries().filter(([k]) => k.direction === CT_DIRECTION.forward).length;
+    const socklbFlows = this.tc?.ct.entries().filter(([k]) => k.direction === CT_DIRECTION.forward).length ?? 0;
     const replies: Record<string, number> = {};
     let strayReplies = 0;
     for (const [id, n] of Object.entries(out.replies)) {

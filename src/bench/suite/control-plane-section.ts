@@ -88,7 +88,7 @@ function netfilterTiming(kind: 'iptables' | 'nftables', all: DesiredService[], c
   run('ip', ['netns', 'add', ns]);
   try {
     const load = (text: string): void => {
-      const cmd = kind === 'iptables' ? ['iptables-restore', '--noflush'] : ['nft', '-f', '-'];
+      const cmd = kind === 'iptables' ? ['iptables-nft-restore', '--noflush'] : ['nft', '-f', '-'];
       run('ip', ['netns', 'exec', ns, ...cmd], { input: text, timeoutMs: 600_000 });
     };
     const full = kind === 'iptables' ? kubeProxyIptables(all, 4, { clusterCidr: POD_CIDR_V4 }).restore : kubeProxyNftables(all, 4, { clusterCidr: POD_CIDR_V4 }).transaction;

@@ -15,6 +15,8 @@ export interface SuiteProfile {
   podPoints: number[];
   /** Connections in the state section (conntrack entries and CPU after exactly this many). */
   stateConnections: number;
+  /** Services programmed in each point of the iptables-legacy section. */
+  legacyServicePoints: number[];
   /** Services (x 3 endpoints) in each point of the control-plane section. */
   controlPlanePoints: number[];
   /** Single-endpoint changes timed per control-plane point. */
@@ -30,6 +32,7 @@ export const PROFILES: Record<'quick' | 'full', SuiteProfile> = {
     servicePoints: [1, 1000],
     podPoints: [3, 10],
     stateConnections: 2000,
+    legacyServicePoints: [1, 1000],
     controlPlanePoints: [1000],
     controlPlaneChanges: 5,
   },
@@ -41,10 +44,11 @@ export const PROFILES: Record<'quick' | 'full', SuiteProfile> = {
     servicePoints: [1, 100, 1000, 5000, 10000],
     podPoints: [3, 10, 50, 150],
     stateConnections: 10000,
+    legacyServicePoints: [1, 5000],
     controlPlanePoints: [1000, 5000, 10000],
     controlPlaneChanges: 20,
   },
 };
 
-export const SECTION_IDS = ['pod-network', 'short-connections', 'long-connections', 'bulk', 'udp', 'service-scalability', 'pod-scalability', 'state', 'control-plane'] as const;
+export const SECTION_IDS = ['pod-network', 'short-connections', 'long-connections', 'bulk', 'udp', 'service-scalability', 'pod-scalability', 'state', 'iptables-legacy', 'control-plane'] as const;
 export type SectionId = (typeof SECTION_IDS)[number];

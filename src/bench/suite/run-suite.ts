@@ -6,6 +6,7 @@ import { cpus, release } from 'node:os';
 import { SUITE_SCHEMA_VERSION, type SuiteResult, type SuiteSection } from '../report/suite-result.js';
 import { BenchTopology } from './bench-topology.js';
 import { controlPlaneSection } from './control-plane-section.js';
+import { iptablesLegacySection } from './iptables-legacy-section.js';
 import { bulkSection, stateSection, trafficSection, TRAFFIC_SECTIONS } from './connection-sections.js';
 import type { Progress } from './interleave.js';
 import type { Problems } from './run-checks.js';
@@ -38,6 +39,7 @@ export async function runSuite(profile: SuiteProfile, sections: readonly Section
     }
   }
   for (const spec of sweepSpecs(profile)) if (sections.includes(spec.id)) done.set(spec.id, await sweepSection(spec, profile, problems, progress));
+  if (sections.includes('iptables-legacy')) done.set('iptables-legacy', await iptablesLegacySection(profile, problems, progress));
   if (sections.includes('control-plane')) done.set('control-plane', await controlPlaneSection(profile, progress));
   for (const p of problems) progress(`CHECK FAILED: ${p}`);
   return {
