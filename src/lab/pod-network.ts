@@ -1,7 +1,17 @@
-// A mini cluster network in namespaces this run creates: a "node" namespace holding a bridge,
-// and one namespace per pod wired to it by a veth pair. Pods reach each other over the bridge;
-// the service ranges route to the node namespace, which blackholes them, so a VIP that is not
-// translated goes nowhere outside the namespaces of this run (and hangs instead of answering).
+// A mini cluster network in namespaces this run creates: a "node" namespace and one namespace
+// per pod, wired in one of the pod-network shapes the article compares:
+//   bridge   (default) a bridge in the node namespace, each pod on it by a veth pair; pods
+//            reach each other over the bridge (flannel's and kubenet's shape).
+//   routed   a veth pair per pod and no bridge: the pod's address is a /32 (/128), its only
+//            routes go to a gateway the node answers for, and the node has a /32 (/128) route
+//            per pod to its host-side veth (Calico's and Cilium's shape).
+//   macvlan  each pod's interface is a MacVlan of one parent device in the node namespace
+//            (bridge mode): pod to pod traffic never enters the node's L3, the case the
+//            article was written for (this kernel has MacVlan, not IPVlan); the node holds a
+//            MacVlan of its own as the pods' gateway for the service ranges.
+// In every shape the service ranges route to the node namespace, which blackholes them, and
+// the pods have no other routes, so a VIP that is not translated goes nowhere outside the
+// namespaces of this run (and hangs instead of answering).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { run, tryRun } from './command.js';
 import { LabRun } from './lab-run.js';
@@ -11,8 +21,23 @@ export const SERVICE_CIDR_V4 = '10.96.0.0/16';
 export const SERVICE_CIDR_V6 = 'fd00:96::/112';
 const POD_PREFIX_V4 = '10.244.0.';
 const POD_PREFIX_V6 = 'fd00:244::';
+/** The pod network the routed shape's pods reach through their gateway. */
+const POD_CIDR_V4 = '10.244.0.0/24';
+const POD_CIDR_V6 = 'fd00:244::/64';
 export const NODE_V4 = `${POD_PREFIX_V4}1`;
 export const NODE_V6 = `${POD_PREFIX_V6}1`;
+
+export const POD_NETWORK_SHAPES = ['bridge', 'routed', 'macvlan'] as const;
+export type PodNetworkShape = (typeof POD_NETWORK_SHAPES)[number];
+
+/** routed: the pods' gateway, an address the node holds on lo (it answers ARP for it on every
+ * pod's veth) and fe80::1 on each host-side veth, as Calico uses 169.254.1.1. */
+const ROUTED_GATEWAY_V4 = '169.254.1.1';
+const ROUTED_GATEWAY_V6 = 'fe80::1';
+/** macvlan: the parent device (one end of a veth pair whose other end stays unused: a MacVlan
+ * needs a parent with a carrier) and the node's own MacVlan. */
+const MACVLAN_PARENT = 'mvparent';
+const MACVLAN_NODE = 'mvnode';
 
 export interface Pod {
   name: string;
@@ -29,7 +54,10 @@ export class PodNetwork {
   private readonly children = new Set<ChildProcess>();
   private nextHost = 10;
 
-  private constructor(readonly labRun: LabRun) {
+  private constructor(
+    readonly labRun: LabRun,
+    readonly shape: PodNetworkShape,
+  ) {
     this.runId = labRun.id;
     this.nodeNetns = `${labRun.netnsPrefix}node`;
     run('ip', ['netns', 'add', this.nodeNetns]);
@@ -42,15 +70,12 @@ export class PodNetwork {
   }
 
   /** Builds the node namespace and the run's cgroup; call destroy() in a finally or teardown. */
-  static create(): PodNetwork {
-    const net = new PodNetwork(LabRun.begin());
+  static create(shape: PodNetworkShape = 'bridge'): PodNetwork {
+    const net = new PodNetwork(LabRun.begin(), shape);
     try {
       const n = ['-n', net.nodeNetns];
       run('ip', [...n, 'link', 'set', 'lo', 'up']);
-      run('ip', [...n, 'link', 'add', 'br0', 'type', 'bridge']);
-      run('ip', [...n, 'addr', 'add', `${NODE_V4}/24`, 'dev', 'br0']);
-      run('ip', [...n, '-6', 'addr', 'add', `${NODE_V6}/64`, 'dev', 'br0', 'nodad']);
-      run('ip', [...n, 'link', 'set', 'br0', 'up']);
+      net.buildNode(n);
       // The node routes between pods, as a real node does: conntrack mode's DNATed packets
       // (and iptables mode's) are forwarded by it; socket mode's go pod to pod over the bridge.
       run('ip', ['netns', 'exec', net.nodeNetns, 'sysctl', '-q', '-w', 'net.ipv4.ip_forward=1', 'net.ipv6.conf.all.forwarding=1', 'net.ipv4.conf.all.send_redirects=0']);
@@ -63,22 +88,71 @@ export class PodNetwork {
     return net;
   }
 
+  /** The node namespace's side of the shape: the bridge, the routed gateway, or the MacVlan parent. */
+  private buildNode(n: string[]): void {
+    if (this.shape === 'bridge') {
+      run('ip', [...n, 'link', 'add', 'br0', 'type', 'bridge']);
+      run('ip', [...n, 'addr', 'add', `${NODE_V4}/24`, 'dev', 'br0']);
+      run('ip', [...n, '-6', 'addr', 'add', `${NODE_V6}/64`, 'dev', 'br0', 'nodad']);
+      run('ip', [...n, 'link', 'set', 'br0', 'up']);
+    } else if (this.shape === 'routed') {
+      // The node's own pod-network address and the gateway live on lo: with arp_ignore 0 the
+      // node answers ARP for them on every pod's veth, so no proxy ARP is needed.
+      for (const a of [`${NODE_V4}/32`, `${ROUTED_GATEWAY_V4}/32`]) run('ip', [...n, 'addr', 'add', a, 'dev', 'lo']);
+      run('ip', [...n, '-6', 'addr', 'add', `${NODE_V6}/128`, 'dev', 'lo']);
+    } else {
+      run('ip', [...n, 'link', 'add', MACVLAN_PARENT, 'type', 'veth', 'peer', 'name', `${MACVLAN_PARENT}-peer`]);
+      run('ip', [...n, 'link', 'set', `${MACVLAN_PARENT}-peer`, 'up']);
+      run('ip', [...n, 'link', 'set', MACVLAN_PARENT, 'up']);
+      run('ip', [...n, 'link', 'add', MACVLAN_NODE, 'link', MACVLAN_PARENT, 'type', 'macvlan', 'mode', 'bridge']);
+      run('ip', [...n, 'addr', 'add', `${NODE_V4}/24`, 'dev', MACVLAN_NODE]);
+      run('ip', [...n, '-6', 'addr', 'add', `${NODE_V6}/64`, 'dev', MACVLAN_NODE, 'nodad']);
+      run('ip', [...n, 'link', 'set', MACVLAN_NODE, 'up']);
+    }
+  }
+
   addPod(name: string): Pod {
     const host = this.nextHost++;
     const pod: Pod = { name, netns: `${this.labRun.netnsPrefix}${name}`, ipv4: `${POD_PREFIX_V4}${host}`, ipv6: `${POD_PREFIX_V6}${host.toString(16)}` };
     run('ip', ['netns', 'add', pod.netns]);
     this.pods.set(name, pod);
     const p = ['-n', pod.netns];
+    const n = ['-n', this.nodeNetns];
     const hostIf = `veth${host}`;
-    run('ip', ['-n', this.nodeNetns, 'link', 'add', hostIf, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', pod.netns]);
-    run('ip', ['-n', this.nodeNetns, 'link', 'set', hostIf, 'master', 'br0', 'up']);
+    if (this.shape === 'macvlan') {
+      const mv = `mv${host}`;
+      run('ip', [...n, 'link', 'add', mv, 'link', MACVLAN_PARENT, 'type', 'macvlan', 'mode', 'bridge']);
+      run('ip', [...n, 'link', 'set', mv, 'netns', pod.netns]);
+      run('ip', [...p, 'link', 'set', mv, 'name', 'eth0']);
+    } else {
+      run('ip', [...n, 'link', 'add', hostIf, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', pod.netns]);
+      run('ip', [...n, 'link', 'set', hostIf, ...(this.shape === 'bridge' ? ['master', 'br0'] : []), 'up']);
+    }
     run('ip', [...p, 'link', 'set', 'lo', 'up']);
-    run('ip', [...p, 'addr', 'add', `${pod.ipv4}/24`, 'dev', 'eth0']);
-    run('ip', [...p, '-6', 'addr', 'add', `${pod.ipv6}/64`, 'dev', 'eth0', 'nodad']);
+    const routed = this.shape === 'routed';
+    run('ip', [...p, 'addr', 'add', `${pod.ipv4}/${routed ? 32 : 24}`, 'dev', 'eth0']);
+    run('ip', [...p, '-6', 'addr', 'add', `${pod.ipv6}/${routed ? 128 : 64}`, 'dev', 'eth0', 'nodad']);
     run('ip', [...p, 'link', 'set', 'eth0', 'up']);
-    run('ip', [...p, 'route', 'add', SERVICE_CIDR_V4, 'via', NODE_V4]);
-    run('ip', [...p, '-6', 'route', 'add', SERVICE_CIDR_V6, 'via', NODE_V6]);
+    if (routed) {
+      run('ip', [...n, '-6', 'addr', 'add', `${ROUTED_GATEWAY_V6}/64`, 'dev', hostIf, 'nodad']);
+      run('ip', [...n, 'route', 'add', `${pod.ipv4}/32`, 'dev', hostIf]);
+      run('ip', [...n, '-6', 'route', 'add', `${pod.ipv6}/128`, 'dev', hostIf]);
+      run('ip', [...p, 'route', 'add', ROUTED_GATEWAY_V4, 'dev', 'eth0', 'scope', 'link']);
+      // Only the pod network and the service ranges, both through the node: nothing else routes.
+      for (const cidr of [POD_CIDR_V4, SERVICE_CIDR_V4]) run('ip', [...p, 'route', 'add', cidr, 'via', ROUTED_GATEWAY_V4, 'dev', 'eth0']);
+      for (const cidr of [POD_CIDR_V6, SERVICE_CIDR_V6]) run('ip', [...p, '-6', 'route', 'add', cidr, 'via', ROUTED_GATEWAY_V6, 'dev', 'eth0']);
+    } else {
+      run('ip', [...p, 'route', 'add', SERVICE_CIDR_V4, 'via', NODE_V4]);
+      run('ip', [...p, '-6', 'route', 'add', SERVICE_CIDR_V6, 'via', NODE_V6]);
+    }
     return pod;
+  }
+
+  /** The interface in the node namespace that carries a pod's traffic: its host-side veth
+   * (bridge, routed); none for a MacVlan pod, whose traffic the node's L3 never sees. */
+  hostInterface(name: string): string | undefined {
+    const pod = this.pod(name);
+    return this.shape === 'macvlan' ? undefined : `veth${Number(pod.ipv4.split('.').pop())}`;
   }
 
   /** Deletes a pod's namespace, as a pod that goes away: its interface and address vanish and

@@ -19,7 +19,7 @@ t.test('the suite, quick and small', async (t) => {
   const ipvs = r.sections[0]!.unavailable.find((u) => u.mode === 'ipvs');
   const expected = ['socket', 'conntrack', 'iptables', 'nftables', ...(ipvs ? [] : ['ipvs']), 'direct'];
   if (ipvs) t.match(ipvs.reason, /IPVS/, 'a mode the kernel lacks is reported with its reason, not a number');
-  for (const s of r.sections.filter((s) => s.id !== 'control-plane' && s.id !== 'iptables-legacy')) {
+  for (const s of r.sections.filter((s) => !['control-plane', 'iptables-legacy', 'macvlan'].includes(s.id))) {
     const xs = s.xLabel ? (s.id === 'service-scalability' ? [1, 50] : [3]) : [undefined];
     for (const x of xs)
       for (const mode of expected) {
@@ -35,6 +35,10 @@ t.test('the suite, quick and small', async (t) => {
   t.equal(at('conntrack', 'socklb'), 300, 'conntrack mode: one socklb flow per connection');
   t.equal(at('conntrack', 'kernel'), 0, '... and none in the kernel');
   t.equal(at('iptables', 'kernel'), 300, 'iptables: one kernel conntrack entry per connection');
+  const macvlan = r.sections.find((s) => s.id === 'macvlan')!;
+  t.same(macvlan.rows.map((row) => row.mode), ['socket', 'direct'], 'on MacVlan pods only socket mode balances (and direct connects)');
+  for (const mode of ['conntrack', 'iptables', 'nftables'])
+    t.match(macvlan.unavailable.find((u) => u.mode === mode)?.reason, /does not balance on macvlan pods: .*the trial run: .*failed transactions/, `${mode} on MacVlan: not working, with what its trial saw`);
   const legacy = r.sections.find((s) => s.id === 'iptables-legacy')!;
   t.same(legacy.rows.map((row) => `${row.mode}@${row.x}`), ['direct@50', 'iptables@50', 'iptables-legacy@50'], 'iptables on both backends beside direct');
   for (const row of legacy.rows) t.ok(row.values.rate!.median > 0 && (row.mode === 'direct' || row.ratioToDirect! > 0), `iptables-legacy section: ${row.mode} measured`);

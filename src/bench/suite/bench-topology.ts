@@ -20,7 +20,7 @@ import { SocketHooks, type SocketHooksComponent } from '../../datapath/socket-ho
 import { benchToolPath } from '../../install-paths.js';
 import { run } from '../../lab/command.js';
 import { waitForLine } from '../../lab/lab-processes.js';
-import { PodNetwork, type Pod } from '../../lab/pod-network.js';
+import { PodNetwork, type Pod, type PodNetworkShape } from '../../lab/pod-network.js';
 import { installIptablesMode, type IptablesMode } from '../baselines/iptables-node.js';
 import { installIpvsMode, ipvsAvailability, type IpvsMode } from '../baselines/ipvs-node.js';
 import { installNftablesMode, type NftablesMode } from '../baselines/nftables-node.js';
@@ -39,6 +39,8 @@ export interface TopologyOptions {
   /** The modes to make ready (default SHARED_MODES); iptables-legacy only alone or with direct
    * runs made before it, which the caller orders. */
   modes?: readonly BenchMode[];
+  /** The pod network (default bridge). */
+  shape?: PodNetworkShape;
 }
 
 /** crr: a new connection per request; rr: one connection, many requests; udp: datagrams on one socket. */
@@ -118,7 +120,7 @@ export class BenchTopology {
 
   /** Builds everything; on failure removes what it built. */
   static async create(opts: TopologyOptions, progress: (s: string) => void): Promise<BenchTopology> {
-    const net = PodNetwork.create();
+    const net = PodNetwork.create(opts.shape);
     const topo = new BenchTopology(net, net.labRun.bpffs('bench'), opts.modes ?? SHARED_MODES);
     try {
       await topo.build(opts, progress);
@@ -168,7 +170,7 @@ export class BenchTopology {
       else this.unavailable.set('ipvs', ipvs.reason);
     }
     const rules = (this.iptables ?? this.iptablesLegacy)?.serviceRules;
-    progress(`topology: ${opts.backends} backend pods, ${opts.services} services (the measured one last${rules === undefined ? '' : `; ${rules} rules in KUBE-SERVICES`}), modes ${this.modes.join(', ')}`);
+    progress(`topology (${this.net.shape} pod network): ${opts.backends} backend pods, ${opts.services} services (the measured one last${rules === undefined ? '' : `; ${rules} rules in KUBE-SERVICES`}), modes ${this.modes.join(', ')}`);
   }
 
   get modes(): BenchMode[] {

@@ -105,6 +105,11 @@ typedef int (*transaction_fn)(struct target *t);
 static int connect_request_response_close(struct target *t)
 {
 	static const struct linger lin = { .l_onoff = 1, .l_linger = 0 };
+	/* A connect that is never answered (a datapath that cannot balance on this pod network:
+	 * dropped, or answered from the backend's own address) fails after a second instead of
+	 * after the kernel's SYN retries: the run reports errors rather than hanging. One
+	 * setsockopt per connection, the same in every mode. */
+	static const struct timeval connect_timeout = { .tv_sec = 1 };
 	int one = 1, ok;
 	unsigned char b = 'x';
 	struct addrinfo *ai = t->ai[t->next];
@@ -113,6 +118,7 @@ static int connect_request_response_close(struct target *t)
 	t->next = (t->next + 1) % t->hosts;
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	setsockopt(fd, SOL_SOCKET, SO_LINGER, &lin, sizeof(lin));
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &connect_timeout, sizeof(connect_timeout));
 	ok = !connect(fd, ai->ai_addr, ai->ai_addrlen) && write(fd, &b, 1) == 1 && read(fd, &b, 1) == 1;
 	close(fd);
 	if (ok)
