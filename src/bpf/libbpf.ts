@@ -98,6 +98,9 @@ export const native = {
   setns: libc.func('int setns(int fd, int nstype)'),
   ifNameToIndex: libc.func('unsigned int if_nametoindex(const char *ifname)'),
   strerror: libc.func('const char *strerror(int errnum)'),
+  socket: libc.func('int socket(int domain, int type, int protocol)'),
+  send: libc.func('intptr_t send(int fd, const void *buf, size_t len, int flags)'),
+  recv: libc.func('intptr_t recv(int fd, _Out_ uint8_t *buf, size_t len, int flags)'),
   vsnprintf: libc.func('int vsnprintf(_Out_ uint8_t *buf, size_t size, const char *format, void *args)'),
 };
 

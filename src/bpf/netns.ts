@@ -1,7 +1,9 @@
 // Runs synchronous code in another network namespace: setns(2) on the calling (main) thread,
 // then back. Network namespaces are per thread, and koffi's synchronous calls run on the
 // thread that makes them, so every libbpf call and interface lookup inside fn sees the
-// namespace; nothing asynchronous may run inside fn, and the original namespace is restored
+// namespace; nothing asynchronous may run inside fn (a node:net or node:dgram socket is
+// created after fn returns, in this process's own namespace, whose routes may lead off the
+// machine: make such sockets in a child process started in the namespace), and the original namespace is restored
 // even when fn throws. The lab uses it to attach tc programs to interfaces in its namespaces,
 // the agent to run socket iterators in the namespaces of its cgroup's processes.
 import { closeSync, openSync, readdirSync, readFileSync, statSync } from 'node:fs';
