@@ -101,6 +101,7 @@ export const native = {
   socket: libc.func('int socket(int domain, int type, int protocol)'),
   send: libc.func('intptr_t send(int fd, const void *buf, size_t len, int flags)'),
   recv: libc.func('intptr_t recv(int fd, _Out_ uint8_t *buf, size_t len, int flags)'),
+  getsockopt: libc.func('int getsockopt(int fd, int level, int optname, _Out_ uint8_t *optval, _Inout_ uint32_t *optlen)'),
   vsnprintf: libc.func('int vsnprintf(_Out_ uint8_t *buf, size_t size, const char *format, void *args)'),
 };
 

@@ -37,6 +37,27 @@ export function inNetns<T>(path: string, fn: () => T): T {
   }
 }
 
+const SOL_SOCKET = 1;
+const SO_NETNS_COOKIE = 71;
+const AF_UNIX = 1;
+const SOCK_DGRAM = 2;
+const SOCK_CLOEXEC = 0o2000000;
+
+/** The calling thread's network namespace's cookie: what bpf_get_netns_cookie() returns in a
+ * program run for a socket of that namespace (SO_NETNS_COOKIE of a socket made here, Linux 5.14+). */
+export function netnsCookie(): bigint {
+  const fd = native.socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0) as number;
+  if (fd < 0) throw new BpfError('open a socket to read the network namespace cookie', lastErrno());
+  try {
+    const value = Buffer.alloc(8);
+    const len = [8];
+    if ((native.getsockopt(fd, SOL_SOCKET, SO_NETNS_COOKIE, value, len) as number) !== 0) throw new BpfError('read SO_NETNS_COOKIE', lastErrno());
+    return value.readBigUInt64LE(0);
+  } finally {
+    native.close(fd);
+  }
+}
+
 /** A network namespace some process is in: its /proc path now, and its identity (the nsfs inode). */
 export interface ProcessNetns {
   path: string;

@@ -22,6 +22,7 @@ const NLMSG_HDRLEN = 16;
 const RTM_GETLINK = 18;
 const RTM_GETROUTE = 26;
 const RTM_GETNEIGH = 30;
+const RTM_GETADDR = 22;
 
 const IFLA_IFNAME = 3;
 const IFLA_MASTER = 10;
@@ -32,6 +33,9 @@ const RTA_OIF = 4;
 const NDA_DST = 1;
 const NDA_LLADDR = 2;
 const NDA_MASTER = 9;
+const IFA_ADDRESS = 1;
+const IFA_LOCAL = 2;
+const RT_SCOPE_UNIVERSE = 0;
 
 export const AF_INET = 2;
 export const AF_INET6 = 10;
@@ -170,6 +174,28 @@ export function routeTo(address: string): RouteToAddress {
   return { type: reply.body.readUInt8(7), ...(oif ? { oif: oif.readUInt32LE(0) } : {}) };
 }
 
+export interface InterfaceAddress {
+  ifindex: number;
+  address: string;
+  prefixLength: number;
+  /** Global (RT_SCOPE_UNIVERSE), not host (lo's 127.0.0.1, ::1) or link (fe80::/10). */
+  global: boolean;
+}
+
+const addressText = (b: Buffer): string => ipFromBytes(b.length === 4 ? new Uint8Array([...Buffer.alloc(10), 0xff, 0xff, ...b]) : new Uint8Array(b));
+
+/** Every address of every interface of the namespace, IPv4 and IPv6. */
+export function listAddresses(): InterfaceAddress[] {
+  const ifaddrmsg = Buffer.alloc(8); // family AF_UNSPEC: both
+  return exchange(RTM_GETADDR, NLM_F_DUMP, ifaddrmsg, [], 'list addresses').flatMap(({ body }) => {
+    const attrs = parseAttrs(body, 8, body.length);
+    // IFA_LOCAL is the interface's own address on point-to-point links; IFA_ADDRESS otherwise.
+    const raw = attrs.get(IFA_LOCAL) ?? attrs.get(IFA_ADDRESS);
+    if (!raw || (raw.length !== 4 && raw.length !== 16)) return [];
+    return [{ ifindex: body.readUInt32LE(4), address: addressText(raw), prefixLength: body.readUInt8(1), global: body.readUInt8(3) === RT_SCOPE_UNIVERSE }];
+  });
+}
+
 export interface Neighbour {
   /** The interface the entry is on (a bridge port, for AF_BRIDGE entries). */
   ifindex: number;
@@ -192,7 +218,7 @@ export function listNeighbours(family: typeof AF_INET | typeof AF_INET6 | typeof
     const dst = attrs.get(NDA_DST);
     const mac = attrs.get(NDA_LLADDR);
     const master = attrs.get(NDA_MASTER);
-    const address = dst && (dst.length === 4 || dst.length === 16) ? ipFromBytes(dst.length === 4 ? new Uint8Array([...Buffer.alloc(10), 0xff, 0xff, ...dst]) : new Uint8Array(dst)) : undefined;
+    const address = dst && (dst.length === 4 || dst.length === 16) ? addressText(dst) : undefined;
     return {
       ifindex: body.readInt32LE(4),
       ...(address ? { address } : {}),
