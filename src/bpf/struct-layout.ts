@@ -37,6 +37,27 @@ export const be16: FieldType<number> = {
   write: (v, o, x) => v.setUint16(o, x, false),
 };
 
+/** __be32: stored in network byte order (the policy keys, whose LPM prefixes run over these bits). */
+export const be32: FieldType<number> = {
+  size: 4,
+  align: 4,
+  read: (v, o) => v.getUint32(o, false),
+  write: (v, o, x) => v.setUint32(o, x, false),
+};
+
+/** __u8 name[n]: bytes as they are. */
+export function byteArray(n: number): FieldType<Uint8Array> {
+  return {
+    size: n,
+    align: 1,
+    read: (v, o) => new Uint8Array(v.buffer.slice(v.byteOffset + o, v.byteOffset + o + n)),
+    write: (v, o, x) => {
+      if (x.length !== n) throw new Error(`a ${n}-byte field got ${x.length} bytes`);
+      new Uint8Array(v.buffer, v.byteOffset + o, n).set(x);
+    },
+  };
+}
+
 export const u32: FieldType<number> = {
   size: 4,
   align: 4,

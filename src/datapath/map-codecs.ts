@@ -18,6 +18,19 @@ import {
 } from './revnat-maps.js';
 import { UDP_DEPARTED_MAP, udpDepartedKeyLayout } from './udp-departed-map.js';
 import { VIPS_MAP, vipKeyLayout, vipValueLayout } from './vips-map.js';
+import {
+  POLICY_CIDR_MAP,
+  POLICY_ENDPOINTS_MAP,
+  POLICY_IPCACHE_MAP,
+  POLICY_RULES_MAP,
+  policyAddressLayout,
+  policyCidrKeyLayout,
+  policyCidrValueLayout,
+  policyEndpointLayout,
+  policyIpcacheLayout,
+  policyRuleKeyLayout,
+  policyRuleValueLayout,
+} from './policy-maps.js';
 
 export interface MapCodec {
   map: string;
@@ -33,6 +46,10 @@ const codec = <K extends object, V extends object>(map: string, key: StructLayou
 });
 
 export const MAP_CODECS: readonly MapCodec[] = [
+  codec(POLICY_ENDPOINTS_MAP, policyAddressLayout, policyEndpointLayout),
+  codec(POLICY_IPCACHE_MAP, policyAddressLayout, policyIpcacheLayout),
+  codec(POLICY_RULES_MAP, policyRuleKeyLayout, policyRuleValueLayout),
+  codec(POLICY_CIDR_MAP, policyCidrKeyLayout, policyCidrValueLayout),
   codec(AFFINITY_MAP, affinityKeyLayout, affinityValueLayout),
   codec(AFFINITY_MATCH_MAP, affinityMatchKeyLayout, undefined),
   codec(FRONTENDS_MAP, frontendKeyLayout, frontendValueLayout),

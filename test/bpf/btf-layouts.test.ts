@@ -15,9 +15,17 @@ import { UDP_DEPARTED_CAPACITY, UDP_DEPARTED_MAP } from '../../src/datapath/udp-
 import { SOCK_DESTROY_OBJECT_PATH } from '../../src/datapath/udp-sock-destroy.js';
 import { cEnumMembers, type StructLayout } from '../../src/bpf/struct-layout.js';
 import { ObjectBtf } from '../helpers/object-btf.js';
+import { POLICY_CAPACITY, POLICY_CIDR_MAP, POLICY_ENDPOINTS_MAP, POLICY_IPCACHE_MAP, POLICY_RULES_MAP } from '../../src/datapath/policy-maps.js';
+import { POLICY_VERDICT_TEST_OBJECT } from '../helpers/test-objects.js';
 
 const objects = [new ObjectBtf(SOCK_OBJECT_PATH), new ObjectBtf(TC_OBJECT_PATH), new ObjectBtf(SOCK_DESTROY_OBJECT_PATH)];
-const holding = (map: string): ObjectBtf[] => objects.filter((o) => o.hasMap(map));
+/** Objects built for the tests only, holding maps no production object has yet (the policy
+ * tables' verdict program): their codecs are checked the same way. */
+const testObjects = [new ObjectBtf(POLICY_VERDICT_TEST_OBJECT)];
+const holding = (map: string): ObjectBtf[] => {
+  const production = objects.filter((o) => o.hasMap(map));
+  return production.length > 0 ? production : testObjects.filter((o) => o.hasMap(map));
+};
 
 t.test('map capacities the agent reports are the ones compiled in', async (t) => {
   const capacities: [string, number][] = [
@@ -25,6 +33,10 @@ t.test('map capacities the agent reports are the ones compiled in', async (t) =>
     [CT_MAP, CT_CAPACITY],
     [UDP_REVNAT_MAP, UDP_REVNAT_CAPACITY],
     [UDP_DEPARTED_MAP, UDP_DEPARTED_CAPACITY],
+    [POLICY_ENDPOINTS_MAP, POLICY_CAPACITY.endpoints],
+    [POLICY_IPCACHE_MAP, POLICY_CAPACITY.ipcache],
+    [POLICY_RULES_MAP, POLICY_CAPACITY.rules],
+    [POLICY_CIDR_MAP, POLICY_CAPACITY.cidr],
     // One slot per enum counter_id below COUNTER_MAX: a name added on one side only shows here.
     [COUNTERS_MAP, COUNTER_NAMES.length],
   ];
