@@ -1,7 +1,7 @@
 // The cluster as policy sees it: pods, namespaces, policies and the node the datapath runs on,
 // indexed once for both the reference evaluator and the compiler, so they agree on what is not
 // policy semantics (which pod owns an address, a namespace's labels). Pure.
-import { canonicalIp } from '../../net/ip-address.js';
+import { canonicalIp, ipFamily, type IpFamily } from '../../net/ip-address.js';
 import { NAMESPACE_NAME_LABEL, type Labels, type NamespaceRow, type NetworkPolicyRow, type PodRow } from '../policy-objects.js';
 
 /** The node the agent runs on: its name (pods' spec.nodeName) and its own addresses. */
@@ -61,5 +61,16 @@ export class ClusterIndex {
   /** Whether `pod` runs on the local node, so traffic from the node's addresses is its own node's. */
   isOnLocalNode(pod: PodRow): boolean {
     return this.cluster.localNode !== undefined && pod.nodeName === this.cluster.localNode.name;
+  }
+
+  /** The address `policy check` probes for "namespace/name" (the pod's first address of
+   * `family`, else its first) or for an address given as such. */
+  addressOf(text: string, family?: IpFamily): string {
+    if (ipFamily(text) !== undefined) return canonicalIp(text);
+    const pod = this.cluster.pods.find((p) => podId(p) === text);
+    if (!pod) throw new Error(`policy check: no pod "${text}"; give namespace/name of a known pod, or an IP address`);
+    const ip = pod.ips.find((a) => ipFamily(a) === family) ?? pod.ips[0];
+    if (ip === undefined) throw new Error(`policy check: pod ${text} has no address yet (status.podIPs is empty); wait until it runs`);
+    return canonicalIp(ip);
   }
 }
