@@ -8,7 +8,7 @@ import type { CompiledPolicy } from './policy-compiler.js';
 import * as K from './policy-keys.js';
 import type { TrafficProtocol } from './reference-evaluator.js';
 
-export type LookupWhy = 'not-an-endpoint' | 'not-isolated' | 'own-node' | 'identity' | 'cidr' | 'denied';
+export type LookupWhy = 'not-an-endpoint' | 'not-isolated' | 'loopback' | 'own-node' | 'identity' | 'cidr' | 'denied';
 
 export interface DirectionLookup {
   allowed: boolean;
@@ -23,6 +23,9 @@ export function lookupDirection(tables: CompiledPolicy, direction: PolicyDirecti
   if (!endpoint) return { allowed: true, why: 'not-an-endpoint', lookups: 1 };
   const isolatedBit = direction === 'Ingress' ? K.ENDPOINT_INGRESS_ISOLATED : K.ENDPOINT_EGRESS_ISOLATED;
   if (!(endpoint.flags & isolatedBit)) return { allowed: true, why: 'not-isolated', lookups: 1 };
+  // A packet from a pod to itself never reaches the pod's interface; in the model it is the
+  // peer address being an address of the same endpoint.
+  if (tables.endpoints.get(canonicalIp(peer))?.pod === endpoint.pod) return { allowed: true, why: 'loopback', lookups: 1 };
   const peerIdentity = tables.ipcache.get(canonicalIp(peer)) ?? K.IDENTITY_WORLD;
   if (direction === 'Ingress' && peerIdentity === K.IDENTITY_HOST && endpoint.flags & K.ENDPOINT_HOST_IS_OWN_NODE) {
     return { allowed: true, why: 'own-node', lookups: 2 };

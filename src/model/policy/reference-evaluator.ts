@@ -11,10 +11,11 @@
 //   a rule allows when one of its peers matches (none listed: every peer) AND one of its ports
 //   matches (none listed: every port and protocol).
 // - Rules of a direction missing from a policy's policyTypes have no effect.
-// Two rules on top, which NetworkPolicy leaves to the implementation and the datapath keeps:
-// traffic from the pod's own node is always allowed in (kubelet probes); replies of an allowed
-// connection always pass. The first is decided here (ClusterIndex knows the local node); the
-// second is the datapath's (its conntrack) and is not a question this function answers: it
+// Three rules on top, which NetworkPolicy leaves to the implementation and the datapath keeps:
+// a pod's traffic to itself is never enforced (it does not leave the pod); traffic from the
+// pod's own node is always allowed in (kubelet probes); replies of an allowed
+// connection always pass. The first two are decided here (ClusterIndex knows the local node); the
+// last is the datapath's (its conntrack) and is not a question this function answers: it
 // decides the flow's original direction only.
 import { canonicalIp, ipFamily } from '../../net/ip-address.js';
 import type { NetworkPolicyRow, PodRow, PolicyDirection, PolicyPeer, PolicyPort } from '../policy-objects.js';
@@ -43,6 +44,9 @@ export type SideVerdict =
   /** The address is no pod's: NetworkPolicy only restricts pods. */
   | { allowed: true; why: 'not-a-pod' }
   | { allowed: true; why: 'not-isolated'; pod: string }
+  /** A pod's traffic to itself never leaves its network namespace, so nothing enforces it
+   * (the upstream e2e's AllowLoopback). */
+  | { allowed: true; why: 'loopback'; pod: string }
   | { allowed: true; why: 'own-node'; pod: string }
   | { allowed: true; why: 'rules'; pod: string; rules: RuleRef[] }
   | { allowed: false; why: 'no-rule'; pod: string; isolatedBy: string[] };
@@ -101,6 +105,7 @@ function side(index: ClusterIndex, direction: PolicyDirection, traffic: Traffic)
   if (isolating.length === 0) return { allowed: true, why: 'not-isolated', pod };
   if (direction === 'Ingress' && index.isLocalNodeAddress(peerIp) && index.isOnLocalNode(local)) return { allowed: true, why: 'own-node', pod };
   const peer = index.podsByIp.get(peerIp);
+  if (peer === local) return { allowed: true, why: 'loopback', pod };
   const destination = direction === 'Ingress' ? local : peer;
   const rules: RuleRef[] = [];
   for (const policy of isolating) {
