@@ -21,7 +21,8 @@
 // (IdentityAllocator), so a changed pod or policy changes only the entries it touches. Pure.
 import { canonicalIp } from '../../net/ip-address.js';
 import type { Cidr } from '../../net/cidr.js';
-import type { IpBlock, Labels, NamedPort, NetworkPolicyRow, PodRow, PolicyDirection, PolicyRule } from '../policy-objects.js';
+import type { IpBlock, Labels, NamedPort, NetworkPolicyRow, PodRow, PolicyDirection, PolicyPeer, PolicyRule } from '../policy-objects.js';
+import { selectorMatches } from './label-selector.js';
 import { cidrRegions, prefixContains, type RegionRule } from './cidr-regions.js';
 import { IdentityAllocator } from './identity-allocator.js';
 import { ipBlockContains, policyCidr, type FamilyCidr } from './ip-block.js';
@@ -101,6 +102,12 @@ export class PolicyCompiler {
       if (!group.pods.includes(podId(pod))) group.pods.push(podId(pod));
       groupOfIp.set(ip, group);
     }
+    // Selectors without a namespaceSelector, and every policy, look at one namespace's pods only.
+    const groupsByNamespace = new Map<string, Group[]>();
+    for (const g of groups.values()) groupsByNamespace.set(g.namespace, [...(groupsByNamespace.get(g.namespace) ?? []), g]);
+    const policiesByNamespace = new Map<string, NetworkPolicyRow[]>();
+    for (const p of cluster.policies) policiesByNamespace.set(p.namespace, [...(policiesByNamespace.get(p.namespace) ?? []), p]);
+    const selectingOf = (g: Group): NetworkPolicyRow[] => (policiesByNamespace.get(g.namespace) ?? []).filter((p) => policySelects(p, g.sample));
     const ids = this.podIdentities.assign(groups.keys());
     const idOf = (g: Group): number => ids.get(g.key)!;
 
@@ -124,7 +131,7 @@ export class PolicyCompiler {
       const g = groupOfIp.get(ip)!;
       let flags = subjects.get(g);
       if (flags === undefined) {
-        const selecting = cluster.policies.filter((p) => policySelects(p, g.sample));
+        const selecting = selectingOf(g);
         flags = 0;
         if (selecting.some((p) => p.policyTypes.includes('Ingress'))) flags |= K.ENDPOINT_INGRESS_ISOLATED;
         if (selecting.some((p) => p.policyTypes.includes('Egress'))) flags |= K.ENDPOINT_EGRESS_ISOLATED;
@@ -135,11 +142,11 @@ export class PolicyCompiler {
 
     const pendingCidr: { subject: number; direction: number; prefix: Cidr; ports: string; set: PortRange[] }[] = [];
     for (const [g, flags] of subjects) {
-      const selecting = cluster.policies.filter((p) => policySelects(p, g.sample));
+      const selecting = selectingOf(g);
       for (const direction of ['Ingress', 'Egress'] as const) {
         const bit = direction === 'Ingress' ? K.ENDPOINT_INGRESS_ISOLATED : K.ENDPOINT_EGRESS_ISOLATED;
         if (!(flags & bit)) continue;
-        const compiler = new DirectionCompiler(index, [...groups.values()], idOf, g, direction, out.policy);
+        const compiler = new DirectionCompiler(index, groupsByNamespace, idOf, g, direction, out.policy);
         for (const policy of selecting) {
           if (!policy.policyTypes.includes(direction)) continue;
           for (const rule of rulesOf(policy, direction)) compiler.addRule(policy, rule);
@@ -190,7 +197,7 @@ class DirectionCompiler {
 
   constructor(
     private readonly index: ClusterIndex,
-    private readonly groups: readonly Group[],
+    private readonly groupsByNamespace: ReadonlyMap<string, readonly Group[]>,
     private readonly idOf: (g: Group) => number,
     private readonly subject: Group,
     private readonly direction: PolicyDirection,
@@ -210,12 +217,20 @@ class DirectionCompiler {
         this.addCidr(policyCidr(peer.ipBlock.cidr), peer.ipBlock.except.map(policyCidr), rule, peer.ipBlock);
         continue;
       }
-      for (const g of this.groups) {
+      for (const g of this.candidates(policy, peer)) {
         if (!peerMatches(this.index, policy, peer, '', g.sample)) continue;
         const destination = this.direction === 'Ingress' ? this.subject.namedPorts : g.namedPorts;
         addPortEntries(this.policy, this.idOf(this.subject), this.idOf(g), this.code, resolvePorts(rule.ports, destination));
       }
     }
+  }
+
+  /** The groups a selector peer can match: the policy's namespace's, or those of the namespaces
+   * its namespaceSelector selects. */
+  private candidates(policy: NetworkPolicyRow, peer: PolicyPeer): readonly Group[] {
+    if (!peer.namespaceSelector) return this.groupsByNamespace.get(policy.namespace) ?? [];
+    const sel = peer.namespaceSelector;
+    return [...this.groupsByNamespace].flatMap(([ns, gs]) => (selectorMatches(sel, this.index.namespaceLabels(ns)) ? gs : []));
   }
 
   private addCidr(cidr: FamilyCidr, excepts: FamilyCidr[], rule: PolicyRule, block: IpBlock = { cidr: cidr.text, except: excepts.map((e) => e.text) }): void {

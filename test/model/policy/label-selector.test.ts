@@ -49,12 +49,19 @@ t.test('metav1: matchLabels and every expression are ANDed', async (t) => {
   t.notOk(selectorMatches(sel({ toString: 'x' }), {}), 'inherited object properties are not labels');
 });
 
-t.test('matches a plain set-based reference on random labels and selectors', async (t) => {
+t.test('matches a plain set-based reference on random labels and selectors', async () => {
   const keys = ['a', 'b', 'c'];
   const vals = ['1', '2', '3'];
   const labels = fc.dictionary(fc.constantFrom(...keys), fc.constantFrom(...vals));
-  const requirement = fc.record({ key: fc.constantFrom(...keys), operator: fc.constantFrom('In' as const, 'NotIn' as const, 'Exists' as const, 'DoesNotExist' as const), values: fc.subarray(vals) });
-  const selector = fc.record({ matchLabels: fc.dictionary(fc.constantFrom(...keys), fc.constantFrom(...vals), { maxKeys: 2 }), matchExpressions: fc.array(requirement, { maxLength: 3 }) });
+  const requirement = fc.record({
+    key: fc.constantFrom(...keys),
+    operator: fc.constantFrom('In' as const, 'NotIn' as const, 'Exists' as const, 'DoesNotExist' as const),
+    values: fc.subarray(vals),
+  });
+  const selector = fc.record({
+    matchLabels: fc.dictionary(fc.constantFrom(...keys), fc.constantFrom(...vals), { maxKeys: 2 }),
+    matchExpressions: fc.array(requirement, { maxLength: 3 }),
+  });
   fc.assert(
     fc.property(selector, labels, (s, l) => {
       // Each requirement as the set of objects it selects, written out differently from the code.
@@ -63,7 +70,9 @@ t.test('matches a plain set-based reference on random labels and selectors', asy
         Object.keys(s.matchLabels).every((k) => value(k) === s.matchLabels[k]) &&
         s.matchExpressions.every((r) => {
           const v = value(r.key);
-          return { In: v !== undefined && r.values.includes(v), NotIn: v === undefined || !r.values.includes(v), Exists: v !== undefined, DoesNotExist: v === undefined }[r.operator];
+          return { In: v !== undefined && r.values.includes(v), NotIn: v === undefined || !r.values.includes(v), Exists: v !== undefined, DoesNotExist: v === undefined }[
+            r.operator
+          ];
         });
       return selectorMatches(s, l) === want;
     }),

@@ -12,21 +12,43 @@ export const NODE_ADDRESS = '192.168.0.1';
 const POD_IPS = ['10.0.0.1', '10.0.0.2', '10.0.1.1', '10.0.1.130', '10.1.0.5', '10.0.0.3', 'fd00::1', 'fd00::2', 'fd00:1::5', NODE_ADDRESS];
 export const BARE_IPS = ['10.0.1.200', '10.9.9.9', '8.8.8.8', 'fd00::99', '2001:db8::1', NODE_ADDRESS, '192.168.0.2'];
 export const PORTS = [53, 79, 80, 81, 100, 127, 128, 443, 1000, 8080, 8081, 9090, 65535];
-const CIDRS = ['10.0.0.0/8', '10.0.0.0/16', '10.0.1.0/24', '10.0.1.128/25', '10.0.0.2/32', '0.0.0.0/0', '192.168.0.0/16', 'fd00::/64', 'fd00::/16', '::/0', 'fd00::2/128', '::ffff:0:0/96', '::ffff:10.0.0.0/104'];
+const CIDRS = [
+  '10.0.0.0/8',
+  '10.0.0.0/16',
+  '10.0.1.0/24',
+  '10.0.1.128/25',
+  '10.0.0.2/32',
+  '0.0.0.0/0',
+  '192.168.0.0/16',
+  'fd00::/64',
+  'fd00::/16',
+  '::/0',
+  'fd00::2/128',
+  '::ffff:0:0/96',
+  '::ffff:10.0.0.0/104',
+];
 const KEYS = ['app', 'tier', 'team'];
 const VALUES = ['web', 'db', 'x'];
 
 const labels = fc.dictionary(fc.constantFrom(...KEYS), fc.constantFrom(...VALUES), { maxKeys: 3 });
 
-const requirement: fc.Arbitrary<LabelRequirement> = fc.record({
-  key: fc.constantFrom(...KEYS),
-  operator: fc.constantFrom('In' as const, 'NotIn' as const, 'Exists' as const, 'DoesNotExist' as const),
-  values: fc.subarray(VALUES, { maxLength: 2 }),
-}).map((r) => (r.operator === 'Exists' || r.operator === 'DoesNotExist' ? { ...r, values: [] } : r));
+const requirement: fc.Arbitrary<LabelRequirement> = fc
+  .record({
+    key: fc.constantFrom(...KEYS),
+    operator: fc.constantFrom('In' as const, 'NotIn' as const, 'Exists' as const, 'DoesNotExist' as const),
+    values: fc.subarray(VALUES, { maxLength: 2 }),
+  })
+  .map((r) => (r.operator === 'Exists' || r.operator === 'DoesNotExist' ? { ...r, values: [] } : r));
 
 export const selector: fc.Arbitrary<LabelSelector> = fc.oneof(
   { weight: 2, arbitrary: fc.constant({ matchLabels: {}, matchExpressions: [] }) },
-  { weight: 3, arbitrary: fc.record({ matchLabels: fc.dictionary(fc.constantFrom(...KEYS), fc.constantFrom(...VALUES), { maxKeys: 2 }), matchExpressions: fc.array(requirement, { maxLength: 2 }) }) },
+  {
+    weight: 3,
+    arbitrary: fc.record({
+      matchLabels: fc.dictionary(fc.constantFrom(...KEYS), fc.constantFrom(...VALUES), { maxKeys: 2 }),
+      matchExpressions: fc.array(requirement, { maxLength: 2 }),
+    }),
+  },
 );
 
 const namespaceSelector: fc.Arbitrary<LabelSelector> = fc.oneof(
@@ -50,15 +72,14 @@ const port: fc.Arbitrary<PolicyPort> = fc.oneof(
 
 const rule: fc.Arbitrary<PolicyRule> = fc.record({ peers: fc.array(peer, { maxLength: 3 }), ports: fc.array(port, { maxLength: 3 }) });
 
-const policy: fc.Arbitrary<NetworkPolicyRow> = fc
-  .record({
-    namespace: fc.constantFrom(...NAMESPACES),
-    name: fc.constantFrom('p1', 'p2', 'p3', 'p4'),
-    podSelector: selector,
-    policyTypes: fc.constantFrom<NetworkPolicyRow['policyTypes']>(['Ingress'], ['Egress'], ['Ingress', 'Egress']),
-    ingress: fc.array(rule, { maxLength: 3 }),
-    egress: fc.array(rule, { maxLength: 3 }),
-  });
+const policy: fc.Arbitrary<NetworkPolicyRow> = fc.record({
+  namespace: fc.constantFrom(...NAMESPACES),
+  name: fc.constantFrom('p1', 'p2', 'p3', 'p4'),
+  podSelector: selector,
+  policyTypes: fc.constantFrom<NetworkPolicyRow['policyTypes']>(['Ingress'], ['Egress'], ['Ingress', 'Egress']),
+  ingress: fc.array(rule, { maxLength: 3 }),
+  egress: fc.array(rule, { maxLength: 3 }),
+});
 
 const namedPort: fc.Arbitrary<NamedPort> = fc.oneof(
   fc.record({ name: fc.constant('http'), port: fc.constantFrom(80, 8080), protocol: fc.constant('TCP' as const) }),

@@ -31,7 +31,11 @@ export const IP: Record<string, string> = Object.fromEntries(PODS.map((p) => [`$
 
 export const labels = (matchLabels: Record<string, string>): LabelSelector => ({ matchLabels, matchExpressions: [] });
 
-export function policy(namespace: string, name: string, spec: { podSelector?: LabelSelector; types?: NetworkPolicyRow['policyTypes']; ingress?: PolicyRule[]; egress?: PolicyRule[] }): NetworkPolicyRow {
+export function policy(
+  namespace: string,
+  name: string,
+  spec: { podSelector?: LabelSelector; types?: NetworkPolicyRow['policyTypes']; ingress?: PolicyRule[]; egress?: PolicyRule[] },
+): NetworkPolicyRow {
   const egress = spec.egress ?? [];
   return {
     namespace,
@@ -57,8 +61,16 @@ export function probe(c: PolicyCluster, from: string, to: string, port = 80, pro
   const d = IP[to] ?? to;
   const want = checkTraffic(index, { from: f, to: d, protocol, port });
   const got = lookupPacket(new PolicyCompiler().compile(c), f, d, protocol, port);
-  assert.equal(got.egress.allowed, want.egress.allowed, `egress side of ${from} → ${to} ${protocol}/${port}: lookup ${JSON.stringify(got.egress)}, reference ${JSON.stringify(want.egress)}`);
-  assert.equal(got.ingress.allowed, want.ingress.allowed, `ingress side of ${from} → ${to} ${protocol}/${port}: lookup ${JSON.stringify(got.ingress)}, reference ${JSON.stringify(want.ingress)}`);
+  assert.equal(
+    got.egress.allowed,
+    want.egress.allowed,
+    `egress side of ${from} → ${to} ${protocol}/${port}: lookup ${JSON.stringify(got.egress)}, reference ${JSON.stringify(want.egress)}`,
+  );
+  assert.equal(
+    got.ingress.allowed,
+    want.ingress.allowed,
+    `ingress side of ${from} → ${to} ${protocol}/${port}: lookup ${JSON.stringify(got.ingress)}, reference ${JSON.stringify(want.ingress)}`,
+  );
   return want;
 }
 

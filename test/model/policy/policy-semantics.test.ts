@@ -31,7 +31,14 @@ t.test('policyTypes Egress with no rules: default deny egress, ingress untouched
 });
 
 t.test('policyTypes lists what a policy applies to: rules of a direction it does not list have no effect', async (t) => {
-  const c = clusterOf([policy('x', 'p', { podSelector: labels({ pod: 'a' }), types: ['Ingress'], ingress: [rule([{ podSelector: labels({ pod: 'b' }) }])], egress: [rule([{ podSelector: labels({ pod: 'b' }) }])] })]);
+  const c = clusterOf([
+    policy('x', 'p', {
+      podSelector: labels({ pod: 'a' }),
+      types: ['Ingress'],
+      ingress: [rule([{ podSelector: labels({ pod: 'b' }) }])],
+      egress: [rule([{ podSelector: labels({ pod: 'b' }) }])],
+    }),
+  ]);
   t.ok(allowed(c, 'x/a', 'y/c'), 'egress rules without Egress in policyTypes do not isolate');
   t.ok(allowed(c, 'x/b', 'x/a'));
   t.notOk(allowed(c, 'x/c', 'x/a'));
@@ -44,10 +51,18 @@ t.test('policies are additive: allowed traffic is the union over all policies se
   const c = clusterOf([narrow, all]);
   t.ok(allowed(c, 'y/a', 'x/a'));
   t.notOk(allowed(c, 'y/a', 'x/c'), 'the allow-all selects only x/a');
-  t.same(probe(c, 'x/b', 'x/a').ingress, { allowed: true, why: 'rules', pod: 'x/a', rules: [{ policy: 'x/narrow', direction: 'Ingress', rule: 0 }, { policy: 'x/all', direction: 'Ingress', rule: 0 }] });
+  t.same(probe(c, 'x/b', 'x/a').ingress, {
+    allowed: true,
+    why: 'rules',
+    pod: 'x/a',
+    rules: [
+      { policy: 'x/narrow', direction: 'Ingress', rule: 0 },
+      { policy: 'x/all', direction: 'Ingress', rule: 0 },
+    ],
+  });
 });
 
-t.test('NetworkPolicyPeer: podSelector alone selects pods in the policy\'s own namespace', async (t) => {
+t.test("NetworkPolicyPeer: podSelector alone selects pods in the policy's own namespace", async (t) => {
   const c = clusterOf([policy('x', 'p', { ingress: [rule([{ podSelector: labels({ pod: 'b' }) }])] })]);
   t.ok(allowed(c, 'x/b', 'x/a'));
   t.notOk(allowed(c, 'y/b', 'x/a'), 'same labels in another namespace');
@@ -57,7 +72,7 @@ t.test('NetworkPolicyPeer: podSelector alone selects pods in the policy\'s own n
 t.test('NetworkPolicyPeer: namespaceSelector alone selects all pods of the selected namespaces; kubernetes.io/metadata.name names one', async (t) => {
   const c = clusterOf([policy('x', 'p', { ingress: [rule([{ namespaceSelector: labels({ 'kubernetes.io/metadata.name': 'y' }) }])] })]);
   for (const from of ['y/a', 'y/b', 'y/c']) t.ok(allowed(c, from, 'x/a'), from);
-  t.notOk(allowed(c, 'x/b', 'x/a'), 'not even the policy\'s own namespace');
+  t.notOk(allowed(c, 'x/b', 'x/a'), "not even the policy's own namespace");
   t.notOk(allowed(c, 'z/a', 'x/a'));
   const any = clusterOf([policy('x', 'p', { ingress: [rule([{ namespaceSelector: EVERYTHING }])] })]);
   t.ok(allowed(any, 'z/a', 'x/a'), 'namespaceSelector {}: pods of every namespace');
@@ -65,7 +80,10 @@ t.test('NetworkPolicyPeer: namespaceSelector alone selects all pods of the selec
 });
 
 t.test('NetworkPolicyPeer: a namespace without a row still has its name label', async (t) => {
-  const c = { ...clusterOf([policy('x', 'p', { ingress: [rule([{ namespaceSelector: labels({ 'kubernetes.io/metadata.name': 'w' }) }])] })]), pods: [...PODS, pod('w', 'a', '10.0.3.1')] };
+  const c = {
+    ...clusterOf([policy('x', 'p', { ingress: [rule([{ namespaceSelector: labels({ 'kubernetes.io/metadata.name': 'w' }) }])] })]),
+    pods: [...PODS, pod('w', 'a', '10.0.3.1')],
+  };
   t.ok(allowed(c, '10.0.3.1', 'x/a'));
 });
 
@@ -81,7 +99,11 @@ t.test('NetworkPolicyPeer: podSelector and namespaceSelector in one peer are AND
 });
 
 t.test('NetworkPolicyPeer: matchExpressions select peers (In, NotIn, Exists, DoesNotExist)', async (t) => {
-  const c = clusterOf([policy('x', 'p', { ingress: [rule([{ namespaceSelector: EVERYTHING, podSelector: { matchLabels: {}, matchExpressions: [{ key: 'pod', operator: 'NotIn', values: ['a', 'b'] }] } }])] })]);
+  const c = clusterOf([
+    policy('x', 'p', {
+      ingress: [rule([{ namespaceSelector: EVERYTHING, podSelector: { matchLabels: {}, matchExpressions: [{ key: 'pod', operator: 'NotIn', values: ['a', 'b'] }] } }])],
+    }),
+  ]);
   t.ok(allowed(c, 'z/c', 'x/a'));
   t.notOk(allowed(c, 'z/b', 'x/a'));
 });
@@ -101,7 +123,9 @@ t.test('a rule allows only when its ports AND its peers match', async (t) => {
 });
 
 t.test('IPBlock: cidr minus except, matched against pod addresses too (e2e "egress access to server in CIDR block")', async (t) => {
-  const c = clusterOf([policy('x', 'p', { podSelector: labels({ pod: 'a' }), types: ['Egress'], egress: [rule([{ ipBlock: { cidr: '10.0.0.0/16', except: ['10.0.1.0/24'] } }])] })]);
+  const c = clusterOf([
+    policy('x', 'p', { podSelector: labels({ pod: 'a' }), types: ['Egress'], egress: [rule([{ ipBlock: { cidr: '10.0.0.0/16', except: ['10.0.1.0/24'] } }])] }),
+  ]);
   t.ok(allowed(c, 'x/a', 'z/c'), 'a pod inside the block');
   t.ok(allowed(c, 'x/a', '10.0.200.1'), 'a bare address inside the block');
   t.notOk(allowed(c, 'x/a', 'y/a'), 'a pod in the except hole');
@@ -112,10 +136,13 @@ t.test('IPBlock: an except hole hides only its own rule; another rule allowing t
   const c = clusterOf([
     policy('x', 'p', {
       types: ['Egress'],
-      egress: [rule([{ ipBlock: { cidr: '10.0.0.0/8', except: ['10.0.1.0/24'] } }], [{ protocol: 'TCP', port: 80 }]), rule([{ ipBlock: { cidr: '10.0.1.0/25', except: [] } }], [{ protocol: 'TCP', port: 81 }])],
+      egress: [
+        rule([{ ipBlock: { cidr: '10.0.0.0/8', except: ['10.0.1.0/24'] } }], [{ protocol: 'TCP', port: 80 }]),
+        rule([{ ipBlock: { cidr: '10.0.1.0/25', except: [] } }], [{ protocol: 'TCP', port: 81 }]),
+      ],
     }),
   ]);
-  t.ok(allowed(c, 'x/a', 'y/a', 81), 'the second rule allows 81 inside the first rule\'s hole');
+  t.ok(allowed(c, 'x/a', 'y/a', 81), "the second rule allows 81 inside the first rule's hole");
   t.notOk(allowed(c, 'x/a', 'y/a', 80), 'the hole holds for 80');
   t.ok(allowed(c, 'x/a', 'z/a', 80));
   t.notOk(allowed(c, 'x/a', 'z/a', 81));
@@ -140,12 +167,12 @@ t.test('NetworkPolicyPort: by number; protocol only (every port of the protocol)
   t.notOk(allowed(c, 'y/a', 'x/a', 1004, 'UDP'));
 });
 
-t.test('NetworkPolicyPort: a named port resolves against the destination pod\'s container ports (ingress)', async (t) => {
+t.test("NetworkPolicyPort: a named port resolves against the destination pod's container ports (ingress)", async (t) => {
   const pods = [...PODS.filter((p) => p.namespace !== 'x' || p.name !== 'a'), pod('x', 'a', '10.0.0.1', { pod: 'a' }, [{ name: 'http', port: 8080, protocol: 'TCP' }])];
   const c = clusterOf([policy('x', 'p', { ingress: [rule([], [{ protocol: 'TCP', port: 'http' }])] })], pods);
   t.ok(allowed(c, 'y/a', 'x/a', 8080));
   t.notOk(allowed(c, 'y/a', 'x/a', 80));
-  t.notOk(allowed(c, 'y/a', 'x/a', 8080, 'UDP'), 'the container port\'s protocol must be the rule\'s');
+  t.notOk(allowed(c, 'y/a', 'x/a', 8080, 'UDP'), "the container port's protocol must be the rule's");
   t.notOk(allowed(c, 'y/a', 'x/b', 8080), 'x/b has no port named http');
 });
 
@@ -157,9 +184,18 @@ t.test('NetworkPolicyPort: an egress named port resolves against the destination
   ];
   const c = clusterOf([policy('x', 'p', { podSelector: labels({ pod: 'a' }), types: ['Egress'], egress: [rule([], [{ protocol: 'TCP', port: 'http' }])] })], pods);
   t.ok(allowed(c, 'x/a', 'x/b', 8080));
-  t.notOk(allowed(c, 'x/a', 'x/b', 9090), 'the source\'s own http port does not count');
+  t.notOk(allowed(c, 'x/a', 'x/b', 9090), "the source's own http port does not count");
   t.notOk(allowed(c, 'x/a', '8.8.8.8', 8080));
-  const block = clusterOf([policy('x', 'p', { podSelector: labels({ pod: 'a' }), types: ['Egress'], egress: [rule([{ ipBlock: { cidr: '10.0.0.0/30', except: [] } }], [{ protocol: 'TCP', port: 'http' }])] })], pods);
+  const block = clusterOf(
+    [
+      policy('x', 'p', {
+        podSelector: labels({ pod: 'a' }),
+        types: ['Egress'],
+        egress: [rule([{ ipBlock: { cidr: '10.0.0.0/30', except: [] } }], [{ protocol: 'TCP', port: 'http' }])],
+      }),
+    ],
+    pods,
+  );
   t.ok(allowed(block, 'x/a', 'x/b', 8080), 'ipBlock + named port: per pod in the block');
   t.notOk(allowed(block, 'x/a', '10.0.0.3', 8080));
 });
@@ -170,15 +206,18 @@ t.test('SCTP ports match no flow here, but an SCTP-only policy still isolates th
   t.notOk(allowed(c, 'y/a', 'x/a', 80, 'UDP'));
 });
 
-t.test('a flow needs the source\'s egress AND the destination\'s ingress: egress denied on the client even when the server allows', async (t) => {
-  const c = clusterOf([policy('x', 'open', { podSelector: labels({ pod: 'b' }), ingress: [rule()] }), policy('x', 'closed', { podSelector: labels({ pod: 'a' }), types: ['Egress'] })]);
+t.test("a flow needs the source's egress AND the destination's ingress: egress denied on the client even when the server allows", async (t) => {
+  const c = clusterOf([
+    policy('x', 'open', { podSelector: labels({ pod: 'b' }), ingress: [rule()] }),
+    policy('x', 'closed', { podSelector: labels({ pod: 'a' }), types: ['Egress'] }),
+  ]);
   const v = probe(c, 'x/a', 'x/b');
   t.notOk(v.allowed);
   t.equal(v.ingress.allowed, true);
   t.equal(v.egress.allowed, false);
 });
 
-t.test('traffic from the pod\'s own node is always allowed in; from another node it is not', async (t) => {
+t.test("traffic from the pod's own node is always allowed in; from another node it is not", async (t) => {
   const c = clusterOf([policy('x', 'deny', {})]);
   t.same(probe(c, NODE_IP, 'x/a').ingress, { allowed: true, why: 'own-node', pod: 'x/a' });
   t.notOk(allowed(c, '192.168.0.2', 'x/a'));

@@ -21,7 +21,13 @@ t.test('LPM table: the longest matching prefix answers; bits past a prefix are i
   t.equal(lpm.lookup(Uint8Array.of(0x12, 0x40)), 'short');
   t.equal(lpm.lookup(Uint8Array.of(0x13, 0x30)), undefined);
   t.equal(lpm.size, 2);
-  t.same([...lpm.entries()].map((e) => [[...e.key], e.prefixLen, e.value]), [[[0x12, 0x30], 12, 'long'], [[0x12, 0], 8, 'short']]);
+  t.same(
+    [...lpm.entries()].map((e) => [[...e.key], e.prefixLen, e.value]),
+    [
+      [[0x12, 0x30], 12, 'long'],
+      [[0x12, 0], 8, 'short'],
+    ],
+  );
   t.throws(() => lpm.set(Uint8Array.of(1), 8, 'x'), /does not fit a 2-byte key/);
   t.throws(() => lpm.set(Uint8Array.of(1, 2), 17, 'x'), /does not fit/);
 });
@@ -48,10 +54,37 @@ t.test('port blocks cover a range exactly with aligned power-of-two blocks', asy
 t.test('ports resolve and normalise: SCTP left out, named ports per destination, ranges merged', async (t) => {
   t.same(resolvePorts([{ protocol: 'SCTP', port: 80 }], undefined), []);
   t.same(resolvePorts([{ protocol: 'TCP', port: 'http' }], undefined), [], 'no destination pod: a named port matches nothing');
-  t.same(resolvePorts([{ protocol: 'TCP', port: 'http' }, { protocol: 'TCP', port: 81 }], [{ name: 'http', port: 8080, protocol: 'TCP' }], 'named'), [{ protocol: 6, lo: 8080, hi: 8080 }]);
+  t.same(
+    resolvePorts(
+      [
+        { protocol: 'TCP', port: 'http' },
+        { protocol: 'TCP', port: 81 },
+      ],
+      [{ name: 'http', port: 8080, protocol: 'TCP' }],
+      'named',
+    ),
+    [{ protocol: 6, lo: 8080, hi: 8080 }],
+  );
   t.same(resolvePorts([{ protocol: 'UDP', port: 90, endPort: 80 }], undefined), [], 'endPort below port: nothing');
-  t.same(normalisePorts([{ protocol: 6, lo: 10, hi: 20 }, { protocol: 6, lo: 21, hi: 30 }, { protocol: 17, lo: 1, hi: 1 }, { protocol: 6, lo: 5, hi: 12 }]), [{ protocol: 6, lo: 5, hi: 30 }, { protocol: 17, lo: 1, hi: 1 }]);
-  t.same(normalisePorts([{ protocol: 6, lo: 1, hi: 1 }, { protocol: 0, lo: 0, hi: 65535 }]), [{ protocol: 0, lo: 0, hi: 65535 }]);
+  t.same(
+    normalisePorts([
+      { protocol: 6, lo: 10, hi: 20 },
+      { protocol: 6, lo: 21, hi: 30 },
+      { protocol: 17, lo: 1, hi: 1 },
+      { protocol: 6, lo: 5, hi: 12 },
+    ]),
+    [
+      { protocol: 6, lo: 5, hi: 30 },
+      { protocol: 17, lo: 1, hi: 1 },
+    ],
+  );
+  t.same(
+    normalisePorts([
+      { protocol: 6, lo: 1, hi: 1 },
+      { protocol: 0, lo: 0, hi: 65535 },
+    ]),
+    [{ protocol: 0, lo: 0, hi: 65535 }],
+  );
 });
 
 t.test('CIDR regions: longest-prefix answer == union of rules holding the address, for random nested rules', async (t) => {
@@ -64,7 +97,10 @@ t.test('CIDR regions: longest-prefix answer == union of rules holding the addres
       const lpm = new LpmTable<number[]>(16);
       for (const region of cidrRegions(parsed)) lpm.set(region.prefix.bytes, region.prefix.bits, region.values);
       return addresses.every((a) => {
-        const want = parsed.filter((r) => cidrContains(r.cidr, a) && !r.excepts.some((e) => cidrContains(e, a))).map((r) => r.value).sort();
+        const want = parsed
+          .filter((r) => cidrContains(r.cidr, a) && !r.excepts.some((e) => cidrContains(e, a)))
+          .map((r) => r.value)
+          .sort();
         const got = [...(lpm.lookup(ipToBytes(a)) ?? [])].sort();
         return JSON.stringify(got) === JSON.stringify(want);
       });
@@ -78,7 +114,14 @@ t.test('CIDR regions: longest-prefix answer == union of rules holding the addres
 
 t.test('identity allocator: ids survive recomputes, released ids are not reused until the range wraps, a full range says so', async (t) => {
   const a = new IdentityAllocator(10, 13);
-  t.same([...a.assign(['b', 'a'])], [['a', 10], ['b', 11]], 'new keys in key order');
+  t.same(
+    [...a.assign(['b', 'a'])],
+    [
+      ['a', 10],
+      ['b', 11],
+    ],
+    'new keys in key order',
+  );
   t.same(a.assign(['b', 'c']).get('b'), 11);
   t.equal(a.assign(['b', 'c']).get('c'), 12);
   t.equal(a.assign(['b', 'c', 'd']).get('d'), 10, 'wraps to the first free id');
@@ -93,7 +136,12 @@ t.test('compiler: identities group pods by namespace, labels and named ports, an
   t.equal(first.ipcache.get('192.168.0.1'), K.IDENTITY_HOST);
   t.ok([...first.ipcache.values()].every((id) => id === K.IDENTITY_HOST || id >= K.FIRST_POD_IDENTITY));
   const twin = [...PODS, pod('x', 'a2', '10.0.0.9', { pod: 'a' })];
-  const second = compiler.compile(clusterOf([...pols, policy('y', 'q', { types: ['Egress'] })], twin.filter((p) => p.name !== 'c' || p.namespace !== 'z')));
+  const second = compiler.compile(
+    clusterOf(
+      [...pols, policy('y', 'q', { types: ['Egress'] })],
+      twin.filter((p) => p.name !== 'c' || p.namespace !== 'z'),
+    ),
+  );
   t.equal(second.ipcache.get('10.0.0.9'), second.ipcache.get(IP['x/a']!), 'same namespace and labels: same identity');
   for (const [ip, id] of first.ipcache) if (ip !== IP['z/c']) t.equal(second.ipcache.get(ip), id, `${ip} keeps its identity`);
   t.notOk(second.ipcache.has(IP['z/c']!));
@@ -105,18 +153,57 @@ t.test('compiler: identities group pods by namespace, labels and named ports, an
 });
 
 t.test('compiler: CIDR classes are shared port sets; SCTP and address conflicts are reported', async (t) => {
-  const c = clusterOf([policy('x', 'p', { types: ['Egress'], egress: [rule([{ ipBlock: { cidr: '10.0.0.0/8', except: ['10.0.1.0/24'] } }], [{ protocol: 'TCP', port: 80 }, { protocol: 'SCTP', port: 9 }])] })], [...PODS, pod('y', 'dup', '10.0.0.1')]);
+  const c = clusterOf(
+    [
+      policy('x', 'p', {
+        types: ['Egress'],
+        egress: [
+          rule(
+            [{ ipBlock: { cidr: '10.0.0.0/8', except: ['10.0.1.0/24'] } }],
+            [
+              { protocol: 'TCP', port: 80 },
+              { protocol: 'SCTP', port: 9 },
+            ],
+          ),
+        ],
+      }),
+    ],
+    [...PODS, pod('y', 'dup', '10.0.0.1')],
+  );
   const tables = new PolicyCompiler().compile(c);
   t.equal(tables.cidrClasses.size, 1, 'one port set, however many endpoints');
   t.same([...tables.cidrClasses.values()][0], [{ protocol: 6, lo: 80, hi: 80 }]);
-  t.same(tables.warnings, ["pod y/dup: address 10.0.0.1 is already x/a's; policy treats it as x/a's", 'policy x/p: SCTP ports are ignored (this kernel has no SCTP); the policy still isolates the pods it selects']);
+  t.same(tables.warnings, [
+    "pod y/dup: address 10.0.0.1 is already x/a's; policy treats it as x/a's",
+    'policy x/p: SCTP ports are ignored (this kernel has no SCTP); the policy still isolates the pods it selects',
+  ]);
 });
 
 t.test('summaries: per pod its identity, isolated directions, policies and rules in words', async (t) => {
   const c = clusterOf([
     policy('x', 'p', {
       podSelector: labels({ pod: 'a' }),
-      ingress: [rule([{ podSelector: labels({ pod: 'b' }) }, { namespaceSelector: { matchLabels: {}, matchExpressions: [{ key: 'ns', operator: 'In', values: ['y', 'z'] }, { key: 'x', operator: 'Exists', values: [] }, { key: 'q', operator: 'DoesNotExist', values: [] }, { key: 'r', operator: 'NotIn', values: ['1'] }] } }, { ipBlock: { cidr: '10.0.0.0/8', except: ['10.1.0.0/16'] } }, { ipBlock: { cidr: '::/0', except: [] } }], [{ protocol: 'TCP', port: 80, endPort: 90 }, { protocol: 'UDP' }, { protocol: 'TCP', port: 'http' }, { protocol: 'SCTP', port: 7 }])],
+      ingress: [
+        rule(
+          [
+            { podSelector: labels({ pod: 'b' }) },
+            {
+              namespaceSelector: {
+                matchLabels: {},
+                matchExpressions: [
+                  { key: 'ns', operator: 'In', values: ['y', 'z'] },
+                  { key: 'x', operator: 'Exists', values: [] },
+                  { key: 'q', operator: 'DoesNotExist', values: [] },
+                  { key: 'r', operator: 'NotIn', values: ['1'] },
+                ],
+              },
+            },
+            { ipBlock: { cidr: '10.0.0.0/8', except: ['10.1.0.0/16'] } },
+            { ipBlock: { cidr: '::/0', except: [] } },
+          ],
+          [{ protocol: 'TCP', port: 80, endPort: 90 }, { protocol: 'UDP' }, { protocol: 'TCP', port: 'http' }, { protocol: 'SCTP', port: 7 }],
+        ),
+      ],
       egress: [rule()],
     }),
   ]);
