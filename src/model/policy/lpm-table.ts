@@ -10,14 +10,13 @@ export interface LpmEntry<V> {
   value: V;
 }
 
-/** The first `bits` bits of `key`, the rest cleared, as a string (a Map key). */
+/** The first `bits` bits of `key` as a string (a Map key): the whole bytes they cover, then the
+ * partial byte masked. Keys of one length are compared with keys of the same length only. */
 function prefixOf(key: Uint8Array, bits: number): string {
-  let out = '';
-  for (let i = 0; i < key.length; i++) {
-    const keep = Math.max(0, Math.min(8, bits - i * 8));
-    out += String.fromCharCode(key[i]! & ((0xff << (8 - keep)) & 0xff));
-  }
-  return out;
+  const whole = bits >> 3;
+  const rest = bits & 7;
+  const out = String.fromCharCode(...key.subarray(0, whole));
+  return rest === 0 ? out : out + String.fromCharCode(key[whole]! & ((0xff << (8 - rest)) & 0xff));
 }
 
 export class LpmTable<V> {
@@ -60,7 +59,11 @@ export class LpmTable<V> {
 
   *entries(): IterableIterator<LpmEntry<V>> {
     for (const len of this.lengths) {
-      for (const [masked, value] of this.byLength.get(len)!) yield { key: Uint8Array.from(masked, (c) => c.charCodeAt(0)), prefixLen: len, value };
+      for (const [masked, value] of this.byLength.get(len)!) {
+        const key = new Uint8Array(this.keyBytes);
+        for (let i = 0; i < masked.length; i++) key[i] = masked.charCodeAt(i);
+        yield { key, prefixLen: len, value };
+      }
     }
   }
 }

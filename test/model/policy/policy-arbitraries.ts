@@ -103,12 +103,14 @@ const namespace: fc.Arbitrary<NamespaceRow[]> = fc
 export const cluster: fc.Arbitrary<PolicyCluster> = fc.record({
   pods: fc.uniqueArray(pod, { maxLength: 7, selector: (p) => `${p.namespace}/${p.name}` }),
   namespaces: namespace,
-  policies: fc.uniqueArray(policy, { maxLength: 5, selector: (p) => `${p.namespace}/${p.name}` }),
+  policies: fc.uniqueArray(policy, { minLength: 1, maxLength: 6, selector: (p) => `${p.namespace}/${p.name}` }),
   localNode: fc.constant({ name: 'node1', addresses: [NODE_ADDRESS] }),
 });
 
-/** Flows between the cluster's pods and a few bare addresses. */
+/** Flows between the cluster's pods (mostly) and a few bare addresses. */
 export function trafficFor(c: PolicyCluster): fc.Arbitrary<Traffic> {
-  const ips = [...new Set([...c.pods.flatMap((p) => p.ips), ...BARE_IPS])];
-  return fc.record({ from: fc.constantFrom(...ips), to: fc.constantFrom(...ips), protocol: fc.constantFrom('TCP' as const, 'UDP' as const), port: fc.constantFrom(...PORTS) });
+  const podIps = [...new Set(c.pods.flatMap((p) => p.ips))];
+  const end =
+    podIps.length === 0 ? fc.constantFrom(...BARE_IPS) : fc.oneof({ weight: 4, arbitrary: fc.constantFrom(...podIps) }, { weight: 1, arbitrary: fc.constantFrom(...BARE_IPS) });
+  return fc.record({ from: end, to: end, protocol: fc.constantFrom('TCP' as const, 'UDP' as const), port: fc.constantFrom(...PORTS) });
 }
