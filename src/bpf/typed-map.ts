@@ -117,9 +117,11 @@ export class TypedMap<K, V> implements KeyValueMap<K, V> {
   private scanBatched(onBatch: (keys: Uint8Array, values: Uint8Array, count: number) => void): boolean {
     const keys = new Uint8Array(BATCH_CHUNK * this.keyLayout.size);
     const values = new Uint8Array(BATCH_CHUNK * this.valueLayout.size);
-    // The batch position is a kernel cursor (a bucket index for hash maps): 8 bytes hold it.
-    const inBatch = new Uint8Array(8);
-    const outBatch = new Uint8Array(8);
+    // The batch position is a kernel cursor: a bucket index for hash maps, but the last key
+    // read for maps on the generic batch code (LPM tries), which the kernel writes whole: room
+    // for either, or a key longer than the cursor would be written past its end.
+    const inBatch = new Uint8Array(Math.max(8, this.keyLayout.size));
+    const outBatch = new Uint8Array(Math.max(8, this.keyLayout.size));
     for (let first = true; ; first = false) {
       const count = [BATCH_CHUNK];
       const ret = native.mapLookupBatch(this.fd, first ? null : inBatch, outBatch, keys, values, count, null) as number;
