@@ -1,6 +1,6 @@
 // The NetworkPolicy decoder, field by field: what decodes, what is reported (object, field,
 // what to do), and that a policy with bad fields never allows more than it says.
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { decodeNetworkPolicy } from '../../src/model/policy-decode.js';
 import type { NetworkPolicyRow } from '../../src/model/policy-objects.js';
 import type { Problem } from '../../src/model/problems.js';
@@ -91,7 +91,7 @@ t.test('a policy without a usable name is reported and not decoded', async (t) =
 });
 
 /** One ingress rule with `rule`, next to a good one: the bad one is left out and reported at `field`. */
-function badRule(t: Tap.Test, rule: unknown, field: string, message: RegExp): void {
+function badRule(t: Test, rule: unknown, field: string, message: RegExp): void {
   const { row, problems } = decode({ podSelector: {}, ingress: [{ ports: [{ port: 1 }] }, rule] });
   t.same(row!.ingress, [{ peers: [], ports: [{ protocol: 'TCP', port: 1 }] }], `${field}: the bad rule is left out, the good one stays`);
   t.same(row!.policyTypes, ['Ingress']);
