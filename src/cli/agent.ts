@@ -171,7 +171,8 @@ export function startAgent(opts: AgentOptions, deps: AgentDeps): Agent {
     }
     logServiceErrors(report.errors, log);
     const { errors, departedUdp: _departed, ...counts } = report; // the log line gets counts, not the pairs
-    log.info({ kind, ...counts, errors: errors.length, ...reconciler.size, durationMs: seconds * 1000 }, 'synced');
+    const stored = { pods: policyInputs.pods.size, namespaces: policyInputs.namespaces.size, networkPolicies: policyInputs.policies.size };
+    log.info({ kind, ...counts, errors: errors.length, ...reconciler.size, ...stored, durationMs: seconds * 1000 }, 'synced');
     afterWrites(report);
     if (!synced && kind === 'full') {
       synced = true;

@@ -46,7 +46,10 @@ t.test('pods, namespaces and policies from the API server reach the agent store'
   api.apply('pods', pod('team-a', 'web-1', '10.244.0.5', { app: 'web' }));
   api.apply('pods', pod('team-b', 'db-1', '10.244.1.7', { app: 'db' }, 'node-2'));
   api.apply('networkpolicies', policy('team-a', 'deny-all', { podSelector: {}, policyTypes: ['Ingress', 'Egress'] }));
-  api.apply('networkpolicies', policy('team-a', 'bad', { podSelector: { matchLabels: { app: 'web' } }, ingress: [{ from: [{ ipBlock: { cidr: '10.0.0.0/8', except: ['11.0.0.0/16'] } }] }] }));
+  api.apply(
+    'networkpolicies',
+    policy('team-a', 'bad', { podSelector: { matchLabels: { app: 'web' } }, ingress: [{ from: [{ ipBlock: { cidr: '10.0.0.0/8', except: ['11.0.0.0/16'] } }] }] }),
+  );
   // A cluster IP that is a pod's address is refused: the Pods watch keeps that check working.
   api.apply('services', service('team-a', 'hijack', ['10.244.1.7'], [{ port: 80 }]));
   api.apply('services', service('team-a', 'web', ['10.96.0.10'], [{ port: 80 }]));
@@ -82,7 +85,11 @@ t.test('pods, namespaces and policies from the API server reach the agent store'
     ],
     'the first update is whole tables',
   );
-  t.same([...services.values()].map((s) => s.owner), ['team-a/web'], 'the hijacking cluster IP is refused');
+  t.same(
+    [...services.values()].map((s) => s.owner),
+    ['team-a/web'],
+    'the hijacking cluster IP is refused',
+  );
   t.match(source.problems(), [{ object: 'Service team-a/hijack', message: /10.244.1.7 is the address of Pod team-b\/db-1/ }]);
   t.same(inputs.pods.get('team-a/web-1'), {
     namespace: 'team-a',
@@ -111,7 +118,10 @@ t.test('pods, namespaces and policies from the API server reach the agent store'
     api.apply('namespaces', namespace('team-c', { team: 'c' }));
     api.delete('namespaces', '', 'team-b');
     api.delete('networkpolicies', 'team-a', 'bad');
-    api.apply('networkpolicies', policy('team-a', 'allow-web', { podSelector: {}, ingress: [{ from: [{ podSelector: { matchLabels: { app: 'web' } } }], ports: [{ port: 'http' }] }] }));
+    api.apply(
+      'networkpolicies',
+      policy('team-a', 'allow-web', { podSelector: {}, ingress: [{ from: [{ podSelector: { matchLabels: { app: 'web' } } }], ports: [{ port: 'http' }] }] }),
+    );
     await until(() => {
       apply();
       return inputs.pods.get('team-a/web-2') !== undefined && inputs.policies.get('team-a/allow-web') !== undefined && inputs.namespaces.get('team-b') === undefined;
@@ -121,9 +131,13 @@ t.test('pods, namespaces and policies from the API server reach the agent store'
     t.same([...inputs.namespaces.values()].map((n) => n.name).sort(), ['team-a', 'team-c']);
     t.same([...inputs.policies.values()].map((p) => p.name).sort(), ['allow-web', 'deny-all']);
     t.same(inputs.policies.get('team-a/allow-web')!.ingress[0]!.ports, [{ protocol: 'TCP', port: 'http' }]);
-    t.equal(source.problems().find((p) => p.object === 'NetworkPolicy team-a/bad'), undefined, "a deleted policy's problems go with it");
+    t.equal(
+      source.problems().find((p) => p.object === 'NetworkPolicy team-a/bad'),
+      undefined,
+      "a deleted policy's problems go with it",
+    );
     t.ok(inputs.generation > generation, 'the store says it changed');
-    t.same([...services.values()].map((s) => s.owner).sort(), ['team-a/hijack', 'team-a/web'], "the cluster IP is free once the pod that had it is gone");
+    t.same([...services.values()].map((s) => s.owner).sort(), ['team-a/hijack', 'team-a/web'], 'the cluster IP is free once the pod that had it is gone');
   });
 
   t.test('a bookmark changes nothing', async (t) => {
@@ -145,8 +159,17 @@ t.test('pods, namespaces and policies from the API server reach the agent store'
       return inputs.pods.get('team-a/web-2') === undefined && inputs.namespaces.get('team-c') === undefined && inputs.policies.size === 1;
     }, 'the relist in the store');
     t.ok(api.requests.gone > gone, 'the server answered 410, so the watches relisted');
-    t.same([...inputs.pods.values()].map((p) => p.name), ['web-1']);
-    t.same([...inputs.policies.values()].map((p) => p.name), ['allow-web']);
-    t.same([...inputs.namespaces.values()].map((n) => n.name), ['team-a']);
+    t.same(
+      [...inputs.pods.values()].map((p) => p.name),
+      ['web-1'],
+    );
+    t.same(
+      [...inputs.policies.values()].map((p) => p.name),
+      ['allow-web'],
+    );
+    t.same(
+      [...inputs.namespaces.values()].map((n) => n.name),
+      ['team-a'],
+    );
   });
 });
