@@ -1,8 +1,8 @@
 // Raw Pods, Namespaces and NetworkPolicies in, table updates of their decoded rows out: what a
 // source (the API server's watches, a services file) puts in its updates for NetworkPolicy.
-// Objects are decoded as they arrive and dropped; only the changes not yet taken are kept, so
-// the source holds no copy of the cluster (the agent's PolicyInputs does). The first take() is
-// whole tables (the agent's store starts empty, and a full table says so); later ones carry what
+// Objects are decoded as they arrive and dropped; the rows are kept, shared with the agent's
+// PolicyInputs, to tell a change from an update that changes no row. The first take() is whole
+// tables (the agent's store starts empty, and a full table says so); later ones carry what
 // changed since. Pure.
 import { deltaTable, fullTable, type TableKind, type TableUpdate } from './desired-tables.js';
 import { flatKey, isRecord } from './k8s-decode.js';
@@ -12,8 +12,22 @@ import { decodeNetworkPolicy } from './policy-decode.js';
 import { NAMESPACES, NETWORK_POLICIES, PODS, type PodRow } from './policy-objects.js';
 import { describeValue, ProblemBook, type Problem } from './problems.js';
 
-/** Changes to one table not yet taken: a row upserted, or null for one removed. */
+/** Whether two rows (plain data: objects, arrays, strings, numbers, undefined) are equal. */
+export function sameRow(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null || Array.isArray(a) !== Array.isArray(b)) return false;
+  const ka = Object.keys(a);
+  const kb = Object.keys(b);
+  if (ka.length !== kb.length) return false;
+  return ka.every((k) => Object.hasOwn(b, k) && sameRow((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k]));
+}
+
+/** Changes to one table not yet taken, against the rows last delivered: a pod's status changes
+ * often (conditions, container states) and its row seldom, so an equal row is no change. The
+ * delivered rows are the very objects the agent's store holds; keeping them costs a map entry. */
 class PendingRows<Row> {
+  private readonly delivered = new Map<string, Row>();
+  /** A row upserted, or null for one removed. */
   private readonly changes = new Map<string, Row | null>();
 
   constructor(
@@ -23,19 +37,28 @@ class PendingRows<Row> {
   ) {}
 
   upsert(row: Row): void {
-    this.changes.set(this.table.rowId(row), row);
+    const id = this.table.rowId(row);
+    const was = this.delivered.get(id);
+    if (was !== undefined && sameRow(was, row)) this.changes.delete(id);
+    else this.changes.set(id, row);
   }
 
   remove(id: string): void {
-    this.changes.set(id, null);
+    if (this.delivered.has(id)) this.changes.set(id, null);
+    else this.changes.delete(id);
   }
 
   take(full: boolean): TableUpdate<Row> | undefined {
     const rows: Row[] = [];
     const removals: string[] = [];
     for (const [id, row] of this.changes) {
-      if (row) rows.push(row);
-      else removals.push(id);
+      if (row) {
+        rows.push(row);
+        this.delivered.set(id, row);
+      } else {
+        removals.push(id);
+        this.delivered.delete(id);
+      }
     }
     this.changes.clear();
     if (full) return fullTable(this.table, rows);
