@@ -1,6 +1,7 @@
 // The real agent, as a separate process, fed by an API server speaking the list/watch
 // protocol on loopback: how long after the lists arrive the maps hold N services x M
-// endpoints, how long one endpoint change takes from the API server to the maps, and the
+// endpoints (and the agent holds P pods and Q NetworkPolicies over K namespaces, the inputs of
+// NetworkPolicy), how long one endpoint change takes from the API server to the maps, and the
 // agent's RSS at that size. The agent's programs attach to a cgroup made for the run.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -22,10 +23,15 @@ const ms = (v: number): string => formatNumber(v, 'duration');
 export interface AgentOverApiResult {
   services: number;
   endpointsPerService: number;
+  pods: number;
+  networkPolicies: number;
+  namespaces: number;
   /** From the last initial list received to the first full sync in the maps, as the agent logs it. */
   listsToMapsMs: number;
   /** Frontends and backends in the pinned maps once the agent is ready (read from the maps). */
   programmed: { frontends: number; backends: number };
+  /** Pods, Namespaces and NetworkPolicies the agent holds once ready (from its ready sync's log line). */
+  stored: { pods: number; namespaces: number; networkPolicies: number };
   /** From publishing one changed EndpointSlice to the agent's log of the sync that wrote it. */
   changeMs: { p50: number; p99: number; max: number; samples: number };
   /** The agent process's VmRSS right after the changes. */
@@ -53,6 +59,70 @@ function slice(i: number, endpoints: string[]): Record<string, unknown> {
   };
 }
 
+/** Pod i of the run: labelled as a Deployment's pods are (its app, a template hash shared by
+ * its replicas), on one of 50 nodes, with a named port; as big as a real pod's JSON, roughly
+ * (managedFields, a container spec, conditions), for what parsing it costs. Pods 0.. are the
+ * endpoints' pods, so their addresses are the endpoints'. */
+function pod(i: number, namespaces: number): Record<string, unknown> {
+  const app = `app-${i % 500}`;
+  const ip = v4(i, 128);
+  return {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: {
+      name: `${app}-5d8f9c7b6-${i.toString(36).padStart(5, '0')}`,
+      namespace: `bench-${i % namespaces}`,
+      labels: { app, 'pod-template-hash': '5d8f9c7b6', tier: i % 3 === 0 ? 'frontend' : 'backend' },
+      ownerReferences: [{ apiVersion: 'apps/v1', kind: 'ReplicaSet', name: `${app}-5d8f9c7b6`, uid: `rs-${i % 500}`, controller: true }],
+      managedFields: [{ manager: 'kube-controller-manager', operation: 'Update', apiVersion: 'v1', fieldsType: 'FieldsV1', fieldsV1: { 'f:metadata': { 'f:labels': {} } } }],
+    },
+    spec: {
+      nodeName: `node-${i % 50}`,
+      containers: [
+        {
+          name: 'app',
+          image: 'registry.example/app:1.2.3',
+          ports: [{ name: 'http', containerPort: 8080, protocol: 'TCP' }],
+          resources: { requests: { cpu: '100m', memory: '128Mi' } },
+          env: [{ name: 'MODE', value: 'bench' }],
+        },
+      ],
+      serviceAccountName: 'default',
+    },
+    status: {
+      phase: 'Running',
+      podIP: ip,
+      podIPs: [{ ip }],
+      hostIP: v4(i % 50, 200),
+      conditions: [{ type: 'Ready', status: 'True', lastTransitionTime: '2026-01-01T00:00:00Z' }],
+    },
+  };
+}
+
+/** Policy j: selects one app's pods in its namespace, lets in that namespace's frontends and a
+ * labelled namespace's pods on the named port and a port range, lets out to a CIDR. */
+function policy(j: number, namespaces: number): Record<string, unknown> {
+  return {
+    apiVersion: 'networking.k8s.io/v1',
+    kind: 'NetworkPolicy',
+    metadata: { name: `policy-${j}`, namespace: `bench-${j % namespaces}` },
+    spec: {
+      podSelector: { matchLabels: { app: `app-${j % 500}` } },
+      policyTypes: ['Ingress', 'Egress'],
+      ingress: [
+        {
+          from: [{ podSelector: { matchLabels: { tier: 'frontend' } } }, { namespaceSelector: { matchLabels: { team: `team-${j % 7}` } }, podSelector: {} }],
+          ports: [
+            { protocol: 'TCP', port: 'http' },
+            { protocol: 'TCP', port: 9000, endPort: 9100 },
+          ],
+        },
+      ],
+      egress: [{ to: [{ ipBlock: { cidr: '10.0.0.0/8', except: ['10.200.0.0/16'] } }], ports: [{ protocol: 'UDP', port: 53 }] }],
+    },
+  };
+}
+
 function rssMb(pid: number): number {
   const kb = /^VmRSS:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
   return Number(kb) / 1024;
@@ -61,7 +131,7 @@ function rssMb(pid: number): number {
 const IDLE_MS = 10_000;
 
 export async function benchAgentOverApi(
-  opts: { services: number; endpoints: number; changes: number; idleMs?: number },
+  opts: { services: number; endpoints: number; changes: number; pods?: number; policies?: number; namespaces?: number; idleMs?: number },
   progress: (s: string) => void,
 ): Promise<AgentOverApiResult> {
   const labRun = LabRun.begin();
@@ -73,6 +143,10 @@ export async function benchAgentOverApi(
   try {
     await api.start();
     api.apply('nodes', { apiVersion: 'v1', kind: 'Node', metadata: { name: NODE, labels: { 'topology.kubernetes.io/zone': 'zone-a' } } });
+    const [pods, policies, namespaces] = [opts.pods ?? 0, opts.policies ?? 0, Math.max(1, opts.namespaces ?? 1)];
+    for (let k = 0; k < namespaces; k++) api.apply('namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: `bench-${k}`, labels: { team: `team-${k % 7}` } } });
+    for (let i = 0; i < pods; i++) api.apply('pods', pod(i, namespaces));
+    for (let j = 0; j < policies; j++) api.apply('networkpolicies', policy(j, namespaces));
     const endpoints: string[][] = [];
     for (let i = 0; i < opts.services; i++) {
       api.apply('services', {
@@ -105,7 +179,10 @@ export async function benchAgentOverApi(
     const listsToMapsMs = ready.msSinceInputComplete as number;
     const listed = listServices(bpffs);
     const programmed = { frontends: listed.length, backends: listed.reduce((n, f) => n + f.backends.length, 0) };
-    progress(`${opts.services} services x ${opts.endpoints} endpoints: in the maps ${listsToMapsMs} ms after the last list arrived`);
+    const fullSync = agent.logs.filter((l) => l.msg === 'synced' && l.kind === 'full').at(-1)!;
+    const stored = { pods: fullSync.pods as number, namespaces: fullSync.namespaces as number, networkPolicies: fullSync.networkPolicies as number };
+    const inputs = pods + policies > 0 ? ` and ${stored.pods} pods, ${stored.networkPolicies} NetworkPolicies over ${stored.namespaces} namespaces` : '';
+    progress(`${opts.services} services x ${opts.endpoints} endpoints${inputs}: in the maps ${listsToMapsMs} ms after the last list arrived`);
 
     const samples: number[] = [];
     for (let k = 0; k < opts.changes; k++) {
@@ -129,7 +206,19 @@ export async function benchAgentOverApi(
     const memory = ops ? (await (await fetch(`http://${ops}/metrics`)).text()).split('\n').filter((l) => l.startsWith('socklb_process_memory_bytes')) : [];
     for (const l of memory) progress(`  ${l.replace(/ (\d+)$/, (_, b: string) => ` ${(Number(b) / 2 ** 20).toFixed(0)} MB`)}`);
     progress(`agent RSS after ${idleMs / 1000} s without events: ${agentIdleRssMb.toFixed(0)} MB`);
-    return { services: opts.services, endpointsPerService: opts.endpoints, listsToMapsMs, programmed, changeMs, agentRssMb, agentIdleRssMb };
+    return {
+      services: opts.services,
+      endpointsPerService: opts.endpoints,
+      pods,
+      networkPolicies: policies,
+      namespaces,
+      listsToMapsMs,
+      programmed,
+      stored,
+      changeMs,
+      agentRssMb,
+      agentIdleRssMb,
+    };
   } finally {
     await agent?.stop();
     try {

@@ -19,6 +19,8 @@ import { isFullUpdate, mergeUpdates } from '../model/desired-tables.js';
 import { ReconcileSteps } from '../datapath/reconcile-steps.js';
 import { emptyReport } from '../datapath/reconciler.js';
 import { servicesStep } from '../datapath/services-step.js';
+import { policyInputSteps } from '../datapath/policy-inputs-step.js';
+import { PolicyInputs } from '../model/policy-inputs.js';
 import type { DesiredSource, SourceUpdate } from '../source/desired-source.js';
 import { StatusFile } from './agent-status.js';
 import type { Logger } from './logger.js';
@@ -65,6 +67,8 @@ export interface Agent {
   ready(): boolean;
   /** The bound host:port of the ops server, once listening. */
   opsAddress: Promise<string | undefined>;
+  /** The Pods, Namespaces and NetworkPolicies the source delivered, decoded. */
+  policyInputs: PolicyInputs;
   stop(): Promise<void>;
 }
 
@@ -98,6 +102,8 @@ export function startAgent(opts: AgentOptions, deps: AgentDeps): Agent {
   // One step per kind of desired object; a new kind registers its own here.
   const steps = new ReconcileSteps();
   const services = steps.register(servicesStep(reconciler));
+  const policyInputs = new PolicyInputs();
+  for (const step of policyInputSteps(policyInputs)) steps.register(step);
 
   const metrics = deps.metrics ?? new Metrics();
   registerAgentMetrics(metrics, reconciler, () => datapath.maps.counters());
@@ -165,7 +171,8 @@ export function startAgent(opts: AgentOptions, deps: AgentDeps): Agent {
     }
     logServiceErrors(report.errors, log);
     const { errors, departedUdp: _departed, ...counts } = report; // the log line gets counts, not the pairs
-    log.info({ kind, ...counts, errors: errors.length, ...reconciler.size, durationMs: seconds * 1000 }, 'synced');
+    const stored = { pods: policyInputs.pods.size, namespaces: policyInputs.namespaces.size, networkPolicies: policyInputs.policies.size };
+    log.info({ kind, ...counts, errors: errors.length, ...reconciler.size, ...stored, durationMs: seconds * 1000 }, 'synced');
     afterWrites(report);
     if (!synced && kind === 'full') {
       synced = true;
@@ -236,6 +243,7 @@ export function startAgent(opts: AgentOptions, deps: AgentDeps): Agent {
     counters: () => datapath.maps.counters(),
     ready: () => notReady() === undefined,
     opsAddress,
+    policyInputs,
     async stop() {
       source.stop();
       stopTimers();

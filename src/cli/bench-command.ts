@@ -144,16 +144,23 @@ export function addBenchCommands(program: Command): void {
     ],
   ] as const;
   for (const [name, description, [services, endpoints, changes], load] of sized) {
-    bench
+    const command = bench
       .command(name)
       .description(description)
       .option('--services <n>', 'services', int, services)
       .option('--endpoints <n>', 'endpoints per service', int, endpoints)
       .option('--changes <n>', 'single-endpoint changes to time', int, changes)
-      .option('--json <file>', 'write the results as JSON')
-      .action(async (opts: { services: number; endpoints: number; changes: number; json?: string }) => {
-        const r = await (await load())(opts, say);
-        writeJson(opts.json, { benchmark: name, date: new Date().toISOString(), ...r });
-      });
+      .option('--json <file>', 'write the results as JSON');
+    if (name === 'agent-api') {
+      // NetworkPolicy's inputs, which only the API source reads.
+      command
+        .option('--pods <n>', 'pods (labelled, over 50 nodes, with a named port; the first are the endpoints)', int, 0)
+        .option('--policies <n>', 'NetworkPolicies', int, 0)
+        .option('--namespaces <n>', 'namespaces the pods and policies are spread over', int, 10);
+    }
+    command.action(async (opts: { services: number; endpoints: number; changes: number; json?: string }) => {
+      const r = await (await load())(opts, say);
+      writeJson(opts.json, { benchmark: name, date: new Date().toISOString(), ...r });
+    });
   }
 }

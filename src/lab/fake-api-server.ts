@@ -5,7 +5,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 
-export type Resource = 'services' | 'endpointslices' | 'nodes';
+export type Resource = 'services' | 'endpointslices' | 'nodes' | 'pods' | 'namespaces' | 'networkpolicies';
 
 interface StoredEvent {
   rv: number;
@@ -25,11 +25,17 @@ const PATHS: Record<string, Resource> = {
   '/api/v1/services': 'services',
   '/apis/discovery.k8s.io/v1/endpointslices': 'endpointslices',
   '/api/v1/nodes': 'nodes',
+  '/api/v1/pods': 'pods',
+  '/api/v1/namespaces': 'namespaces',
+  '/apis/networking.k8s.io/v1/networkpolicies': 'networkpolicies',
 };
 const LIST_KIND: Record<Resource, [string, string]> = {
   services: ['ServiceList', 'v1'],
   endpointslices: ['EndpointSliceList', 'discovery.k8s.io/v1'],
   nodes: ['NodeList', 'v1'],
+  pods: ['PodList', 'v1'],
+  namespaces: ['NamespaceList', 'v1'],
+  networkpolicies: ['NetworkPolicyList', 'networking.k8s.io/v1'],
 };
 
 const keyOf = (o: Record<string, unknown>): string => {
@@ -41,7 +47,7 @@ export class FakeApiServer {
   private rv = 100;
   /** Events at or below this resourceVersion are forgotten: watching from before it gets 410. */
   private compactedRv = 100;
-  private readonly objects: Record<Resource, Map<string, Record<string, unknown>>> = { services: new Map(), endpointslices: new Map(), nodes: new Map() };
+  private readonly objects = Object.fromEntries(Object.keys(LIST_KIND).map((r) => [r, new Map()])) as Record<Resource, Map<string, Record<string, unknown>>>;
   private readonly history: StoredEvent[] = [];
   private readonly watchers = new Set<Watcher>();
   /** Snapshots behind continue tokens: pages of one list are consistent, as the API server makes them. */

@@ -1,5 +1,6 @@
 // The parts of Kubernetes API objects socklb reads, shaped as the API serves them
-// (v1 Service, discovery.k8s.io/v1 EndpointSlice, v1 Pod and Node). Every field is optional and may hold
+// (v1 Service, discovery.k8s.io/v1 EndpointSlice, v1 Pod, Node and Namespace, networking.k8s.io/v1
+// NetworkPolicy). Every field is optional and may hold
 // anything: objects come from files people write, so the model checks each before use.
 export interface ObjectMeta {
   name?: unknown;
@@ -79,12 +80,58 @@ export const SERVICE_NAME_LABEL = 'kubernetes.io/service-name';
 /** Services with this label belong to another proxy, as kube-proxy honours it. */
 export const SERVICE_PROXY_NAME_LABEL = 'service.kubernetes.io/service-proxy-name';
 
-/** v1 Pod: only its addresses are read (a cluster IP must never be a pod's address). */
+/** v1 Pod: its addresses (a cluster IP must never be one), and for NetworkPolicy where it runs,
+ * its labels and its named container ports. */
 export interface Pod {
   apiVersion?: unknown;
   kind?: unknown;
   metadata?: ObjectMeta;
+  spec?: {
+    nodeName?: unknown;
+    /** containers[].ports[]: {name, containerPort, protocol (default TCP)}. */
+    containers?: unknown;
+  };
   status?: { podIP?: unknown; podIPs?: unknown };
+}
+
+/** v1 Namespace: its labels, for namespaceSelectors. */
+export interface Namespace {
+  apiVersion?: unknown;
+  kind?: unknown;
+  metadata?: ObjectMeta;
+}
+
+/** metav1.LabelSelector: {matchLabels: {k: v}, matchExpressions: [{key, operator, values}]}. */
+export type RawLabelSelector = unknown;
+
+/** networking.k8s.io/v1 NetworkPolicyPeer: ipBlock {cidr, except}, or podSelector and/or namespaceSelector. */
+export interface RawPolicyPeer {
+  podSelector?: RawLabelSelector;
+  namespaceSelector?: RawLabelSelector;
+  ipBlock?: unknown;
+}
+
+/** networking.k8s.io/v1 NetworkPolicyPort: protocol (default TCP), port (number or name), endPort. */
+export interface RawPolicyPort {
+  protocol?: unknown;
+  port?: unknown;
+  endPort?: unknown;
+}
+
+export interface NetworkPolicySpec {
+  podSelector?: RawLabelSelector;
+  policyTypes?: unknown;
+  /** [{from: RawPolicyPeer[], ports: RawPolicyPort[]}] */
+  ingress?: unknown;
+  /** [{to: RawPolicyPeer[], ports: RawPolicyPort[]}] */
+  egress?: unknown;
+}
+
+export interface NetworkPolicy {
+  apiVersion?: unknown;
+  kind?: unknown;
+  metadata?: ObjectMeta;
+  spec?: NetworkPolicySpec;
 }
 
 /** The API versions socklb reads, by kind; an object of another version is reported and skipped. */
@@ -93,9 +140,13 @@ export const API_VERSIONS: Record<string, string> = {
   EndpointSlice: 'discovery.k8s.io/v1',
   Pod: 'v1',
   Node: 'v1',
+  Namespace: 'v1',
+  NetworkPolicy: 'networking.k8s.io/v1',
   List: 'v1',
   ServiceList: 'v1',
   EndpointSliceList: 'discovery.k8s.io/v1',
   PodList: 'v1',
   NodeList: 'v1',
+  NamespaceList: 'v1',
+  NetworkPolicyList: 'networking.k8s.io/v1',
 };

@@ -7,6 +7,7 @@
 // Empty lists keep the API's meaning where the API gives one: a rule's `peers` or `ports` that
 // is empty (or was absent) matches every peer or every port, exactly as NetworkPolicy v1 says.
 import type { TableKind } from './desired-tables.js';
+import { flatKey } from './k8s-decode.js';
 
 export type Labels = Readonly<Record<string, string>>;
 
@@ -108,7 +109,8 @@ export function inferPolicyTypes(egressRules: number): PolicyDirection[] {
   return egressRules > 0 ? ['Ingress', 'Egress'] : ['Ingress'];
 }
 
-const namespacedId = (row: { namespace: string; name: string }): string => `${row.namespace}/${row.name}`;
+// flatKey: one flat string, as these ids are kept for every row (see k8s-decode.ts).
+const namespacedId = (row: { namespace: string; name: string }): string => flatKey(row.namespace, row.name);
 
 export const PODS: TableKind<PodRow> = { name: 'pods', rowId: namespacedId };
 export const NAMESPACES: TableKind<NamespaceRow> = { name: 'namespaces', rowId: (row) => row.name };

@@ -10,6 +10,7 @@ import type { NodeContext } from './endpoint-selection.js';
 import { nodeAddresses, podAddresses } from './host-addresses.js';
 import { decodeService, decodeSlice, flatKey, isRecord, objectKey, type DecodedService, type DecodedSlice } from './k8s-decode.js';
 import type { EndpointSlice, Node, Pod, Service } from './k8s-objects.js';
+import type { PodRow } from './policy-objects.js';
 import { describeValue, ProblemBook, ProblemSink, type Problem } from './problems.js';
 import { serviceFrontends } from './service-frontends.js';
 
@@ -82,6 +83,11 @@ export class ServiceIndex {
     const id = objectKey(raw);
     this.problemBook.set(`Pod ${id ?? `?${this.unnamed++}`}`, problems);
     if (id !== undefined) this.setHostAddresses(`Pod ${id}`, addresses);
+  }
+
+  /** A pod decoded elsewhere (for NetworkPolicy, which reports its problems): its addresses. */
+  setPodAddresses(pod: PodRow): void {
+    this.setHostAddresses(`Pod ${key(pod.namespace, pod.name)}`, pod.ips);
   }
 
   deletePod(namespace: string, name: string): void {
@@ -280,6 +286,8 @@ export class ServiceIndex {
 /** Objects besides Services and EndpointSlices that shape the desired state. */
 export interface HostObjects {
   pods?: readonly Pod[];
+  /** Pods already decoded (policy-objects.ts), whose problems the decoder reported. */
+  podRows?: readonly PodRow[];
   nodes?: readonly Node[];
   /** Addresses of the agent's own interfaces: node addresses even without Node objects. */
   localAddresses?: readonly string[];
@@ -295,6 +303,7 @@ export function desiredServices(
 ): { services: DesiredService[]; problems: Problem[] } {
   const index = new ServiceIndex(node, options);
   for (const p of hosts.pods ?? []) index.upsertPod(p);
+  for (const p of hosts.podRows ?? []) index.setPodAddresses(p);
   for (const n of hosts.nodes ?? []) index.upsertNode(n);
   if (hosts.localAddresses) index.setLocalAddresses(hosts.localAddresses);
   for (const s of slices) index.upsertSlice(s);

@@ -7,6 +7,7 @@ import { SERVICES } from '../model/desired-services.js';
 import { fullTable } from '../model/desired-tables.js';
 import type { NodeContext } from '../model/endpoint-selection.js';
 import { desiredServices, type IndexOptions } from '../model/service-index.js';
+import { PolicyInputFeed } from '../model/policy-input-feed.js';
 import type { Problem } from '../model/problems.js';
 import type { DesiredSource, SourceUpdate } from './desired-source.js';
 import { findFileWriter } from './file-writers.js';
@@ -88,12 +89,17 @@ export class FileSource implements DesiredSource {
       const content = readServicesFile(this.path);
       for (const kind of content.ignoredKinds) this.log.debug({ file: this.path, kind }, 'objects of this kind are not read; skipped');
       const localAddresses = (this.options.localAddresses ?? localInterfaceAddresses)();
-      const desired = desiredServices(content.services, content.slices, this.node, this.options, { pods: content.pods, nodes: content.nodes, localAddresses });
-      this.lastProblems = [...content.problems, ...desired.problems];
+      // A new feed per read: its first take is whole tables, as the file is the whole state.
+      const policyInputs = new PolicyInputFeed();
+      const podRows = content.pods.map((p) => policyInputs.upsertPod(p)).filter((p) => p !== undefined);
+      for (const ns of content.namespaces) policyInputs.upsertNamespace(ns);
+      for (const np of content.policies) policyInputs.upsertPolicy(np);
+      const desired = desiredServices(content.services, content.slices, this.node, this.options, { podRows, nodes: content.nodes, localAddresses });
+      this.lastProblems = [...content.problems, ...desired.problems, ...policyInputs.problems()];
       // Only now is the change taken: an unexpected error above leaves it pending, so the
       // agent's retry of the sync reads the file again.
       this.pending = false;
-      return { tables: [fullTable(SERVICES, desired.services)] };
+      return { tables: [fullTable(SERVICES, desired.services), ...policyInputs.take()] };
     } catch (err) {
       if (!(err instanceof ServicesFileError)) throw err;
       this.pending = false; // the file as it is now is not usable; the next change is read

@@ -1,6 +1,7 @@
 // Reads a services file: YAML (one or more documents) or JSON holding v1 Service and
 // discovery.k8s.io/v1 EndpointSlice objects (and v1 Pod and Node objects, whose addresses no
-// cluster IP may take), alone or in List objects as kubectl prints them.
+// cluster IP may take; v1 Pod and Namespace and networking.k8s.io/v1 NetworkPolicy objects, for
+// NetworkPolicy), alone or in List objects as kubectl prints them.
 //
 // A file is applied as the whole desired state, so a file that is not whole must never be:
 // an empty file would delete every service, and a file cut off by a writer that has not
@@ -9,7 +10,7 @@
 // caller keeps its last good state; an intentionally empty cluster is an explicit empty List.
 import { readFileSync } from 'node:fs';
 import jsYaml from 'js-yaml';
-import { API_VERSIONS, type EndpointSlice, type Node, type Pod, type Service } from '../model/k8s-objects.js';
+import { API_VERSIONS, type EndpointSlice, type Namespace, type NetworkPolicy, type Node, type Pod, type Service } from '../model/k8s-objects.js';
 import { describeValue, type Problem } from '../model/problems.js';
 import { objectKey } from '../model/k8s-decode.js';
 
@@ -18,6 +19,8 @@ export interface ServicesFileContent {
   slices: EndpointSlice[];
   pods: Pod[];
   nodes: Node[];
+  namespaces: Namespace[];
+  policies: NetworkPolicy[];
   /** Kinds present but not read (Deployment, say), once each, so a log can say they were ignored. */
   ignoredKinds: string[];
   /** Objects skipped or overridden while reading (a wrong apiVersion, a name defined twice). */
@@ -36,13 +39,24 @@ const LIST_ITEM_KINDS: Record<string, string> = {
   EndpointSliceList: 'EndpointSlice',
   PodList: 'Pod',
   NodeList: 'Node',
+  NamespaceList: 'Namespace',
+  NetworkPolicyList: 'NetworkPolicy',
 };
 
 type Collected = Omit<ServicesFileContent, 'problems' | 'ignoredKinds'>;
-const COLLECTED_BY_KIND: Record<string, keyof Collected> = { Service: 'services', EndpointSlice: 'slices', Pod: 'pods', Node: 'nodes' };
+const COLLECTED_BY_KIND: Record<string, keyof Collected> = {
+  Service: 'services',
+  EndpointSlice: 'slices',
+  Pod: 'pods',
+  Node: 'nodes',
+  Namespace: 'namespaces',
+  NetworkPolicy: 'policies',
+};
+/** Kinds without a namespace: named by their name alone. */
+const CLUSTER_SCOPED = new Set(['Node', 'Namespace']);
 
 class Collector {
-  readonly out: ServicesFileContent = { services: [], slices: [], pods: [], nodes: [], ignoredKinds: [], problems: [] };
+  readonly out: ServicesFileContent = { services: [], slices: [], pods: [], nodes: [], namespaces: [], policies: [], ignoredKinds: [], problems: [] };
   /** Where each kind/namespace/name was first seen, to report a second definition. */
   private readonly seen = new Map<string, string>();
 
@@ -72,7 +86,7 @@ class Collector {
     if (!this.apiVersionOk(o, kind, where, impliedKind !== undefined)) return;
     const name = objectKey(o);
     if (name !== undefined) {
-      const id = `${kind} ${kind === 'Node' ? name.slice(name.indexOf('/') + 1) : name}`;
+      const id = `${kind} ${CLUSTER_SCOPED.has(kind) ? name.slice(name.indexOf('/') + 1) : name}`;
       const first = this.seen.get(id);
       if (first !== undefined) this.out.problems.push({ object: id, field: 'metadata.name', message: `is defined twice (${first} and ${where}); the later definition is used` });
       else this.seen.set(id, where);
