@@ -17,6 +17,7 @@
 #include "packet.h"
 #include "refusal.h"
 #include "tc_drop.h"
+#include "tc_parse.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -27,22 +28,6 @@ static __always_inline int tc_drop_ct(enum slb_reason reason)
 	return tc_drop(reason);
 }
 
-/* Reads p; false for packets we leave alone, counting those that are ours but unreadable. */
-static __always_inline bool tc_parse(struct __sk_buff *skb, struct packet *p)
-{
-	switch (packet_parse(skb, p)) {
-	case PACKET_OK:
-		return true;
-	case PACKET_FRAGMENT:
-		counter_inc(REASON_IP_FRAGMENT);
-		return false;
-	case PACKET_INVALID:
-		counter_inc(REASON_INVALID_PACKET);
-		return false;
-	default:
-		return false;
-	}
-}
 
 static __always_inline void frontend_key_of(const struct packet *p, struct frontend_key *key)
 {
@@ -63,12 +48,12 @@ static __always_inline enum slb_reason ct_create_service_flow(const struct packe
 	struct ct_nat nat = { .address = backend->address, .port = backend->port, .backend_id = backend_id };
 
 	ct_key_of(&key, p, CT_DIR_FORWARD);
-	if (!ct_insert(&key, p->protocol, ct_state_of(p), CT_F_DNAT, &nat, now))
+	if (!ct_insert(&slb_ct, &key, p->protocol, ct_state_of(p), CT_F_DNAT, &nat, now))
 		return REASON_CT_INSERT_FAILED;
 	ct_reply_key_of(&key, p, &backend->address, backend->port);
 	nat.address = p->dst;
 	nat.port = p->dport;
-	if (ct_insert(&key, p->protocol, 0, CT_F_REVNAT, &nat, now))
+	if (ct_insert(&slb_ct, &key, p->protocol, 0, CT_F_REVNAT, &nat, now))
 		return REASON_CT_CREATED;
 	ct_key_of(&key, p, CT_DIR_FORWARD);
 	bpf_map_delete_elem(&slb_ct, &key);
@@ -91,7 +76,7 @@ int slb_tc_from_pod(struct __sk_buff *skb)
 		return TC_PASS;
 	now = bpf_ktime_get_ns();
 	ct_key_of(&key, &p, CT_DIR_FORWARD);
-	flow = ct_lookup(&key, &p, now);
+	flow = ct_lookup(&slb_ct, &key, &p, now);
 	if (flow) {
 		if (!(flow->verdict & CT_F_DNAT))
 			return TC_PASS;
@@ -133,7 +118,7 @@ int slb_tc_to_pod(struct __sk_buff *skb)
 	if (!tc_parse(skb, &p))
 		return TC_PASS;
 	ct_key_of(&key, &p, CT_DIR_REPLY);
-	flow = ct_lookup(&key, &p, bpf_ktime_get_ns());
+	flow = ct_lookup(&slb_ct, &key, &p, bpf_ktime_get_ns());
 	if (!flow || !(flow->verdict & CT_F_REVNAT))
 		return TC_PASS;
 	vip = flow->nat.address;

@@ -1,6 +1,9 @@
-/* Conntrack operations over slb_ct (see ct_map.h), for any path that tracks flows: build a key,
- * look up a live entry (keeping its state and expiry in step with the packet), and insert an
- * entry with its verdict and optional NAT data. What a path does with a verdict is the path's. */
+/* Conntrack operations over a table of ct_map.h's entries, for any path that tracks flows:
+ * build a key, look up a live entry (keeping its state and expiry in step with the packet), and
+ * insert an entry with its verdict and optional NAT data. What a path does with a verdict is the
+ * path's. The table is the caller's: slb_ct for conntrack mode's translated flows, slb_pol_ct
+ * (policy_ct_map.h) for the replies of policy-isolated pods' flows, so a pod that no policy
+ * selects never costs conntrack mode's table an entry, nor the reverse. */
 #ifndef SOCKLB_CONNTRACK_H
 #define SOCKLB_CONNTRACK_H
 
@@ -73,9 +76,9 @@ static __always_inline __u8 ct_state_of(const struct packet *p)
 
 /* The live entry for key, updated for this packet; NULL if there is none or it has expired
  * (an expired entry is deleted here so the flow starts afresh). now: bpf_ktime_get_ns(). */
-static __always_inline struct ct_entry *ct_lookup(const struct ct_key *key, const struct packet *p, __u64 now)
+static __always_inline struct ct_entry *ct_lookup(void *table, const struct ct_key *key, const struct packet *p, __u64 now)
 {
-	struct ct_entry *entry = bpf_map_lookup_elem(&slb_ct, key);
+	struct ct_entry *entry = bpf_map_lookup_elem(table, key);
 	__u64 expires_ns, until;
 	__u8 state;
 
@@ -83,7 +86,7 @@ static __always_inline struct ct_entry *ct_lookup(const struct ct_key *key, cons
 		return NULL;
 	expires_ns = (__u64)entry->expires * NSEC_PER_SEC;
 	if (expires_ns <= now) {
-		bpf_map_delete_elem(&slb_ct, key);
+		bpf_map_delete_elem(table, key);
 		counter_inc(REASON_CT_EXPIRED);
 		return NULL;
 	}
@@ -101,7 +104,7 @@ static __always_inline struct ct_entry *ct_lookup(const struct ct_key *key, cons
 
 /* Writes the entry for key: this packet's state (state_of: the packet that created it, 0 for
  * the direction it has not been seen in yet), the verdict, and nat (NULL: no NAT data). */
-static __always_inline bool ct_insert(const struct ct_key *key, __u8 protocol, __u8 state, __u8 verdict,
+static __always_inline bool ct_insert(void *table, const struct ct_key *key, __u8 protocol, __u8 state, __u8 verdict,
 				      const struct ct_nat *nat, __u64 now)
 {
 	struct ct_entry entry = {
@@ -112,7 +115,7 @@ static __always_inline bool ct_insert(const struct ct_key *key, __u8 protocol, _
 
 	if (nat)
 		entry.nat = *nat;
-	return bpf_map_update_elem(&slb_ct, key, &entry, BPF_ANY) == 0;
+	return bpf_map_update_elem(table, key, &entry, BPF_ANY) == 0;
 }
 
 #endif

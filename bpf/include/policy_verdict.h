@@ -34,16 +34,16 @@ static __always_inline bool pol_allows(__u32 subject, __u32 peer, __u8 direction
 	return bpf_map_lookup_elem(&slb_pol_policy, &key) != NULL;
 }
 
-/* local: the endpoint's address (the source for egress, the destination for ingress); peer:
- * the other end (after service translation); port: the destination port, network order. */
-static __always_inline enum pol_why pol_verdict(__u8 direction, const struct lb_address *local, const struct lb_address *peer, __u8 protocol, __be16 port)
+static __always_inline bool pol_isolated(const struct pol_endpoint *ep, __u8 direction)
 {
-	struct pol_endpoint *ep = bpf_map_lookup_elem(&slb_pol_endpoints, local);
-	if (!ep)
-		return POL_WHY_NOT_ENDPOINT;
-	__u32 isolated = direction == POL_INGRESS ? POL_ENDPOINT_INGRESS_ISOLATED : POL_ENDPOINT_EGRESS_ISOLATED;
-	if (!(ep->flags & isolated))
-		return POL_WHY_NOT_ISOLATED;
+	return ep->flags & (direction == POL_INGRESS ? POL_ENDPOINT_INGRESS_ISOLATED : POL_ENDPOINT_EGRESS_ISOLATED);
+}
+
+/* The verdict of endpoint ep (isolated in direction) on a packet to or from peer (after
+ * service translation); port: the destination port, network order. */
+static __always_inline enum pol_why pol_verdict_isolated(const struct pol_endpoint *ep, __u8 direction, const struct lb_address *peer, __u8 protocol,
+							 __be16 port)
+{
 	__u32 subject = ep->identity, flags = ep->flags;
 	struct pol_ipcache_entry *ic = bpf_map_lookup_elem(&slb_pol_ipcache, peer);
 	__u32 peer_identity = ic ? ic->identity : POL_IDENTITY_WORLD;
@@ -57,6 +57,17 @@ static __always_inline enum pol_why pol_verdict(__u8 direction, const struct lb_
 	__u32 cls = cv ? cv->cidr_class : POL_CIDR_CLASS_NONE;
 	/* The class entries are written with direction 0: a class is one port set for both. */
 	return pol_allows(POL_CLASS_SUBJECT, cls, 0, protocol, port) ? POL_WHY_CIDR : POL_WHY_DENIED;
+}
+
+/* local: the endpoint's address (the source for egress, the destination for ingress). */
+static __always_inline enum pol_why pol_verdict(__u8 direction, const struct lb_address *local, const struct lb_address *peer, __u8 protocol, __be16 port)
+{
+	struct pol_endpoint *ep = bpf_map_lookup_elem(&slb_pol_endpoints, local);
+	if (!ep)
+		return POL_WHY_NOT_ENDPOINT;
+	if (!pol_isolated(ep, direction))
+		return POL_WHY_NOT_ISOLATED;
+	return pol_verdict_isolated(ep, direction, peer, protocol, port);
 }
 
 static __always_inline bool pol_why_allows(enum pol_why why)

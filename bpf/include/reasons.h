@@ -32,7 +32,11 @@ enum slb_reason {
 	REASON_INVALID_PACKET = 17,         /* an IP packet whose headers could not be read (truncated, IPv4 header length < 5): passed on untouched */
 	REASON_IP_FRAGMENT = 18,            /* an IPv4 fragment: passed on untranslated (its ports are in the first fragment only) */
 	REASON_CT_EXPIRED = 19,             /* a packet met an expired conntrack entry and deleted it (garbage collection had not yet) */
-	REASON_MAX = 20,
+	REASON_POLICY_DENIED_EGRESS = 20,   /* a pod's packet dropped (or its connect refused) by the NetworkPolicy of its egress */
+	REASON_POLICY_DENIED_INGRESS = 21,  /* a packet to a pod dropped by the NetworkPolicy of the pod's ingress */
+	REASON_POLICY_CT_CREATED = 22,      /* an allowed flow of an isolated pod got its reply entry in slb_pol_ct */
+	REASON_POLICY_CT_FAILED = 23,       /* an allowed flow's reply entry could not be written: its replies meet the policy */
+	REASON_MAX = 24,
 };
 
 BTF_EXPORT(enum slb_reason, slb_reason)

@@ -29,6 +29,10 @@ export const COUNTER_NAMES = [
   'invalid_packet',
   'ip_fragment',
   'ct_expired',
+  'policy_denied_egress',
+  'policy_denied_ingress',
+  'policy_ct_created',
+  'policy_ct_failed',
 ] as const;
 export type CounterName = (typeof COUNTER_NAMES)[number];
 
