@@ -6,6 +6,7 @@ import { AFFINITY_MAP, AFFINITY_MATCH_MAP, affinityKeyLayout, affinityMatchKeyLa
 import { FRONTENDS_MAP, frontendKeyLayout, frontendValueLayout } from './frontends-map.js';
 import { REASON_ENUM } from './counters-map.js';
 import { CT_ENUMS, CT_MAP, ctEntryLayout, ctKeyLayout, ctNatLayout } from './ct-map.js';
+import { POD_LINKS_MAP, podLinkKeyLayout, podLinkLayout } from './pod-links-map.js';
 import {
   SOCK_REVNAT_MAP,
   UDP_REVNAT_MAP,
@@ -44,6 +45,7 @@ export const MAP_CODECS: readonly MapCodec[] = [
   codec(UDP_SOCK_KEYS_MAP, undefined, udpSockKeysLayout),
   codec(UDP_DEPARTED_MAP, udpDepartedKeyLayout, undefined),
   codec(CT_MAP, ctKeyLayout, ctEntryLayout),
+  codec(POD_LINKS_MAP, podLinkKeyLayout, podLinkLayout),
 ];
 
 /** Structs shared with the kernel inside another struct (a member or an array member), checked the same way. */

@@ -6,6 +6,7 @@
 import { execFileSync } from 'node:child_process';
 import t, { type Test } from 'tap';
 import { CT_CAPACITY, CT_MAP } from '../../src/datapath/ct-map.js';
+import { POD_LINKS_CAPACITY, POD_LINKS_MAP } from '../../src/datapath/pod-links-map.js';
 import { COUNTER_NAMES, COUNTERS_MAP } from '../../src/datapath/counters-map.js';
 import { MAP_CAPACITY, MAP_NAME_OF } from '../../src/datapath/datapath-maps.js';
 import { ENUM_MIRRORS, MAP_CODECS, NESTED_STRUCT_LAYOUTS } from '../../src/datapath/map-codecs.js';
@@ -87,6 +88,7 @@ t.test('map capacities the agent reports are the ones compiled in', async (t) =>
   const capacities: [string, number][] = [
     ...Object.entries(MAP_CAPACITY).map(([kind, c]) => [MAP_NAME_OF[kind as keyof typeof MAP_NAME_OF], c] as [string, number]),
     [CT_MAP, CT_CAPACITY],
+    [POD_LINKS_MAP, POD_LINKS_CAPACITY],
     [UDP_REVNAT_MAP, UDP_REVNAT_CAPACITY],
     [UDP_DEPARTED_MAP, UDP_DEPARTED_CAPACITY],
     // One slot per enum counter_id below COUNTER_MAX: a name added on one side only shows here.
