@@ -122,9 +122,10 @@ static __always_inline int from_pod_to_service(struct __sk_buff *skb, const stru
 	__u32 now_s = now / NSEC_PER_SEC;
 	__u8 gateway_mac[ETH_ALEN];
 	struct ethhdr *eth;
+	bool confirm = false;
 
 	ct_key_of(&key, p, CT_DIR_FORWARD);
-	flow = ct_lookup(&key, p, now);
+	flow = ct_lookup(&key, p, now, &confirm);
 	if (flow) {
 		if (!(flow->verdict & CT_F_DNAT))
 			return TC_PASS;
@@ -146,12 +147,15 @@ static __always_inline int from_pod_to_service(struct __sk_buff *skb, const stru
 			return tc_drop_ct(created);
 		counter_inc(REASON_TRANSLATED);
 		counter_inc(REASON_CT_CREATED);
+		confirm = true;
 	}
 	eth = frame_eth(skb);
 	if (!eth)
 		return tc_drop_ct(REASON_NAT_FAILED);
-	/* The client sent this to its next hop, the MAC its replies will come from. */
-	pod_link_learn(skb, eth, &p->src, true, now_s);
+	/* The client sent this to its next hop, the MAC its replies will come from. Confirmed with
+	 * a flow's first packet and whenever its entry is written (pod_links.h). */
+	if (confirm)
+		pod_link_learn(skb, eth, &p->src, true, now_s);
 	__builtin_memcpy(gateway_mac, eth->h_dest, ETH_ALEN);
 	if (!packet_rewrite(skb, p, true, &backend.address, backend.port))
 		return tc_drop_ct(REASON_NAT_FAILED);
@@ -172,7 +176,7 @@ static __always_inline int from_pod_reply(struct __sk_buff *skb, const struct pa
 	struct ethhdr *eth;
 
 	ct_key_of(&key, p, CT_DIR_REPLY);
-	flow = ct_lookup(&key, p, now);
+	flow = ct_lookup(&key, p, now, NULL);
 	if (!flow || !(flow->verdict & CT_F_REVNAT))
 		return TC_PASS;
 	vip = flow->nat.address;
@@ -180,6 +184,8 @@ static __always_inline int from_pod_reply(struct __sk_buff *skb, const struct pa
 	eth = frame_eth(skb);
 	if (!eth)
 		return tc_drop_ct(REASON_REVNAT_FAILED);
+	/* Every reply confirms its backend: a flow's first one already lets the client's next
+	 * packets go straight to it. */
 	pod_link_learn(skb, eth, &p->src, false, now_s);
 	if (!packet_rewrite(skb, p, false, &vip, vip_port))
 		return tc_drop_ct(REASON_REVNAT_FAILED);
@@ -217,7 +223,7 @@ int slb_tc_to_pod(struct __sk_buff *skb)
 	if (!tc_parse(skb, &p))
 		return TC_PASS;
 	ct_key_of(&key, &p, CT_DIR_REPLY);
-	flow = ct_lookup(&key, &p, bpf_ktime_get_ns());
+	flow = ct_lookup(&key, &p, bpf_ktime_get_ns(), NULL);
 	if (!flow || !(flow->verdict & CT_F_REVNAT))
 		return TC_PASS;
 	vip = flow->nat.address;

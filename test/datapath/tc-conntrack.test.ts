@@ -431,6 +431,18 @@ t.test('pods seen on their interfaces: translated packets go straight into the p
     expectFrame(t, 'the same packet leaving towards the client', toPod, out, TC_ACT_UNSPEC, out);
   });
 
+  t.test('a long flow keeps confirming its client: with each write of its entry (about once a second)', async (t) => {
+    const syn: Flow = { src: '10.244.0.10', dst: '10.96.0.10', sport: 40800, dport: 80, protocol: 'tcp', flags: TCP.SYN };
+    send(fromPod, syn);
+    const client = { words: syn.src };
+    dp.podLinks.set(client, { ...dp.podLinks.get(client)!, seen: ctNow() - 8 });
+    const forward = ctKey(syn, CT_DIRECTION.forward);
+    // An expiry due in a second: the next packet's lifetime moves it, so the entry is written.
+    dp.ct.set(forward, { ...dp.ct.get(forward)!, state: CT_STATE.established, expires: ctNow() + 1 });
+    send(fromPod, { ...syn, flags: TCP.ACK });
+    t.ok(ctNow() - dp.podLinks.get(client)!.seen <= 1, 'the client is confirmed again');
+  });
+
   t.test("traffic between pods that is no service's is not learned", async (t) => {
     const f: Flow = { src: '10.244.0.77', dst: '10.244.0.30', sport: 40700, dport: 80, protocol: 'tcp', flags: TCP.SYN };
     expectFrame(t, 'pod to pod', fromPod, buildFrame(f), TC_ACT_UNSPEC, buildFrame(f));
