@@ -92,12 +92,11 @@ static __always_inline struct ethhdr *frame_eth(struct __sk_buff *skb)
 	return eth;
 }
 
-/* Hands the translated packet to the pod at to, if a packet of it said where it is: into its
- * namespace, addressed to its MAC from from_mac (what the node's path would have put there).
- * Anything else passes on to the node's path. */
-static __always_inline int deliver(struct __sk_buff *skb, const struct lb_address *to, const __u8 *from_mac, __u32 now_s)
+/* Hands the translated packet to the pod at link (pod_link_of): into its namespace, addressed
+ * to its MAC from from_mac (what the node's path would have put there). Without a link it
+ * passes on to the node's path. */
+static __always_inline int deliver(struct __sk_buff *skb, const struct pod_link *link, const __u8 *from_mac)
 {
-	const struct pod_link *link = pod_link_of(to, now_s);
 	struct ethhdr *eth;
 
 	if (!link)
@@ -108,6 +107,17 @@ static __always_inline int deliver(struct __sk_buff *skb, const struct lb_addres
 	__builtin_memcpy(eth->h_source, from_mac, ETH_ALEN);
 	__builtin_memcpy(eth->h_dest, link->mac, ETH_ALEN);
 	return bpf_redirect_peer(link->ifindex, 0);
+}
+
+/* The entry of the flow p's packet is a reply in, if its replies get the service address back. */
+static __always_inline struct ct_entry *reply_flow(const struct packet *p, __u64 now)
+{
+	struct ct_key key;
+	struct ct_entry *flow;
+
+	ct_key_of(&key, p, CT_DIR_REPLY);
+	flow = ct_lookup(&key, p, now, NULL);
+	return flow && (flow->verdict & CT_F_REVNAT) ? flow : NULL;
 }
 
 /* A packet to a service address: the forward direction of a flow, translated to its backend. */
@@ -159,44 +169,33 @@ static __always_inline int from_pod_to_service(struct __sk_buff *skb, const stru
 	__builtin_memcpy(gateway_mac, eth->h_dest, ETH_ALEN);
 	if (!packet_rewrite(skb, p, true, &backend.address, backend.port))
 		return tc_drop_ct(REASON_NAT_FAILED);
-	return deliver(skb, &backend.address, gateway_mac, now_s);
+	return deliver(skb, pod_link_of(&backend.address, now_s), gateway_mac);
 }
 
 /* A packet to any other address: a backend's reply when it belongs to a tracked flow, given
  * the service address back. */
 static __always_inline int from_pod_reply(struct __sk_buff *skb, const struct packet *p, __u64 now)
 {
-	struct ct_key key;
-	struct ct_entry *flow;
-	struct lb_address vip;
-	__be16 vip_port;
-	const struct pod_link *client;
-	__u8 gateway_mac[ETH_ALEN];
+	struct ct_entry *flow = reply_flow(p, now);
 	__u32 now_s = now / NSEC_PER_SEC;
+	const struct pod_link *client;
 	struct ethhdr *eth;
 
-	ct_key_of(&key, p, CT_DIR_REPLY);
-	flow = ct_lookup(&key, p, now, NULL);
-	if (!flow || !(flow->verdict & CT_F_REVNAT))
+	if (!flow)
 		return TC_PASS;
-	vip = flow->nat.address;
-	vip_port = flow->nat.port;
 	eth = frame_eth(skb);
 	if (!eth)
 		return tc_drop_ct(REASON_REVNAT_FAILED);
 	/* Every reply confirms its backend: a flow's first one already lets the client's next
 	 * packets go straight to it. */
 	pod_link_learn(skb, eth, &p->src, false, now_s);
-	if (!packet_rewrite(skb, p, false, &vip, vip_port))
+	if (!packet_rewrite(skb, p, false, &flow->nat.address, flow->nat.port))
 		return tc_drop_ct(REASON_REVNAT_FAILED);
 	/* The reply comes from the service address, which the client reaches through its next hop. */
 	client = pod_link_of(&p->dst, now_s);
-	if (!client)
+	if (!client || !pod_link_has_gateway(client))
 		return TC_PASS;
-	__builtin_memcpy(gateway_mac, client->gateway_mac, ETH_ALEN);
-	if (!(gateway_mac[0] | gateway_mac[1] | gateway_mac[2] | gateway_mac[3] | gateway_mac[4] | gateway_mac[5]))
-		return TC_PASS;
-	return deliver(skb, &p->dst, gateway_mac, now_s);
+	return deliver(skb, client, client->gateway_mac);
 }
 
 SEC("tc")
@@ -215,20 +214,12 @@ SEC("tc")
 int slb_tc_to_pod(struct __sk_buff *skb)
 {
 	struct packet p;
-	struct ct_key key;
 	struct ct_entry *flow;
-	struct lb_address vip;
-	__be16 vip_port;
 
 	if (!tc_parse(skb, &p))
 		return TC_PASS;
-	ct_key_of(&key, &p, CT_DIR_REPLY);
-	flow = ct_lookup(&key, &p, bpf_ktime_get_ns(), NULL);
-	if (!flow || !(flow->verdict & CT_F_REVNAT))
-		return TC_PASS;
-	vip = flow->nat.address;
-	vip_port = flow->nat.port;
-	if (!packet_rewrite(skb, &p, false, &vip, vip_port))
+	flow = reply_flow(&p, bpf_ktime_get_ns());
+	if (flow && !packet_rewrite(skb, &p, false, &flow->nat.address, flow->nat.port))
 		return tc_drop_ct(REASON_REVNAT_FAILED);
 	return TC_PASS;
 }

@@ -68,6 +68,14 @@ static __always_inline void pod_link_learn(const struct __sk_buff *skb, const st
 	bpf_map_update_elem(&slb_pod_links, addr, &link, BPF_ANY);
 }
 
+/* Whether the pod has sent service traffic, so the MAC replies to it come from is known. */
+static __always_inline bool pod_link_has_gateway(const struct pod_link *link)
+{
+	const __u8 *g = link->gateway_mac;
+
+	return g[0] | g[1] | g[2] | g[3] | g[4] | g[5];
+}
+
 /* addr's pod, if a packet of it confirmed where it is within POD_LINK_LIFETIME seconds. */
 static __always_inline const struct pod_link *pod_link_of(const struct lb_address *addr, __u32 now_s)
 {
