@@ -5,7 +5,11 @@
 // node's path, so each backend costs the node a packet or two at the start; after that the
 // node forwards nothing (its IP forwarding counters stand still) and the bridge delivers no
 // reply to the client (the client's host-side veth transmits nothing).
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import t from 'tap';
+import { pinName } from '../../src/datapath/map-layouts.js';
+import { POD_LINKS_MAP } from '../../src/datapath/pod-links-map.js';
 import { run } from '../../src/lab/command.js';
 import { byBackend, KernelLab } from '../helpers/kernel-lab.js';
 import { dualStackSlices, service } from '../helpers/k8s-fixtures.js';
@@ -71,4 +75,13 @@ t.test('conntrack mode delivers translated packets straight into the pods', asyn
       t.ok(sentToPod(lab, 'client') - toClient < 10, `the bridge sent the client ${sentToPod(lab, 'client') - toClient} packets`);
     });
   }
+
+  t.test('a restart in socket mode drops what the programs learned', async (t) => {
+    const pin = join(lab.bpffs, 'maps', pinName(POD_LINKS_MAP));
+    t.ok(existsSync(pin), 'pinned while conntrack mode runs');
+    await agent.stop();
+    const socket = lab.startAgent(undefined, { mode: 'socket', inNodeNetns: true });
+    await socket.waitForLog((l) => l.msg === 'datapath installed');
+    t.notOk(existsSync(pin), 'unpinned with the tc programs');
+  });
 });
