@@ -42,7 +42,7 @@ static __always_inline int pol_packet(struct __sk_buff *skb, bool from_pod)
 	if (pol_isolated(ep, direction)) {
 		/* An answer of a flow the policy let through earlier: its replies always pass. */
 		ct_key_of(&key, &p, CT_DIR_REPLY);
-		if (ct_lookup(&slb_pol_ct, &key, &p, now))
+		if (ct_lookup(&slb_pol_ct, &key, &p, now, NULL))
 			return TC_PASS;
 		if (!pol_why_allows(pol_verdict_isolated(ep, direction, peer, p.protocol, p.dport)))
 			return tc_drop(from_pod ? REASON_POLICY_DENIED_EGRESS : REASON_POLICY_DENIED_INGRESS);
@@ -51,7 +51,7 @@ static __always_inline int pol_packet(struct __sk_buff *skb, bool from_pod)
 		/* The replies will come back through the direction the pod is isolated in: they need
 		 * their entry, written (or refreshed) by the flow's own packets. */
 		ct_reply_key_of(&key, &p, &p.dst, p.dport);
-		if (!ct_lookup(&slb_pol_ct, &key, &p, now)) {
+		if (!ct_lookup(&slb_pol_ct, &key, &p, now, NULL)) {
 			if (ct_insert(&slb_pol_ct, &key, p.protocol, 0, CT_F_POLICY_ALLOWED, NULL, now))
 				counter_inc(REASON_POLICY_CT_CREATED);
 			else

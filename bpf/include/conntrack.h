@@ -75,8 +75,12 @@ static __always_inline __u8 ct_state_of(const struct packet *p)
 }
 
 /* The live entry for key, updated for this packet; NULL if there is none or it has expired
- * (an expired entry is deleted here so the flow starts afresh). now: bpf_ktime_get_ns(). */
-static __always_inline struct ct_entry *ct_lookup(void *table, const struct ct_key *key, const struct packet *p, __u64 now)
+ * (an expired entry is deleted here so the flow starts afresh). now: bpf_ktime_get_ns().
+ * *written (may be NULL) tells whether this packet changed the entry: a new state, or an
+ * expiry a second later, so at most about once a second per direction of a busy flow, which
+ * lets a path do what a flow needs only now and then without a clock of its own. */
+static __always_inline struct ct_entry *ct_lookup(void *table, const struct ct_key *key, const struct packet *p, __u64 now,
+						  bool *written)
 {
 	struct ct_entry *entry = bpf_map_lookup_elem(table, key);
 	__u64 expires_ns, until;
@@ -98,6 +102,8 @@ static __always_inline struct ct_entry *ct_lookup(void *table, const struct ct_k
 	if (state != entry->state || until < expires_ns || until >= expires_ns + NSEC_PER_SEC) {
 		entry->state = state;
 		entry->expires = until / NSEC_PER_SEC;
+		if (written)
+			*written = true;
 	}
 	return entry;
 }

@@ -1,7 +1,13 @@
 /* Reading a packet's addresses and ports at tc, and rewriting them with the checksum fixes
  * NAT needs. IPv4 (with options) and IPv6 (without extension headers) carrying TCP or UDP;
  * everything else, and IPv4 fragments, is left alone. Addresses use lb_address (IPv4 in the
- * v4-mapped form) so the load-balancing maps serve both. */
+ * v4-mapped form) so the load-balancing maps serve both.
+ * Headers are read and written in place (direct packet access: skb->data .. skb->data_end),
+ * as the tc datapaths socklb is compared with do; only where a header is not in the skb's
+ * linear part is that part pulled in (bpf_skb_pull_data). The TCP/UDP checksum is fixed by
+ * the kernel's helper, the one place that knows whether the field holds a full checksum or,
+ * for a locally sent packet whose checksum is still to be computed (CHECKSUM_PARTIAL), only
+ * the pseudo-header's. */
 #ifndef SOCKLB_PACKET_H
 #define SOCKLB_PACKET_H
 
@@ -23,6 +29,7 @@
 #define TCP_CSUM_OFF 16
 #define UDP_CSUM_OFF 6
 #define TCP_FLAGS_OFF 13
+#define IPV4_HDR_MAX 60
 
 struct packet {
 	struct lb_address src;
@@ -44,58 +51,133 @@ enum packet_kind {
 	PACKET_INVALID,  /* IPv4/IPv6 whose headers cannot be read */
 };
 
+/* The packet's first len bytes, in the skb's linear part (pulled in when they are not there
+ * yet), and in *end where that part ends; NULL when the packet is shorter. Every call may move
+ * the data: pointers taken before it are stale after it. */
+static __always_inline void *packet_head(struct __sk_buff *skb, __u32 len, void **end)
+{
+	void *data = (void *)(long)skb->data;
+	void *data_end = (void *)(long)skb->data_end;
+
+	if (data + len > data_end) {
+		if (len > skb->len || bpf_skb_pull_data(skb, len))
+			return NULL;
+		data = (void *)(long)skb->data;
+		data_end = (void *)(long)skb->data_end;
+		if (data + len > data_end)
+			return NULL;
+	}
+	*end = data_end;
+	return data;
+}
+
+/* Ports (and TCP's flags byte) of the TCP/UDP header at l4_off; false if the packet ends before them. */
+static __always_inline bool packet_parse_l4(struct __sk_buff *skb, struct packet *p)
+{
+	__u32 need = p->l4_off + (p->protocol == IPPROTO_TCP ? TCP_FLAGS_OFF + 1 : 2 * sizeof(__be16));
+	void *data, *end;
+	__be16 *ports;
+
+	/* l4_off is at most ETH_HLEN + 60: the bound lets the verifier check the reads below. */
+	if (p->l4_off > ETH_HLEN + IPV4_HDR_MAX)
+		return false;
+	data = packet_head(skb, need, &end);
+	if (!data)
+		return false;
+	ports = data + p->l4_off;
+	if ((void *)(ports + 2) > end)
+		return false;
+	p->sport = ports[0];
+	p->dport = ports[1];
+	p->tcp_flags = 0;
+	if (p->protocol == IPPROTO_TCP) {
+		__u8 *flags = (__u8 *)ports + TCP_FLAGS_OFF;
+
+		if ((void *)(flags + 1) > end)
+			return false;
+		p->tcp_flags = *flags;
+	}
+	return true;
+}
+
 static __always_inline enum packet_kind packet_parse(struct __sk_buff *skb, struct packet *p)
 {
-	__be16 ports[2];
+	void *data, *end;
 
 	if (skb->protocol == bpf_htons(ETH_P_IP)) {
-		struct iphdr ip;
+		struct iphdr *ip;
 
-		if (bpf_skb_load_bytes(skb, ETH_HLEN, &ip, sizeof(ip)) || ip.ihl < 5)
+		data = packet_head(skb, ETH_HLEN + sizeof(*ip), &end);
+		if (!data)
 			return PACKET_INVALID;
-		if (ip.frag_off & bpf_htons(IP_FRAGMENT_BITS))
+		ip = data + ETH_HLEN;
+		if ((void *)(ip + 1) > end || ip->ihl < 5)
+			return PACKET_INVALID;
+		if (ip->frag_off & bpf_htons(IP_FRAGMENT_BITS))
 			return PACKET_FRAGMENT;
 		p->v6 = false;
-		p->protocol = ip.protocol;
+		p->protocol = ip->protocol;
 		p->src.words[0] = 0;
 		p->src.words[1] = 0;
 		p->src.words[2] = LB_V4_MAPPED_PREFIX;
-		p->src.words[3] = ip.saddr;
+		p->src.words[3] = ip->saddr;
 		p->dst.words[0] = 0;
 		p->dst.words[1] = 0;
 		p->dst.words[2] = LB_V4_MAPPED_PREFIX;
-		p->dst.words[3] = ip.daddr;
-		p->l4_off = ETH_HLEN + ip.ihl * 4;
-		p->l4_len = bpf_ntohs(ip.tot_len) - ip.ihl * 4;
+		p->dst.words[3] = ip->daddr;
+		p->l4_off = ETH_HLEN + ip->ihl * 4;
+		p->l4_len = bpf_ntohs(ip->tot_len) - ip->ihl * 4;
 	} else if (skb->protocol == bpf_htons(ETH_P_IPV6)) {
-		struct ipv6hdr ip6;
+		struct ipv6hdr *ip6;
 
-		if (bpf_skb_load_bytes(skb, ETH_HLEN, &ip6, sizeof(ip6)))
+		data = packet_head(skb, ETH_HLEN + sizeof(*ip6), &end);
+		if (!data)
+			return PACKET_INVALID;
+		ip6 = data + ETH_HLEN;
+		if ((void *)(ip6 + 1) > end)
 			return PACKET_INVALID;
 		p->v6 = true;
-		p->protocol = ip6.nexthdr;
-		__builtin_memcpy(&p->src, &ip6.saddr, sizeof(p->src));
-		__builtin_memcpy(&p->dst, &ip6.daddr, sizeof(p->dst));
-		p->l4_off = ETH_HLEN + sizeof(ip6);
-		p->l4_len = bpf_ntohs(ip6.payload_len);
+		p->protocol = ip6->nexthdr;
+		__builtin_memcpy(&p->src, &ip6->saddr, sizeof(p->src));
+		__builtin_memcpy(&p->dst, &ip6->daddr, sizeof(p->dst));
+		p->l4_off = ETH_HLEN + sizeof(*ip6);
+		p->l4_len = bpf_ntohs(ip6->payload_len);
 	} else {
 		return PACKET_OTHER;
 	}
 	if (p->protocol != IPPROTO_TCP && p->protocol != IPPROTO_UDP)
 		return PACKET_OTHER;
-	if (bpf_skb_load_bytes(skb, p->l4_off, ports, sizeof(ports)))
-		return PACKET_INVALID;
-	p->sport = ports[0];
-	p->dport = ports[1];
-	p->tcp_flags = 0;
-	if (p->protocol == IPPROTO_TCP && bpf_skb_load_bytes(skb, p->l4_off + TCP_FLAGS_OFF, &p->tcp_flags, 1))
-		return PACKET_INVALID;
-	return PACKET_OK;
+	return packet_parse_l4(skb, p) ? PACKET_OK : PACKET_INVALID;
 }
 
-/* Rewrites the destination (dnat) or the source address and port of p's packet to to:to_port,
- * fixing the IPv4 header checksum and the TCP/UDP checksum (whose pseudo-header holds the
- * addresses). A UDP checksum of 0 (none, IPv4 only) stays 0. */
+/* The ones' complement sum of the 16-bit words from..to replaces, as a checksum update adds
+ * it (RFC 1624: HC' = ~(~HC + ~m + m')), folded to 16 bits. */
+static __always_inline __u32 csum_words_diff(const __be32 *from, const __be32 *to, int words)
+{
+	__u64 sum = 0;
+
+	for (int i = 0; i < words; i++)
+		sum += (__u32)~from[i] + (__u64)to[i];
+	sum = (sum & 0xffffffff) + (sum >> 32);
+	sum = (sum & 0xffffffff) + (sum >> 32);
+	return (__u32)sum;
+}
+
+/* The IPv4 header checksum after an address in the header changed by diff (csum_words_diff). */
+static __always_inline __sum16 csum_update(__sum16 check, __u32 diff)
+{
+	__u32 sum = (__u16)~check;
+
+	sum += (diff & 0xffff) + (diff >> 16);
+	sum = (sum & 0xffff) + (sum >> 16);
+	sum = (sum & 0xffff) + (sum >> 16);
+	return (__sum16)~sum;
+}
+
+/* Rewrites the destination (dnat) or the source address and port of p's packet to to:to_port
+ * in place, fixing the IPv4 header checksum and the TCP/UDP checksum (whose pseudo-header
+ * holds the addresses). A UDP checksum of 0 (none, IPv4 only) stays 0. False, with the packet
+ * unchanged, when its TCP/UDP header ends before the checksum. */
 static __always_inline bool packet_rewrite(struct __sk_buff *skb, const struct packet *p, bool dnat,
 					   const struct lb_address *to, __be16 to_port)
 {
@@ -103,34 +185,49 @@ static __always_inline bool packet_rewrite(struct __sk_buff *skb, const struct p
 	__be16 from_port = dnat ? p->dport : p->sport;
 	__u32 csum_off = p->l4_off + (p->protocol == IPPROTO_TCP ? TCP_CSUM_OFF : UDP_CSUM_OFF);
 	__u64 l4_flags = p->protocol == IPPROTO_UDP ? BPF_F_MARK_MANGLED_0 : 0;
+	int words = p->v6 ? 4 : 1;
+	__u32 l4_off = p->l4_off;
+	__u32 diff;
+	void *data, *end;
+	__be16 *ports;
 
+	/* Bounded in a register the verifier follows (the copy in *p it does not). */
+	barrier_var(l4_off);
+	if (l4_off > ETH_HLEN + IPV4_HDR_MAX)
+		return false;
+	data = packet_head(skb, csum_off + sizeof(__sum16), &end);
+	if (!data)
+		return false;
+	ports = data + l4_off;
+	if ((void *)(ports + 2) > end)
+		return false;
+	ports[dnat ? 1 : 0] = to_port;
 	if (!p->v6) {
-		__u32 addr_off = ETH_HLEN + (dnat ? offsetof(struct iphdr, daddr) : offsetof(struct iphdr, saddr));
+		struct iphdr *ip = data + ETH_HLEN;
 
-		if (bpf_l4_csum_replace(skb, csum_off, from->words[3], to->words[3],
-					l4_flags | BPF_F_PSEUDO_HDR | sizeof(__u32)))
+		if ((void *)(ip + 1) > end)
 			return false;
-		if (bpf_l3_csum_replace(skb, ETH_HLEN + offsetof(struct iphdr, check), from->words[3],
-					to->words[3], sizeof(__u32)))
-			return false;
-		if (bpf_skb_store_bytes(skb, addr_off, &to->words[3], sizeof(__u32), 0))
-			return false;
+		diff = csum_words_diff(&from->words[3], &to->words[3], 1);
+		if (dnat)
+			ip->daddr = to->words[3];
+		else
+			ip->saddr = to->words[3];
+		ip->check = csum_update(ip->check, diff);
 	} else {
-		__u32 addr_off = ETH_HLEN + (dnat ? offsetof(struct ipv6hdr, daddr) : offsetof(struct ipv6hdr, saddr));
-		__s64 diff = bpf_csum_diff((__be32 *)from->words, sizeof(*from), (__be32 *)to->words, sizeof(*to), 0);
+		struct ipv6hdr *ip6 = data + ETH_HLEN;
 
-		if (diff < 0)
+		if ((void *)(ip6 + 1) > end)
 			return false;
-		if (bpf_l4_csum_replace(skb, csum_off, 0, diff, l4_flags | BPF_F_PSEUDO_HDR))
-			return false;
-		if (bpf_skb_store_bytes(skb, addr_off, to, sizeof(*to), 0))
-			return false;
+		diff = csum_words_diff(from->words, to->words, words);
+		__builtin_memcpy(dnat ? &ip6->daddr : &ip6->saddr, to, sizeof(*to));
 	}
+	/* The pseudo-header's part of the change, then the port's (not in the pseudo-header: a
+	 * CHECKSUM_PARTIAL field leaves it to the checksum computed later). */
+	if (bpf_l4_csum_replace(skb, csum_off, 0, diff, l4_flags | BPF_F_PSEUDO_HDR))
+		return false;
 	if (from_port == to_port)
 		return true;
-	if (bpf_l4_csum_replace(skb, csum_off, from_port, to_port, l4_flags | sizeof(__be16)))
-		return false;
-	return bpf_skb_store_bytes(skb, p->l4_off + (dnat ? 2 : 0), &to_port, sizeof(to_port), 0) == 0;
+	return bpf_l4_csum_replace(skb, csum_off, from_port, to_port, l4_flags | sizeof(__be16)) == 0;
 }
 
 #endif

@@ -23,7 +23,6 @@
 
 #define REFUSAL_TTL 64
 #define IP_DF 0x4000
-#define IPV4_HDR_MAX 60
 /* How much of the refused packet beyond its IP header an ICMP error quotes (RFC 792). */
 #define ICMP_QUOTE_L4 8
 #define ICMP_QUOTE_MAX (IPV4_HDR_MAX + ICMP_QUOTE_L4)

@@ -80,6 +80,24 @@ export const lbAddress: FieldType<string> = {
   write: (v, o, x) => writeIpBytes(x, v, o),
 };
 
+/** A MAC address (__u8 [ETH_ALEN]); text as ip link shows it, 02:00:00:00:00:01. */
+export const macAddress: FieldType<string> = {
+  size: 6,
+  align: 1,
+  read: (v, o) =>
+    Array.from({ length: 6 }, (_, i) =>
+      v
+        .getUint8(o + i)
+        .toString(16)
+        .padStart(2, '0'),
+    ).join(':'),
+  write: (v, o, x) => {
+    const bytes = x.split(':').map((b) => Number.parseInt(b, 16));
+    if (bytes.length !== 6 || bytes.some((b) => !(b >= 0 && b <= 255))) throw new Error(`"${x}" is not a MAC address (six hex bytes separated by colons)`);
+    bytes.forEach((b, i) => v.setUint8(o + i, b));
+  },
+};
+
 const bytesOf = (v: DataView): Uint8Array => new Uint8Array(v.buffer, v.byteOffset, v.byteLength);
 
 /** A member that is a struct (struct x member). */

@@ -6,6 +6,7 @@ import { AFFINITY_MAP, AFFINITY_MATCH_MAP, affinityKeyLayout, affinityMatchKeyLa
 import { FRONTENDS_MAP, frontendKeyLayout, frontendValueLayout } from './frontends-map.js';
 import { REASON_ENUM } from './counters-map.js';
 import { CT_ENUMS, CT_MAP, ctEntryLayout, ctKeyLayout, ctNatLayout } from './ct-map.js';
+import { POD_LINKS_MAP, podLinkKeyLayout, podLinkLayout } from './pod-links-map.js';
 import {
   SOCK_REVNAT_MAP,
   UDP_REVNAT_MAP,
@@ -20,6 +21,7 @@ import { UDP_DEPARTED_MAP, udpDepartedKeyLayout } from './udp-departed-map.js';
 import { VIPS_MAP, vipKeyLayout, vipValueLayout } from './vips-map.js';
 import {
   POLICY_CIDR_MAP,
+  POLICY_CT_MAP,
   POLICY_ENDPOINTS_MAP,
   POLICY_IPCACHE_MAP,
   POLICY_RULES_MAP,
@@ -50,6 +52,7 @@ export const MAP_CODECS: readonly MapCodec[] = [
   codec(POLICY_IPCACHE_MAP, policyAddressLayout, policyIpcacheLayout),
   codec(POLICY_RULES_MAP, policyRuleKeyLayout, policyRuleValueLayout),
   codec(POLICY_CIDR_MAP, policyCidrKeyLayout, policyCidrValueLayout),
+  codec(POLICY_CT_MAP, ctKeyLayout, ctEntryLayout),
   codec(AFFINITY_MAP, affinityKeyLayout, affinityValueLayout),
   codec(AFFINITY_MATCH_MAP, affinityMatchKeyLayout, undefined),
   codec(FRONTENDS_MAP, frontendKeyLayout, frontendValueLayout),
@@ -61,6 +64,7 @@ export const MAP_CODECS: readonly MapCodec[] = [
   codec(UDP_SOCK_KEYS_MAP, undefined, udpSockKeysLayout),
   codec(UDP_DEPARTED_MAP, udpDepartedKeyLayout, undefined),
   codec(CT_MAP, ctKeyLayout, ctEntryLayout),
+  codec(POD_LINKS_MAP, podLinkKeyLayout, podLinkLayout),
 ];
 
 /** Structs shared with the kernel inside another struct (a member or an array member), checked the same way. */

@@ -12,6 +12,7 @@ import type { ComponentKind, DatapathComponent, TargetChanges } from './datapath
 import { mapDir } from './datapath-object.js';
 import { pinName } from './map-layouts.js';
 import { podInterfaceMatcher } from './pod-interfaces.js';
+import { POD_LINKS_MAP } from './pod-links-map.js';
 import { detachTcFrom, installTcDatapath, interfacesWithTcFilters } from './tc-datapath.js';
 
 export interface PodTcConfig {
@@ -66,9 +67,11 @@ export const PodTc: ComponentKind<PodTcConfig, PodTcComponent> = {
   },
   detach(bpffs) {
     const tcFiltersRemoved = detachTcEverywhere();
-    // Conntrack state means nothing without the tc programs; unpinning frees it.
-    const ctPin = join(mapDir(bpffs), pinName(CT_MAP));
-    if (existsSync(ctPin)) rmSync(ctPin);
+    // Conntrack state and the pods' links mean nothing without the tc programs; unpinning frees them.
+    for (const map of [CT_MAP, POD_LINKS_MAP]) {
+      const pin = join(mapDir(bpffs), pinName(map));
+      if (existsSync(pin)) rmSync(pin);
+    }
     return { tcFiltersRemoved };
   },
 };

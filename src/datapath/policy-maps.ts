@@ -8,8 +8,10 @@ export const POLICY_ENDPOINTS_MAP = 'slb_pol_endpoints';
 export const POLICY_IPCACHE_MAP = 'slb_pol_ipcache';
 export const POLICY_RULES_MAP = 'slb_pol_policy';
 export const POLICY_CIDR_MAP = 'slb_pol_cidr';
+/** The lightweight conntrack of isolated pods' flows (ct-map.ts's key and entry). */
+export const POLICY_CT_MAP = 'slb_pol_ct';
 
-export const POLICY_CAPACITY = { endpoints: 16384, ipcache: 262144, rules: 262144, cidr: 65536 } as const;
+export const POLICY_CAPACITY = { endpoints: 16384, ipcache: 262144, rules: 262144, cidr: 65536, ct: 262144 } as const;
 
 export interface PolicyEndpoint {
   identity: number;

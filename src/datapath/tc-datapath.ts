@@ -9,9 +9,12 @@ import { TypedMap } from '../bpf/typed-map.js';
 import { bpfObjectPath } from '../install-paths.js';
 import { CT_MAP, ctEntryLayout, ctKeyLayout, type CtEntry, type CtKey } from './ct-map.js';
 import { datapathMaps, type DatapathMaps } from './datapath-maps.js';
+import { POD_LINKS_MAP, podLinkKeyLayout, podLinkLayout, type PodLink, type PodLinkKey } from './pod-links-map.js';
 import { closingOnError, loadDatapathObject } from './datapath-object.js';
 
 export const TC_OBJECT_PATH = bpfObjectPath('tc_lb');
+/** Socket mode's tc object: NetworkPolicy only, no translation (bpf/tc_policy.bpf.c). */
+export const TC_POLICY_OBJECT_PATH = bpfObjectPath('tc_policy');
 
 /** Which program goes on which hook of a pod's host-side interface. */
 const HOOKS: readonly (readonly [TcDirection, string])[] = [
@@ -22,6 +25,8 @@ const HOOKS: readonly (readonly [TcDirection, string])[] = [
 export interface TcDatapath {
   maps: DatapathMaps;
   ct: TypedMap<CtKey, CtEntry>;
+  /** Where the programs learned each pod is (pod_links.h). */
+  podLinks: TypedMap<PodLinkKey, PodLink>;
   /** Program fds by name (for BPF_PROG_TEST_RUN in tests). */
   programFds: ReadonlyMap<string, number>;
   /** Puts both programs on the interface unless this load's programs are already there; true if it changed anything. */
@@ -45,6 +50,7 @@ export function installTcDatapath(opts: { bpffs: string; objectPath?: string }):
     return {
       maps: datapathMaps(obj.maps),
       ct: new TypedMap(CT_MAP, obj.mapFd(CT_MAP), ctKeyLayout, ctEntryLayout),
+      podLinks: new TypedMap(POD_LINKS_MAP, obj.mapFd(POD_LINKS_MAP), podLinkKeyLayout, podLinkLayout),
       programFds,
       attach(ifname) {
         const ifindex = interfaceIndex(ifname);

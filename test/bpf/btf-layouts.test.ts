@@ -5,20 +5,21 @@
 // so the two programs' views of a shared map cannot drift apart either.
 import t, { type Test } from 'tap';
 import { CT_CAPACITY, CT_MAP } from '../../src/datapath/ct-map.js';
+import { POD_LINKS_CAPACITY, POD_LINKS_MAP } from '../../src/datapath/pod-links-map.js';
 import { COUNTER_NAMES, COUNTERS_MAP } from '../../src/datapath/counters-map.js';
 import { MAP_CAPACITY, MAP_NAME_OF } from '../../src/datapath/datapath-maps.js';
 import { ENUM_MIRRORS, MAP_CODECS, NESTED_STRUCT_LAYOUTS } from '../../src/datapath/map-codecs.js';
 import { UDP_REVNAT_CAPACITY, UDP_REVNAT_MAP } from '../../src/datapath/revnat-maps.js';
 import { SOCK_OBJECT_PATH } from '../../src/datapath/sock-datapath.js';
-import { TC_OBJECT_PATH } from '../../src/datapath/tc-datapath.js';
+import { TC_OBJECT_PATH, TC_POLICY_OBJECT_PATH } from '../../src/datapath/tc-datapath.js';
 import { UDP_DEPARTED_CAPACITY, UDP_DEPARTED_MAP } from '../../src/datapath/udp-departed-map.js';
 import { SOCK_DESTROY_OBJECT_PATH } from '../../src/datapath/udp-sock-destroy.js';
 import { cEnumMembers, type StructLayout } from '../../src/bpf/struct-layout.js';
 import { ObjectBtf } from '../helpers/object-btf.js';
-import { POLICY_CAPACITY, POLICY_CIDR_MAP, POLICY_ENDPOINTS_MAP, POLICY_IPCACHE_MAP, POLICY_RULES_MAP } from '../../src/datapath/policy-maps.js';
+import { POLICY_CAPACITY, POLICY_CIDR_MAP, POLICY_CT_MAP, POLICY_ENDPOINTS_MAP, POLICY_IPCACHE_MAP, POLICY_RULES_MAP } from '../../src/datapath/policy-maps.js';
 import { POLICY_VERDICT_TEST_OBJECT } from '../helpers/test-objects.js';
 
-const objects = [new ObjectBtf(SOCK_OBJECT_PATH), new ObjectBtf(TC_OBJECT_PATH), new ObjectBtf(SOCK_DESTROY_OBJECT_PATH)];
+const objects = [new ObjectBtf(SOCK_OBJECT_PATH), new ObjectBtf(TC_OBJECT_PATH), new ObjectBtf(TC_POLICY_OBJECT_PATH), new ObjectBtf(SOCK_DESTROY_OBJECT_PATH)];
 /** Objects built for the tests only, holding maps no production object has yet (the policy
  * tables' verdict program): their codecs are checked the same way. */
 const testObjects = [new ObjectBtf(POLICY_VERDICT_TEST_OBJECT)];
@@ -31,12 +32,14 @@ t.test('map capacities the agent reports are the ones compiled in', async (t) =>
   const capacities: [string, number][] = [
     ...Object.entries(MAP_CAPACITY).map(([kind, c]) => [MAP_NAME_OF[kind as keyof typeof MAP_NAME_OF], c] as [string, number]),
     [CT_MAP, CT_CAPACITY],
+    [POD_LINKS_MAP, POD_LINKS_CAPACITY],
     [UDP_REVNAT_MAP, UDP_REVNAT_CAPACITY],
     [UDP_DEPARTED_MAP, UDP_DEPARTED_CAPACITY],
     [POLICY_ENDPOINTS_MAP, POLICY_CAPACITY.endpoints],
     [POLICY_IPCACHE_MAP, POLICY_CAPACITY.ipcache],
     [POLICY_RULES_MAP, POLICY_CAPACITY.rules],
     [POLICY_CIDR_MAP, POLICY_CAPACITY.cidr],
+    [POLICY_CT_MAP, POLICY_CAPACITY.ct],
     // One slot per enum counter_id below COUNTER_MAX: a name added on one side only shows here.
     [COUNTERS_MAP, COUNTER_NAMES.length],
   ];

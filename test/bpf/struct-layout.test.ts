@@ -1,5 +1,5 @@
 import t from 'tap';
-import { be16, defineStruct, lbAddress, padding, u16, u32, u64, u8 } from '../../src/bpf/struct-layout.js';
+import { be16, defineStruct, lbAddress, macAddress, padding, u16, u32, u64, u8 } from '../../src/bpf/struct-layout.js';
 
 interface Sample {
   a: number;
@@ -54,4 +54,13 @@ t.test('u32 uses host byte order, as the kernel does for __u32', async (t) => {
   const bytes = l.encode({ x: 1 });
   const host = new Uint32Array(bytes.buffer, bytes.byteOffset, 1)[0];
   t.equal(host, 1);
+});
+
+t.test('a MAC address is six bytes in order, text as ip link shows it', async (t) => {
+  const l = defineStruct<{ mac: string }>('m', [['mac', macAddress]]);
+  const bytes = l.encode({ mac: '02:00:0a:ff:00:0c' });
+  t.same([...bytes], [2, 0, 10, 255, 0, 12]);
+  t.same(l.decode(bytes), { mac: '02:00:0a:ff:00:0c' });
+  t.throws(() => l.encode({ mac: '02:00:0a:ff:00' }), /not a MAC address/);
+  t.throws(() => l.encode({ mac: '02:00:0a:ff:00:zz' }), /not a MAC address/);
 });

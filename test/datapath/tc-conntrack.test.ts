@@ -20,7 +20,7 @@ import { uninstallSockDatapath } from '../../src/datapath/sock-datapath.js';
 import { installTcDatapath, type TcDatapath } from '../../src/datapath/tc-datapath.js';
 import type { DesiredService } from '../../src/model/desired-services.js';
 import { LabRun } from '../../src/lab/lab-run.js';
-import { buildFrame, expectedPortUnreachable, expectedReset, parseFrame, TCP, truncatedFrame, type Flow } from '../helpers/packets.js';
+import { buildFrame, expectedPortUnreachable, expectedReset, FRAME_MACS, parseFrame, TCP, truncatedFrame, withMacs, type Flow } from '../helpers/packets.js';
 
 const TC_ACT_UNSPEC = -1;
 const TC_ACT_SHOT = 2;
@@ -357,6 +357,97 @@ t.test('garbage collection deletes expired entries and counts live flows', async
     'nothing dead is left',
   );
   t.equal(r.liveFlows, dp.ct.entries().filter(([k]) => k.direction === CT_DIRECTION.forward).length);
+});
+
+/** BPF_PROG_TEST_RUN runs a tc program on the loopback device: the interface the programs learn a pod on. */
+const TEST_RUN_IFINDEX = 1;
+const BACKEND_MAC = '02:00:00:00:00:0c';
+
+t.test('pods seen on their interfaces: translated packets go straight into the pod, with its MAC', async (t) => {
+  const cases: [string, Flow, { address: string; port: number }][] = [
+    ['TCP over IPv4', { src: '10.244.0.10', dst: '10.96.0.10', sport: 40500, dport: 80, protocol: 'tcp', flags: TCP.SYN }, { address: '10.244.0.21', port: 8080 }],
+    ['UDP over IPv4', { src: '10.244.0.10', dst: '10.96.0.11', sport: 50500, dport: 53, protocol: 'udp' }, { address: '10.244.0.22', port: 5353 }],
+    ['TCP over IPv6', { src: 'fd00:244::10', dst: 'fd00:96::10', sport: 40500, dport: 80, protocol: 'tcp', flags: TCP.SYN }, { address: 'fd00:244::21', port: 8080 }],
+  ];
+  for (const [what, first, backend] of cases) {
+    t.test(what, async (t) => {
+      const backendKey = { words: backend.address };
+      if (dp.podLinks.get(backendKey)) dp.podLinks.delete(backendKey);
+      const toBackend = (f: Flow): Flow => ({ ...f, dst: backend.address, dport: backend.port });
+      // The first packet: the backend's pod has sent nothing yet, so it goes the node's way.
+      expectFrame(t, 'the first packet', fromPod, buildFrame(first), TC_ACT_UNSPEC, buildFrame(toBackend(first)));
+      t.match(dp.podLinks.get({ words: first.src }), { ifindex: TEST_RUN_IFINDEX, mac: FRAME_MACS.client, gateway_mac: FRAME_MACS.gateway }, 'the client is learned from it');
+      t.ok(Math.abs(dp.podLinks.get({ words: first.src })!.seen - ctNow()) <= 1, 'seen now');
+
+      // The backend answers on its own interface, to the client's MAC (they share the bridge).
+      const answer: Flow = { src: backend.address, dst: first.src, sport: backend.port, dport: first.sport, protocol: first.protocol, flags: TCP.SYN | TCP.ACK };
+      const fromVip: Flow = { ...answer, src: first.dst, sport: first.dport };
+      t.same(
+        countedBy(dp.maps.counters, () =>
+          expectFrame(
+            t,
+            'the answer, from the backend pod',
+            fromPod,
+            withMacs(buildFrame(answer), FRAME_MACS.client, BACKEND_MAC),
+            TC_ACT_REDIRECT,
+            // From the service address, to the client's MAC from the MAC it sent the service traffic to.
+            withMacs(buildFrame(fromVip), FRAME_MACS.client, FRAME_MACS.gateway),
+          ),
+        ),
+        {},
+        'counted as nothing new',
+      );
+      t.match(dp.podLinks.get(backendKey), { ifindex: TEST_RUN_IFINDEX, mac: BACKEND_MAC, gateway_mac: '00:00:00:00:00:00' }, 'the backend is learned from its answer');
+      const replyEntry = dp.ct.get(ctKey(answer, CT_DIRECTION.reply))!;
+      if (first.protocol === 'tcp') t.equal(replyEntry.state, 0, 'the reply entry followed the answer');
+
+      // From now on the client's packets go straight to the backend's pod.
+      const next: Flow = { ...first, flags: TCP.ACK, payload: Buffer.from('GET /') };
+      expectFrame(t, 'the next packet', fromPod, buildFrame(next), TC_ACT_REDIRECT, withMacs(buildFrame(toBackend(next)), BACKEND_MAC, FRAME_MACS.gateway));
+      if (first.protocol === 'tcp') t.equal(dp.ct.get(ctKey(first, CT_DIRECTION.forward))!.state, CT_STATE.established, 'the forward entry followed it');
+
+      // An entry no packet confirmed for POD_LINK_LIFETIME (10 s) is not trusted: the node's way again.
+      dp.podLinks.set(backendKey, { ...dp.podLinks.get(backendKey)!, seen: ctNow() - 10 });
+      expectFrame(t, 'a packet after the backend fell silent', fromPod, buildFrame(next), TC_ACT_UNSPEC, buildFrame(toBackend(next)));
+      dp.podLinks.set(backendKey, { ...dp.podLinks.get(backendKey)!, seen: ctNow() - 9 });
+      expectFrame(t, 'one within the lifetime', fromPod, buildFrame(next), TC_ACT_REDIRECT, withMacs(buildFrame(toBackend(next)), BACKEND_MAC, FRAME_MACS.gateway));
+    });
+  }
+
+  t.test("a reply whose client is not known goes the node's way, already from the service address", async (t) => {
+    const syn: Flow = { src: '10.244.0.10', dst: '10.96.0.10', sport: 40600, dport: 80, protocol: 'tcp', flags: TCP.SYN };
+    send(fromPod, syn);
+    dp.podLinks.delete({ words: syn.src });
+    const answer: Flow = { src: '10.244.0.21', dst: syn.src, sport: 8080, dport: syn.sport, protocol: 'tcp', flags: TCP.SYN | TCP.ACK };
+    const out = expectFrame(
+      t,
+      'the answer',
+      fromPod,
+      withMacs(buildFrame(answer), FRAME_MACS.client, BACKEND_MAC),
+      TC_ACT_UNSPEC,
+      withMacs(buildFrame({ ...answer, src: syn.dst, sport: syn.dport }), FRAME_MACS.client, BACKEND_MAC),
+    );
+    // On the client's interface it is no reply of a tracked flow any more: passed on unchanged, not translated twice.
+    expectFrame(t, 'the same packet leaving towards the client', toPod, out, TC_ACT_UNSPEC, out);
+  });
+
+  t.test('a long flow keeps confirming its client: with each write of its entry (about once a second)', async (t) => {
+    const syn: Flow = { src: '10.244.0.10', dst: '10.96.0.10', sport: 40800, dport: 80, protocol: 'tcp', flags: TCP.SYN };
+    send(fromPod, syn);
+    const client = { words: syn.src };
+    dp.podLinks.set(client, { ...dp.podLinks.get(client)!, seen: ctNow() - 8 });
+    const forward = ctKey(syn, CT_DIRECTION.forward);
+    // An expiry due in a second: the next packet's lifetime moves it, so the entry is written.
+    dp.ct.set(forward, { ...dp.ct.get(forward)!, state: CT_STATE.established, expires: ctNow() + 1 });
+    send(fromPod, { ...syn, flags: TCP.ACK });
+    t.ok(ctNow() - dp.podLinks.get(client)!.seen <= 1, 'the client is confirmed again');
+  });
+
+  t.test("traffic between pods that is no service's is not learned", async (t) => {
+    const f: Flow = { src: '10.244.0.77', dst: '10.244.0.30', sport: 40700, dport: 80, protocol: 'tcp', flags: TCP.SYN };
+    expectFrame(t, 'pod to pod', fromPod, buildFrame(f), TC_ACT_UNSPEC, buildFrame(f));
+    t.equal(dp.podLinks.get({ words: f.src }), undefined);
+  });
 });
 
 t.test('a second build with other conntrack settings (a 3-entry table that refuses, lifetimes of seconds)', async (t) => {

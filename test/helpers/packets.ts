@@ -88,6 +88,9 @@ function l4Segment(f: Flow, src: Buffer, dst: Buffer): Buffer {
 
 const MAC_A = [2, 0, 0, 0, 0, 1];
 const MAC_B = [2, 0, 0, 0, 0, 2];
+/** The MACs buildFrame puts on a frame: destination MAC_A (the client's next hop) and source
+ * MAC_B (the client), swapped for a reply. */
+export const FRAME_MACS = { gateway: '02:00:00:00:00:01', client: '02:00:00:00:00:02' } as const;
 
 function ethernet(v4: boolean, reply: boolean): Buffer {
   const eth = Buffer.alloc(14);
@@ -128,6 +131,15 @@ export function buildFrame(f: Flow, opts: { reply?: boolean } = {}): Buffer {
   const dst = addressBytes(f.dst);
   const l4 = l4Segment(f, src, dst);
   return Buffer.concat([ethernet(src.length === 4, opts.reply ?? false), ipHeader(src, dst, IPPROTO[f.protocol], l4.length, f.ipOptions, f.moreFragments), l4]);
+}
+
+/** The frame with other Ethernet addresses (as 02:00:00:00:00:0c): what a sender on another
+ * port of the bridge, or a packet handed straight to a pod, carries. */
+export function withMacs(frame: Buffer, dst: string, src: string): Buffer {
+  const out = Buffer.from(frame);
+  Buffer.from(dst.split(':').map((b) => Number.parseInt(b, 16))).copy(out, 0);
+  Buffer.from(src.split(':').map((b) => Number.parseInt(b, 16))).copy(out, 6);
+  return out;
 }
 
 /** f's frame with only the first l4Bytes of its TCP/UDP header and data, the IP header saying
