@@ -82,6 +82,8 @@ export function syntheticPolicyCluster(namespaces = 200, podsPerNamespace = 50, 
 export interface CompileMeasurement {
   label: string;
   ms: number;
+  /** User + system CPU time of the compile: steadier than `ms` on a shared machine. */
+  cpuMs: number;
   /** Heap still used after the compile and a GC (with --expose-gc), i.e. what the tables keep. */
   retainedHeapMb: number;
   rssMb: number;
@@ -96,14 +98,17 @@ export function measureCompile(label: string, compiler: PolicyCompiler, cluster:
   gc?.();
   const before = process.memoryUsage().heapUsed;
   const start = process.hrtime.bigint();
+  const cpu = process.cpuUsage();
   const out = compiler.compile(cluster, options);
   const ms = Number(process.hrtime.bigint() - start) / 1e6;
+  const used = process.cpuUsage(cpu);
   gc?.();
   const mb = (bytes: number): number => Math.round((bytes / 2 ** 20) * 10) / 10;
   // `out` is alive until here, so the heap after the GC still holds the tables.
   return {
     label,
     ms: Math.round(ms),
+    cpuMs: Math.round((used.user + used.system) / 1000),
     retainedHeapMb: mb(process.memoryUsage().heapUsed - before),
     rssMb: mb(process.memoryUsage().rss),
     endpoints: out.endpoints.size,
