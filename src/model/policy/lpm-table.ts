@@ -10,14 +10,17 @@ export interface LpmEntry<V> {
   value: V;
 }
 
-/** The first `bits` bits of `key` as a string (a Map key): the whole bytes they cover, then the
- * partial byte masked. Keys of one length are compared with keys of the same length only. */
-function prefixOf(key: Uint8Array, bits: number): string {
+/** The first `bits` bits of `key` as a Map key: the whole bytes they cover (latin1, one char a
+ * byte), then the partial byte masked. Keys of one length are compared with keys of the same
+ * length only. */
+function prefixOf(key: Buffer, bits: number): string {
   const whole = bits >> 3;
   const rest = bits & 7;
-  const out = String.fromCharCode(...key.subarray(0, whole));
-  return rest === 0 ? out : out + String.fromCharCode(key[whole]! & ((0xff << (8 - rest)) & 0xff));
+  const head = key.toString('latin1', 0, whole);
+  return rest === 0 ? head : head + String.fromCharCode(key[whole]! & ((0xff << (8 - rest)) & 0xff));
 }
+
+const asBuffer = (key: Uint8Array): Buffer => Buffer.from(key.buffer, key.byteOffset, key.length);
 
 export class LpmTable<V> {
   readonly keyBytes: number;
@@ -40,12 +43,13 @@ export class LpmTable<V> {
       this.byLength.set(prefixLen, level);
       this.lengths = [...this.byLength.keys()].sort((a, b) => b - a);
     }
-    level.set(prefixOf(key, prefixLen), value);
+    level.set(prefixOf(asBuffer(key), prefixLen), value);
   }
 
   lookup(key: Uint8Array): V | undefined {
+    const buffer = asBuffer(key);
     for (const len of this.lengths) {
-      const hit = this.byLength.get(len)!.get(prefixOf(key, len));
+      const hit = this.byLength.get(len)!.get(prefixOf(buffer, len));
       if (hit !== undefined) return hit;
     }
     return undefined;

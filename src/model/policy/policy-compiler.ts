@@ -83,6 +83,31 @@ function identityKey(pod: PodRow): string {
   return JSON.stringify([pod.namespace, labels, ports]);
 }
 
+/** Pods with addresses grouped into identities, and the group of each address. */
+function groupPods(index: ClusterIndex): { groups: Map<string, Group>; groupOfIp: Map<string, Group> } {
+  const groups = new Map<string, Group>();
+  const groupOfIp = new Map<string, Group>();
+  for (const [ip, pod] of index.podsByIp) {
+    const key = identityKey(pod);
+    let group = groups.get(key);
+    if (!group) {
+      group = { key, namespace: pod.namespace, labels: pod.labels, namedPorts: pod.namedPorts, pods: [], sample: pod };
+      groups.set(key, group);
+    }
+    if (!group.pods.includes(podId(pod))) group.pods.push(podId(pod));
+    groupOfIp.set(ip, group);
+  }
+  return { groups, groupOfIp };
+}
+
+/** A direction is isolated once any policy selecting the pod lists it in policyTypes. */
+function isolationFlags(selecting: readonly NetworkPolicyRow[]): number {
+  let flags = 0;
+  if (selecting.some((p) => p.policyTypes.includes('Ingress'))) flags |= K.ENDPOINT_INGRESS_ISOLATED;
+  if (selecting.some((p) => p.policyTypes.includes('Egress'))) flags |= K.ENDPOINT_EGRESS_ISOLATED;
+  return flags;
+}
+
 export class PolicyCompiler {
   private readonly podIdentities = new IdentityAllocator(K.FIRST_POD_IDENTITY, K.FIRST_CIDR_CLASS);
   private readonly classIds = new IdentityAllocator(K.FIRST_CIDR_CLASS, 0xffffffff);
@@ -90,18 +115,7 @@ export class PolicyCompiler {
   compile(cluster: PolicyCluster, options: CompileOptions = {}): CompiledPolicy {
     const index = new ClusterIndex(cluster);
     const warnings = index.addressConflicts.map((c) => `pod ${c.pod}: address ${c.ip} is already ${c.owner}'s; policy treats it as ${c.owner}'s`);
-    const groups = new Map<string, Group>();
-    const groupOfIp = new Map<string, Group>();
-    for (const [ip, pod] of index.podsByIp) {
-      const key = identityKey(pod);
-      let group = groups.get(key);
-      if (!group) {
-        group = { key, namespace: pod.namespace, labels: pod.labels, namedPorts: pod.namedPorts, pods: [], sample: pod };
-        groups.set(key, group);
-      }
-      if (!group.pods.includes(podId(pod))) group.pods.push(podId(pod));
-      groupOfIp.set(ip, group);
-    }
+    const { groups, groupOfIp } = groupPods(index);
     // Selectors without a namespaceSelector, and every policy, look at one namespace's pods only.
     const groupsByNamespace = new Map<string, Group[]>();
     for (const g of groups.values()) groupsByNamespace.set(g.namespace, [...(groupsByNamespace.get(g.namespace) ?? []), g]);
@@ -131,10 +145,7 @@ export class PolicyCompiler {
       const g = groupOfIp.get(ip)!;
       let flags = subjects.get(g);
       if (flags === undefined) {
-        const selecting = selectingOf(g);
-        flags = 0;
-        if (selecting.some((p) => p.policyTypes.includes('Ingress'))) flags |= K.ENDPOINT_INGRESS_ISOLATED;
-        if (selecting.some((p) => p.policyTypes.includes('Egress'))) flags |= K.ENDPOINT_EGRESS_ISOLATED;
+        flags = isolationFlags(selectingOf(g));
         subjects.set(g, flags);
       }
       out.endpoints.set(ip, { pod: podId(pod), identity: idOf(g), flags: flags | (index.isOnLocalNode(pod) ? K.ENDPOINT_HOST_IS_OWN_NODE : 0) });

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import t from 'tap';
-import { PolicyCompiler } from '../../../src/model/policy/policy-compiler.js';
+import { PolicyCompiler, type PeerIdentity } from '../../../src/model/policy/policy-compiler.js';
 import { ClusterIndex } from '../../../src/model/policy/policy-cluster.js';
 import { lookupPacket, type DirectionLookup } from '../../../src/model/policy/policy-lookup.js';
 import { checkTraffic, type SideVerdict } from '../../../src/model/policy/reference-evaluator.js';
@@ -50,4 +50,27 @@ t.test('compiled tables, looked up as the datapath does, give the reference verd
   t.ok(denied > checked / 20 && denied < checked * 0.95, `denied ${denied} of ${checked}`);
   for (const w of ['not-an-endpoint', 'not-isolated', 'loopback', 'own-node', 'identity', 'cidr', 'denied'])
     t.ok((why.get(w) ?? 0) > checked / 500, `${w}: ${why.get(w) ?? 0} sides`);
+});
+
+t.test('a recompute keeps the id of every identity and CIDR class still in use', async () => {
+  fc.assert(
+    fc.property(cluster, cluster, (a, b) => {
+      const compiler = new PolicyCompiler();
+      const first = compiler.compile(a);
+      const second = compiler.compile(b);
+      // Labels are compared in key order: the compiler's identity does not depend on it.
+      const key = (i: PeerIdentity): string => JSON.stringify([i.namespace, Object.entries(i.labels).sort(), i.namedPorts]);
+      const before = new Map([...first.identities.values()].map((i) => [key(i), i.id]));
+      for (const i of second.identities.values()) {
+        const old = before.get(key(i));
+        if (old !== undefined && old !== i.id) throw new Error(`identity ${key(i)} was ${old}, is ${i.id}`);
+      }
+      const classes = new Map([...first.cidrClasses].map(([id, set]) => [JSON.stringify(set), id]));
+      for (const [id, set] of second.cidrClasses) {
+        const old = classes.get(JSON.stringify(set));
+        if (old !== undefined && old !== id) throw new Error(`CIDR class ${JSON.stringify(set)} was ${old}, is ${id}`);
+      }
+    }),
+    { numRuns: 1000 },
+  );
 });
