@@ -193,4 +193,34 @@ t.test('agent fed by the API server', async (t) => {
     t.ok(syncs < 1000, `${syncs} syncs for 1,000 events`);
     t.equal(agent.logs.filter((l) => l.msg === 'service not programmed').length, 0);
   });
+
+  t.test("pods, namespaces and NetworkPolicies reach the agent's store; a bad policy is logged with its field", async (t) => {
+    const stored = (pods: number, namespaces: number, networkPolicies: number) => (l: Record<string, unknown>) =>
+      l.msg === 'synced' && l.pods === pods && l.namespaces === namespaces && l.networkPolicies === networkPolicies;
+    let from = agent.logs.length;
+    api.apply('namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'team-a', labels: { team: 'a' } } });
+    for (const [i, node] of ['node-1', 'node-2', 'node-3'].entries()) {
+      api.apply('pods', {
+        apiVersion: 'v1',
+        kind: 'Pod',
+        metadata: { namespace: 'team-a', name: `p${i}`, labels: { app: 'web' } },
+        spec: { nodeName: node },
+        status: { podIPs: [{ ip: `10.244.20.${i}` }] },
+      });
+    }
+    const np = (name: string, spec: unknown) => ({ apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', metadata: { namespace: 'team-a', name }, spec });
+    api.apply('networkpolicies', np('deny', { podSelector: {} }));
+    api.apply('networkpolicies', np('bad', { podSelector: {}, ingress: [{ ports: [{ port: 'http', endPort: 90 }] }] }));
+    await agent.waitForLog(stored(3, 1, 2), 5000, from);
+    t.match(
+      agent.logs.slice(from).find((l) => l.object === 'NetworkPolicy team-a/bad'),
+      { field: 'spec.ingress[0].ports[0].endPort', msg: /endPort cannot follow a named port/ },
+    );
+    from = agent.logs.length;
+    api.delete('pods', 'team-a', 'p1');
+    api.delete('networkpolicies', 'team-a', 'bad');
+    api.delete('namespaces', '', 'team-a');
+    await agent.waitForLog(stored(2, 0, 1), 5000, from);
+    t.pass('deletes reach the store');
+  });
 });
