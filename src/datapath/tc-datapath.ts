@@ -10,14 +10,15 @@ import { bpfObjectPath } from '../install-paths.js';
 import { CT_MAP, ctEntryLayout, ctKeyLayout, type CtEntry, type CtKey } from './ct-map.js';
 import { datapathMaps, type DatapathMaps } from './datapath-maps.js';
 import { POD_LINKS_MAP, podLinkKeyLayout, podLinkLayout, type PodLink, type PodLinkKey } from './pod-links-map.js';
-import { closingOnError, loadDatapathObject } from './datapath-object.js';
+import { closingOnError, loadDatapathObject, type DatapathObject } from './datapath-object.js';
 
 export const TC_OBJECT_PATH = bpfObjectPath('tc_lb');
 /** Socket mode's tc object: NetworkPolicy only, no translation (bpf/tc_policy.bpf.c). */
 export const TC_POLICY_OBJECT_PATH = bpfObjectPath('tc_policy');
 
-/** Which program goes on which hook of a pod's host-side interface. */
-const HOOKS: readonly (readonly [TcDirection, string])[] = [
+/** Which program goes on which hook of a pod's host-side interface (the policy object's
+ * programs take the same places: policy-tc.ts). */
+export const HOOKS: readonly (readonly [TcDirection, string])[] = [
   ['ingress', 'slb_tc_from_pod'],
   ['egress', 'slb_tc_to_pod'],
 ];
@@ -38,36 +39,39 @@ export interface TcDatapath {
   close(): void;
 }
 
+/** Puts a loaded object's programs on a pod interface's hooks (hooks: direction, program name),
+ * each unless the same program is already there; true if it changed anything. */
+export function tcAttacher(obj: DatapathObject, hooks: readonly (readonly [TcDirection, string])[]): (ifname: string) => boolean {
+  const placed = hooks.map(([direction, name]) => {
+    const fd = obj.programFd(name);
+    return { direction, fd, id: objectId(fd, `program ${name}`) };
+  });
+  return (ifname) => {
+    const ifindex = interfaceIndex(ifname);
+    if (ifindex === 0) throw new Error(`interface ${ifname} does not exist (any more)`);
+    let changed = false;
+    for (const h of placed) {
+      if (queryTc(ifindex, h.direction, ifname) === h.id) continue;
+      attachTc(ifindex, h.direction, h.fd, ifname);
+      changed = true;
+    }
+    return changed;
+  };
+}
+
 export function installTcDatapath(opts: { bpffs: string; objectPath?: string }): TcDatapath {
   const objectPath = opts.objectPath ?? TC_OBJECT_PATH;
   const obj = loadDatapathObject(objectPath, opts.bpffs);
-  return closingOnError(obj, () => {
-    const programFds = new Map(obj.programs.map((p) => [p.name, obj.programFd(p.name)]));
-    const hooks = HOOKS.map(([direction, name]) => {
-      const fd = obj.programFd(name);
-      return { direction, name, fd, id: objectId(fd, `program ${name}`) };
-    });
-    return {
-      maps: datapathMaps(obj.maps),
-      ct: new TypedMap(CT_MAP, obj.mapFd(CT_MAP), ctKeyLayout, ctEntryLayout),
-      podLinks: new TypedMap(POD_LINKS_MAP, obj.mapFd(POD_LINKS_MAP), podLinkKeyLayout, podLinkLayout),
-      programFds,
-      attach(ifname) {
-        const ifindex = interfaceIndex(ifname);
-        if (ifindex === 0) throw new Error(`interface ${ifname} does not exist (any more)`);
-        let changed = false;
-        for (const h of hooks) {
-          if (queryTc(ifindex, h.direction, ifname) === h.id) continue;
-          attachTc(ifindex, h.direction, h.fd, ifname);
-          changed = true;
-        }
-        return changed;
-      },
-      missing: () => obj.lostMaps(),
-      setAside: obj.setAside,
-      close: () => obj.close(),
-    };
-  });
+  return closingOnError(obj, () => ({
+    maps: datapathMaps(obj.maps),
+    ct: new TypedMap(CT_MAP, obj.mapFd(CT_MAP), ctKeyLayout, ctEntryLayout),
+    podLinks: new TypedMap(POD_LINKS_MAP, obj.mapFd(POD_LINKS_MAP), podLinkKeyLayout, podLinkLayout),
+    programFds: new Map(obj.programs.map((p) => [p.name, obj.programFd(p.name)])),
+    attach: tcAttacher(obj, HOOKS),
+    missing: () => obj.lostMaps(),
+    setAside: obj.setAside,
+    close: () => obj.close(),
+  }));
 }
 
 /** Removes socklb's tc filters from the interface; true when there were any. */

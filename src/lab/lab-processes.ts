@@ -1,5 +1,5 @@
 // Starts the lab's backend servers and probe clients in pods and waits for what they report.
-import type { ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { labScriptPath } from '../install-paths.js';
 import type { PodNetwork } from './pod-network.js';
 import type { ProbeRequest, ProbeResult } from './probe-client.js';
@@ -46,6 +46,15 @@ export async function startBackend(net: PodNetwork, pod: string, ports: readonly
   const child = net.spawn(pod, process.execPath, [labScriptPath('backend-server'), pod, ports.join(',')], { inCgroup: false });
   await waitForLine(child, /^listening$/, 10_000, `backend server in pod ${pod}`);
   return child;
+}
+
+/** Runs a probe client in the node namespace itself (the node's own traffic: kubelet probes,
+ * host processes), outside the run's cgroup. A child started in the namespace: sockets this
+ * process made would be in its own namespace, whatever inNetns() says. */
+export async function runNodeProbe(net: PodNetwork, req: ProbeRequest): Promise<ProbeResult> {
+  const child = spawn('ip', ['netns', 'exec', net.nodeNetns, process.execPath, labScriptPath('probe-client'), JSON.stringify(req)], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const line = await waitForLine(child, /^\{/, (req.durationMs ?? 60_000) + 15_000, 'probe client in the node namespace');
+  return JSON.parse(line) as ProbeResult;
 }
 
 /** Runs a probe client inside the run's cgroup (so socklb translates its sockets) in a pod. */

@@ -1,22 +1,16 @@
 // A local pod's interface, found through the node namespace's routes, neighbours and bridge
 // forwarding entries (rtnetlink), on each of the lab's pod-network shapes, for IPv4 and IPv6.
-import { execFileSync } from 'node:child_process';
 import t from 'tap';
 import { inNetns } from '../../src/bpf/netns.js';
 import { listLinks } from '../../src/bpf/rtnetlink.js';
 import { podInterfaceOf } from '../../src/datapath/pod-interface-of.js';
-import { labScriptPath } from '../../src/install-paths.js';
-import { startBackend } from '../../src/lab/lab-processes.js';
+import { runNodeProbe, startBackend } from '../../src/lab/lab-processes.js';
 import { PodNetwork } from '../../src/lab/pod-network.js';
-import type { ProbeRequest, ProbeResult } from '../../src/lab/probe-client.js';
 
-/** A few TCP connections from the node namespace itself, so the node resolves the pod's MAC.
- * From a child process started in that namespace: a socket this process made would be created
- * after an inNetns() callback returned, in this process's own namespace. */
-function nodeConnects(net: PodNetwork, host: string): void {
-  const req: ProbeRequest = { mode: 'tcp', host, port: 8080, count: 2, timeoutMs: 2000 };
-  const out = execFileSync('ip', ['netns', 'exec', net.nodeNetns, process.execPath, labScriptPath('probe-client'), JSON.stringify(req)], { encoding: 'utf8', timeout: 20_000 });
-  if ((JSON.parse(out) as ProbeResult).ok !== 2) throw new Error(`the node could not reach ${host}: ${out}`);
+/** A few TCP connections from the node namespace itself, so the node resolves the pod's MAC. */
+async function nodeConnects(net: PodNetwork, host: string): Promise<void> {
+  const r = await runNodeProbe(net, { mode: 'tcp', host, port: 8080, count: 2, timeoutMs: 2000 });
+  if (r.ok !== 2) throw new Error(`the node could not reach ${host}: ${JSON.stringify(r.errors)}`);
 }
 
 const inNode = <T>(net: PodNetwork, fn: () => T): T => inNetns(net.nodeNetnsPath, fn);
@@ -48,7 +42,7 @@ t.test('a bridge: the port whose forwarding entry holds the pod’s MAC, once th
   for (const ip of [b.ipv4, b.ipv6]) {
     const before = inNode(net, () => podInterfaceOf(ip));
     t.match(before, { problem: /behind bridge br0, and the node has no neighbour entry for it yet/, retry: true }, `${ip} before the node talked to it`);
-    nodeConnects(net, ip);
+    await nodeConnects(net, ip);
     t.same(inNode(net, () => podInterfaceOf(ip)), { interface: net.hostInterface('b') }, `${ip} after`);
   }
   const links = inNode(net, () => listLinks());
