@@ -27,14 +27,20 @@ import type { Logger } from './logger.js';
 import { Metrics } from './metrics.js';
 import { startOpsServer } from './ops-server.js';
 import { startUdpSocketWork } from './udp-socket-work.js';
+import { startPolicyWork } from './policy-work.js';
+import { localInterfaceAddresses } from '../source/local-addresses.js';
 
 export interface AgentOptions {
   bpffs: string;
   cgroup: string;
   /** socket (default) or conntrack; see datapath-mode.ts. */
   mode?: DatapathMode;
-  /** conntrack mode: name patterns of the pods' host-side interfaces. */
+  /** conntrack mode and NetworkPolicy: name patterns of the pods' host-side interfaces. */
   podInterfaces?: readonly string[];
+  /** Enforce NetworkPolicy for this node's pods (socket mode); needs nodeName. */
+  networkPolicy?: boolean;
+  /** This node's name (spec.nodeName of its pods). */
+  nodeName?: string;
   /** conntrack mode: how often new pod interfaces are looked for, and expired flows collected. */
   interfaceScanMs?: number;
   conntrackGcMs?: number;
@@ -89,11 +95,12 @@ export function startAgent(opts: AgentOptions, deps: AgentDeps): Agent {
   const clock = deps.clock ?? SYSTEM_CLOCK;
   const random = deps.random ?? Math.random;
   const mode = opts.mode ?? 'socket';
+  if (opts.networkPolicy && !opts.nodeName) throw new Error('--network-policy needs --node-name (NODE_NAME): the policy is enforced for the pods of this node');
   const datapath =
     deps.datapath ??
     installDatapath({
       bpffs: opts.bpffs,
-      components: modeComponents(mode, { cgroup: opts.cgroup, podInterfaces: opts.podInterfaces ?? [] }),
+      components: modeComponents(mode, { cgroup: opts.cgroup, podInterfaces: opts.podInterfaces ?? [], networkPolicy: opts.networkPolicy }),
       timing: { now: () => clock.now(), random },
     });
   log.info({ mode, bpffs: opts.bpffs, ...datapath.summary }, 'datapath installed');
@@ -104,6 +111,8 @@ export function startAgent(opts: AgentOptions, deps: AgentDeps): Agent {
   const services = steps.register(servicesStep(reconciler));
   const policyInputs = new PolicyInputs();
   for (const step of policyInputSteps(policyInputs)) steps.register(step);
+  const policyWork =
+    datapath.policy && opts.nodeName ? startPolicyWork(datapath.policy, policyInputs, { name: opts.nodeName, addresses: localInterfaceAddresses }, clock, random, log) : undefined;
 
   const metrics = deps.metrics ?? new Metrics();
   registerAgentMetrics(metrics, reconciler, () => datapath.maps.counters());
@@ -156,6 +165,7 @@ export function startAgent(opts: AgentOptions, deps: AgentDeps): Agent {
     held = update;
     const applied = steps.apply(update);
     held = undefined;
+    policyWork?.afterSync();
     const kind = isFullUpdate(update) ? 'full' : 'delta';
     const report = applied.reportOf(services) ?? emptyReport();
     if (kind === 'full') fullSyncs++;
@@ -235,6 +245,7 @@ export function startAgent(opts: AgentOptions, deps: AgentDeps): Agent {
   }
   function stopTimers(): void {
     stopConntrackWork();
+    policyWork?.stop();
     watch.stop();
     retries.stop();
     syncRetry?.cancel();

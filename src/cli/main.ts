@@ -43,6 +43,7 @@ interface AgentFlags {
   mode: DatapathMode;
   podInterfaces: string;
   serviceCidrs?: string;
+  networkPolicy?: boolean;
 }
 
 program
@@ -63,7 +64,8 @@ program
     "the cluster's service CIDRs, comma-separated (kube-apiserver's --service-cluster-ip-range); cluster IPs outside them are refused",
     process.env.SERVICE_CIDRS,
   )
-  .option('--pod-interfaces <patterns>', "conntrack mode: the pods' host-side interfaces, comma-separated name patterns", DEFAULT_POD_INTERFACE_PATTERNS.join(','))
+  .option('--pod-interfaces <patterns>', "conntrack mode and --network-policy: the pods' host-side interfaces, comma-separated name patterns", DEFAULT_POD_INTERFACE_PATTERNS.join(','))
+  .option('--network-policy', 'enforce NetworkPolicy for this node\'s pods (socket mode; needs --node-name): tc programs on the pods\' interfaces', process.env.NETWORK_POLICY === 'true' || process.env.NETWORK_POLICY === '1')
   .option('--metrics-address <host:port>', 'where to serve /healthz, /readyz and /metrics ("" to disable)', '0.0.0.0:9966')
   .option('--log-level <level>', 'pino log level', 'info')
   .action(async (opts: AgentFlags) => {
@@ -99,6 +101,8 @@ program
           cgroup: opts.cgroup ?? findCgroup2Root(),
           mode: opts.mode,
           podInterfaces: parsePodInterfacePatterns(opts.podInterfaces),
+          networkPolicy: opts.networkPolicy,
+          nodeName: opts.nodeName,
           opsAddress: opts.metricsAddress || undefined,
           extraMetrics: cluster && ((m) => m.register(watchRestartsMetric(cluster!))),
         },

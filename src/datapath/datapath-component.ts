@@ -27,8 +27,9 @@ export const NO_TARGET_CHANGES: TargetChanges = { attached: [], detached: [] };
 
 export interface DatapathComponent {
   readonly name: ComponentName;
-  /** The shared load-balancing maps, as this component's object opened them. */
-  readonly maps: DatapathMaps;
+  /** The shared load-balancing maps, as this component's object opened them; absent for a
+   * component whose object has none (PodTc enforcing NetworkPolicy only). */
+  readonly maps?: DatapathMaps;
   /** Puts the programs in place; returns what it did, for the agent's 'datapath installed' line. */
   attach(): Record<string, unknown>;
   /** Brings the attachments up to date with the targets there are now. */

@@ -1,6 +1,7 @@
 // The agent's --mode, as the components it runs (datapath-component.ts):
 //   socket     (default) SocketHooks: the cgroup socket programs translate at connect/sendmsg:
-//              no NAT, no conntrack on the service path.
+//              no NAT, no conntrack on the service path; with --network-policy also PodTc
+//              with the policy object (tc_policy.bpf.o) on the pods' interfaces.
 //   conntrack  PodTc with translation: tc programs on the pods' interfaces translate every
 //              packet and keep a conntrack entry per flow (the design of the tc-eBPF datapaths
 //              socket mode is measured against).
@@ -12,6 +13,11 @@ import type { ComponentConfigs } from './datapath.js';
 export const DATAPATH_MODES = ['socket', 'conntrack'] as const;
 export type DatapathMode = (typeof DATAPATH_MODES)[number];
 
-export function modeComponents(mode: DatapathMode, opts: { cgroup: string; podInterfaces: readonly string[] }): ComponentConfigs {
-  return mode === 'socket' ? { 'socket-hooks': { cgroup: opts.cgroup } } : { 'pod-tc': { podInterfaces: opts.podInterfaces } };
+export function modeComponents(mode: DatapathMode, opts: { cgroup: string; podInterfaces: readonly string[]; networkPolicy?: boolean }): ComponentConfigs {
+  if (mode === 'conntrack') {
+    if (opts.networkPolicy) throw new Error('--network-policy is not enforced by --mode conntrack yet: run socket mode for NetworkPolicy, or conntrack mode without it');
+    return { 'pod-tc': { podInterfaces: opts.podInterfaces } };
+  }
+  // With NetworkPolicy the pods' interfaces get the policy object: the socket hooks translate.
+  return { 'socket-hooks': { cgroup: opts.cgroup }, ...(opts.networkPolicy ? { 'pod-tc': { podInterfaces: opts.podInterfaces, translate: false } } : {}) };
 }

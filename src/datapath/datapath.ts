@@ -17,6 +17,7 @@ import type { DatapathMaps } from './datapath-maps.js';
 import { mapDir } from './datapath-object.js';
 import { removeStalePins, stalePins } from './map-layouts.js';
 import { PodTc, type PodTcComponent, type PodTcConfig } from './pod-tc.js';
+import type { PolicyMaps } from './policy-tables.js';
 import { Reconciler } from './reconciler.js';
 import { SYSTEM_TIMING, type RetryTiming } from './retry-queue.js';
 import { SocketHooks, type SocketHooksComponent, type SocketHooksConfig } from './socket-hooks.js';
@@ -38,8 +39,10 @@ export interface Datapath {
   /** The control plane over the maps, adopted from what they held before any program was attached. */
   reconciler: Reconciler;
   readonly components: readonly DatapathComponent[];
-  /** PodTc's flow table, when it runs. */
+  /** PodTc's flow table, when it runs (conntrack mode's flows, or the policy's reply entries). */
   ct: KeyValueMap<CtKey, CtEntry> | undefined;
+  /** The NetworkPolicy tables, when PodTc enforces policy. */
+  policy: PolicyMaps | undefined;
   /** SocketHooks' UDP reverse map and connected-socket destruction, when it runs. */
   udp: UdpSockets | undefined;
   /** What the install did, for the agent's log line. */
@@ -73,7 +76,8 @@ export function installDatapath(opts: { bpffs: string; components: ComponentConf
     for (const name of COMPONENT_NAMES) if (!names.includes(name)) Object.assign(summary, KINDS[name].detach(opts.bpffs));
     for (const name of names) components.push((KINDS[name] as ComponentKind<unknown>).install(opts.bpffs, opts.components[name]));
     // Every component's object opened the same pins; the first one's fds serve the reconciler.
-    const maps = components[0]!.maps;
+    const maps = components.find((c) => c.maps)?.maps;
+    if (!maps) throw new Error(`no configured component holds the load-balancing maps (${names.join(', ')}): configure the socket hooks or conntrack mode`);
     const reconciler = Reconciler.adopt(maps, opts.timing ?? SYSTEM_TIMING);
     const attach = (): Record<string, unknown> => Object.assign({}, ...components.map((c) => c.attach())) as Record<string, unknown>;
     let upgradingFrom = stalePins(mapDir(opts.bpffs));
@@ -85,6 +89,7 @@ export function installDatapath(opts: { bpffs: string; components: ComponentConf
       reconciler,
       components,
       ct: byName<PodTcComponent>('pod-tc')?.ct,
+      policy: byName<PodTcComponent>('pod-tc')?.policy,
       udp: byName<SocketHooksComponent>('socket-hooks')?.udp,
       summary,
       get upgradingFrom() {

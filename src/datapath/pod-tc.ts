@@ -1,13 +1,18 @@
-// The PodTc component: tc_lb.bpf.o's programs on the host-side end of every pod interface
-// (from-pod on ingress, to-pod on egress), found by name patterns and kept up to date by a scan
-// of the network namespace the agent runs in. Today its programs translate service traffic per
-// packet with a conntrack entry per flow (conntrack mode); a program that only enforces policy
-// would be a second object for the same attachment points.
+// The PodTc component: tc programs on the host-side end of every pod interface (from-pod on
+// ingress, to-pod on egress), found by name patterns and kept up to date by a scan of the
+// network namespace the agent runs in. Two objects for the same attachment points:
+//   translate  tc_lb.bpf.o: service traffic translated per packet with a conntrack entry per
+//              flow (conntrack mode);
+//   policy     tc_policy.bpf.o: NetworkPolicy only (socket mode with --network-policy: the
+//              socket hooks translate), with the lightweight conntrack of isolated pods.
 import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { listInterfaces } from '../bpf/interfaces.js';
 import type { KeyValueMap } from '../bpf/typed-map.js';
 import { CT_MAP, type CtEntry, type CtKey } from './ct-map.js';
+import { POLICY_MAPS } from './policy-maps.js';
+import { installPolicyTc } from './policy-tc.js';
+import type { PolicyMaps } from './policy-tables.js';
 import type { ComponentKind, DatapathComponent, TargetChanges } from './datapath-component.js';
 import { mapDir } from './datapath-object.js';
 import { pinName } from './map-layouts.js';
@@ -18,11 +23,15 @@ import { detachTcFrom, installTcDatapath, interfacesWithTcFilters } from './tc-d
 export interface PodTcConfig {
   /** Name patterns of the pods' host-side interfaces (--pod-interfaces). */
   podInterfaces: readonly string[];
+  /** false: the policy object (no translation); default true: the translating one. */
+  translate?: boolean;
 }
 
 export interface PodTcComponent extends DatapathComponent {
-  /** The flow table of the translating programs. */
+  /** The flow table of the programs: conntrack mode's flows, or the policy's reply entries. */
   readonly ct: KeyValueMap<CtKey, CtEntry>;
+  /** The compiled NetworkPolicy tables, with the policy object. */
+  readonly policy?: PolicyMaps;
   /** Removes the programs from every interface of this network namespace; the maps stay. */
   detachInterfaces(): string[];
 }
@@ -34,8 +43,8 @@ export function detachTcEverywhere(): string[] {
 
 export const PodTc: ComponentKind<PodTcConfig, PodTcComponent> = {
   name: 'pod-tc',
-  install(bpffs, { podInterfaces }) {
-    const dp = installTcDatapath({ bpffs });
+  install(bpffs, { podInterfaces, translate = true }) {
+    const dp = translate ? installTcDatapath({ bpffs }) : installPolicyTc({ bpffs });
     const matches = podInterfaceMatcher(podInterfaces);
     const sync = (): TargetChanges => {
       const names = listInterfaces();
@@ -54,7 +63,7 @@ export const PodTc: ComponentKind<PodTcConfig, PodTcComponent> = {
     };
     return {
       name: 'pod-tc',
-      maps: dp.maps,
+      ...('maps' in dp ? { maps: dp.maps } : { policy: dp.policy }),
       ct: dp.ct,
       setAside: dp.setAside,
       attach: () => ({ podInterfaces, ...sync() }),
@@ -67,8 +76,9 @@ export const PodTc: ComponentKind<PodTcConfig, PodTcComponent> = {
   },
   detach(bpffs) {
     const tcFiltersRemoved = detachTcEverywhere();
-    // Conntrack state and the pods' links mean nothing without the tc programs; unpinning frees them.
-    for (const map of [CT_MAP, POD_LINKS_MAP]) {
+    // Conntrack state, the pods' links and the policy tables mean nothing without the tc
+    // programs (with them gone nothing is enforced; a later agent with policy compiles anew).
+    for (const map of [CT_MAP, POD_LINKS_MAP, ...POLICY_MAPS]) {
       const pin = join(mapDir(bpffs), pinName(map));
       if (existsSync(pin)) rmSync(pin);
     }

@@ -11,6 +11,9 @@ export const POLICY_CIDR_MAP = 'slb_pol_cidr';
 /** The lightweight conntrack of isolated pods' flows (ct-map.ts's key and entry). */
 export const POLICY_CT_MAP = 'slb_pol_ct';
 
+/** Every map of the policy tc object that socklb pins for NetworkPolicy alone. */
+export const POLICY_MAPS = ['slb_pol_endpoints', 'slb_pol_ipcache', 'slb_pol_policy', 'slb_pol_cidr', 'slb_pol_ct'] as const;
+
 export const POLICY_CAPACITY = { endpoints: 16384, ipcache: 262144, rules: 262144, cidr: 65536, ct: 262144 } as const;
 
 export interface PolicyEndpoint {

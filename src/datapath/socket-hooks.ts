@@ -8,7 +8,7 @@ import { attachToCgroup, detachPinnedLinks, lostLinks } from '../bpf/cgroup-link
 import { findCgroup2Root, readMounts } from '../bpf/kernel-env.js';
 import { bpfObjectPath } from '../install-paths.js';
 import { NO_TARGET_CHANGES, type ComponentKind, type DatapathComponent } from './datapath-component.js';
-import { datapathMaps } from './datapath-maps.js';
+import { datapathMaps, type DatapathMaps } from './datapath-maps.js';
 import { closingOnError, linkDir, loadDatapathObject } from './datapath-object.js';
 import { openUdpSockets, type UdpSockets } from './udp-sockets.js';
 
@@ -20,6 +20,7 @@ export interface SocketHooksConfig {
 }
 
 export interface SocketHooksComponent extends DatapathComponent {
+  readonly maps: DatapathMaps;
   /** The UDP reverse map's fill and connected-socket destruction. */
   readonly udp: UdpSockets;
 }

@@ -63,7 +63,8 @@ async function socklbTiming(kind: 'socket' | 'conntrack', all: DesiredService[],
     const component = kind === 'socket' ? SocketHooks.install(bpffs, { cgroup: cgroup.path }) : PodTc.install(bpffs, { podInterfaces: [] });
     close = () => component.close();
     if (kind === 'socket') component.attach();
-    const reconciler = Reconciler.adopt(component.maps);
+    // Both objects of these kinds hold the load-balancing maps (a translating PodTc).
+    const reconciler = Reconciler.adopt(component.maps!);
     const programMs = time(() => {
       const r = reconciler.apply(all);
       if (r.errors.length) throw new Error(`${kind}: ${r.errors[0]!.owner}: ${r.errors[0]!.message}`);
