@@ -2,6 +2,7 @@
 // the machine offers on real namespaces, and the run's own checks pass: no failed transaction,
 // every answer from the service's backends and all of them reached, no kernel conntrack where
 // a mode should not have any. Also the issue-3 control-plane benchmark, briefly.
+import { readFileSync } from 'node:fs';
 import t from 'tap';
 import { benchControlPlane } from '../../src/bench/control-plane.js';
 import { PROFILES, SECTION_IDS } from '../../src/bench/suite/profiles.js';
@@ -10,7 +11,10 @@ import { runSuite } from '../../src/bench/suite/run-suite.js';
 t.test('the suite, quick and small', async (t) => {
   const profile = { ...PROFILES.quick, durationMs: 300, servicePoints: [1, 50], podPoints: [3], stateConnections: 300, controlPlanePoints: [100], controlPlaneChanges: 2 };
   const lines: string[] = [];
+  const statsSysctl = (): string => readFileSync('/proc/sys/kernel/bpf_stats_enabled', 'utf8').trim();
+  const statsBefore = statsSysctl();
   const r = await runSuite(profile, SECTION_IDS, 'test', (l) => lines.push(l));
+  t.equal(statsSysctl(), statsBefore, 'kernel.bpf_stats_enabled is as it was before the run');
   t.same(r.problems, [], 'every run passed its checks');
   t.same(
     r.sections.map((s) => s.id),
@@ -19,7 +23,7 @@ t.test('the suite, quick and small', async (t) => {
   const ipvs = r.sections[0]!.unavailable.find((u) => u.mode === 'ipvs');
   const expected = ['socket', 'conntrack', 'iptables', 'nftables', ...(ipvs ? [] : ['ipvs']), 'direct'];
   if (ipvs) t.match(ipvs.reason, /IPVS/, 'a mode the kernel lacks is reported with its reason, not a number');
-  for (const s of r.sections.filter((s) => s.id !== 'control-plane')) {
+  for (const s of r.sections.filter((s) => s.id !== 'control-plane' && s.id !== 'hooks')) {
     const xs = s.xLabel ? (s.id === 'service-scalability' ? [1, 50] : [3]) : [undefined];
     for (const x of xs)
       for (const mode of expected) {
@@ -35,6 +39,32 @@ t.test('the suite, quick and small', async (t) => {
   t.equal(at('conntrack', 'socklb'), 300, 'conntrack mode: one socklb flow per connection');
   t.equal(at('conntrack', 'kernel'), 0, '... and none in the kernel');
   t.equal(at('iptables', 'kernel'), 300, 'iptables: one kernel conntrack entry per connection');
+  const hooks = r.sections.find((s) => s.id === 'hooks')!;
+  // Every socket program runs in some workload, once per transaction where one call is due.
+  const perTransaction: [string, string][] = [
+    ['socket tcp', 'slb_connect4'],
+    ['socket tcp', 'slb_getpeername4'],
+    ['socket tcp', 'slb_sock_release'],
+    ['socket tcp v4-mapped', 'slb_connect6'],
+    ['socket tcp v4-mapped', 'slb_getpeername6'],
+    ['socket connected udp', 'slb_connect4'],
+    ['socket connected udp', 'slb_recvmsg4'],
+    ['socket connected udp v4-mapped', 'slb_recvmsg6'],
+    ['socket udp', 'slb_sendmsg4'],
+    ['socket udp v4-mapped', 'slb_sendmsg6'],
+    ['socket tcp to pods', 'slb_connect4'],
+  ];
+  for (const x of [1, 50])
+    for (const [run, program] of perTransaction) {
+      const row = hooks.rows.find((row) => row.mode === `${run}: ${program}` && row.x === x);
+      t.ok(row && row.values.nsPerCall!.median > 0 && row.values.cpuUs!.median > 0, `hooks at ${x}: ${run}: ${program} costs ${row?.values.nsPerCall?.median} ns a call`);
+      const calls = row?.values.callsPerTransaction?.median ?? 0;
+      t.ok(Math.abs(calls - 1) < 0.01, `hooks at ${x}: ${run}: ${program} runs once per transaction (${calls})`);
+    }
+  const tc = hooks.rows.filter((row) => row.mode.startsWith('conntrack tcp: ') && row.x === 1);
+  t.equal(tc.length, 2, `conntrack mode: both tc programs measured (${tc.map((row) => row.mode).join(', ')})`);
+  for (const row of tc) t.ok(row.values.callsPerTransaction!.median >= 4, `${row.mode}: per packet, ${row.values.callsPerTransaction!.median} packets a connection`);
+  t.ok(hooks.rows.find((row) => row.mode === 'direct tcp')?.values.cpuUs?.median, 'direct: CPU per connection, for comparison');
   const cp = r.sections.find((s) => s.id === 'control-plane')!;
   t.same(cp.rows.map((row) => row.mode).sort(), ['conntrack', 'iptables', 'nftables', 'socket']);
   for (const row of cp.rows) t.ok(row.values.programMs!.median > 0 && row.values.changeMs!.samples.length === 2, `${row.mode}: programmed and changed`);

@@ -46,5 +46,5 @@ export const PROFILES: Record<'quick' | 'full', SuiteProfile> = {
   },
 };
 
-export const SECTION_IDS = ['pod-network', 'short-connections', 'long-connections', 'bulk', 'udp', 'service-scalability', 'pod-scalability', 'state', 'control-plane'] as const;
+export const SECTION_IDS = ['pod-network', 'short-connections', 'long-connections', 'bulk', 'udp', 'service-scalability', 'pod-scalability', 'state', 'hooks', 'control-plane'] as const;
 export type SectionId = (typeof SECTION_IDS)[number];
