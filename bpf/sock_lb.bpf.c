@@ -6,6 +6,8 @@
 #include <linux/bpf.h>
 #include <linux/in.h>
 #include <bpf/bpf_helpers.h>
+#include <bpf/bpf_core_read.h>
+#include "kernel_sock.h"
 #include "lb_common.h"
 #include "lb_select.h"
 #include "revnat_maps.h"
@@ -117,24 +119,79 @@ static __always_inline void udp_revnat_record(struct bpf_sock_addr *ctx, const s
 	keys->peers[slot].port = key.port;
 }
 
+/* Whether a socket can have a record or reverse entries: every one is written under its
+ * cookie, so a socket nothing ever asked the cookie of (most sockets not translated) has none.
+ * The cookie is read in place, since bpf_get_socket_cookie() would make one; this check keeps
+ * getpeername on a socket connected straight to a pod, and the close of any socket, free of
+ * map lookups. sk is the kernel's struct sock, read with a CO-RE probe read (sock_addr and sock
+ * programs are given no struct sock to read directly). */
+static __always_inline bool sock_cookie_set(const struct sock *sk)
+{
+	__s64 cookie = 0;
+
+	if (!sk || bpf_core_read(&cookie, sizeof(cookie), &sk->__sk_common.skc_cookie.counter))
+		return true;
+	return cookie != 0;
+}
+
+/* The same for a sock_addr program's socket: a TCP socket's cookie is a direct read through
+ * bpf_skc_to_tcp_sock(), cheaper than the probe reads other sockets take. */
+static __always_inline bool ctx_may_have_record(const struct bpf_sock_addr *ctx)
+{
+	struct tcp_sock *tp = bpf_skc_to_tcp_sock(ctx->sk);
+
+	if (tp)
+		return tp->inet_conn.icsk_inet.sk.__sk_common.skc_cookie.counter != 0;
+	return sock_cookie_set(BPF_CORE_READ((const struct bpf_sock_addr_kern *)ctx, sk));
+}
+
+/* A socket with one peer: its record in slb_revnat_sk, which costs no allocation; in its own
+ * storage only when that map is full. */
+static __always_inline void sock_revnat_record(struct bpf_sock_addr *ctx, const struct frontend_key *vip,
+					       const struct backend_value *backend)
+{
+	__u64 cookie = bpf_get_socket_cookie(ctx);
+	struct sock_revnat rec = {
+		.vip = vip->address,
+		.backend = backend->address,
+		.vip_port = vip->port,
+		.backend_port = backend->port,
+	};
+
+	if (bpf_map_update_elem(&slb_revnat_sk, &cookie, &rec, BPF_ANY) == 0)
+		return;
+	counter_inc(REASON_SOCK_REVNAT_FALLBACK);
+	struct sock_revnat *storage = bpf_sk_storage_get(&slb_sock_revnat, ctx->sk, 0,
+							 BPF_SK_STORAGE_GET_F_CREATE);
+	if (storage)
+		*storage = rec;
+}
+
 /* Remembers where a translated socket really goes so replies and getpeername show the VIP: a
- * socket with one peer (TCP, or UDP at connect()) in its own storage, an unconnected UDP
- * socket per backend in the LRU map. */
+ * socket with one peer (TCP, or UDP at connect()) by its cookie, an unconnected UDP socket per
+ * backend in the LRU map. */
 static __always_inline void revnat_record(struct bpf_sock_addr *ctx, const struct frontend_key *vip,
 					  const struct backend_value *backend, bool connecting)
 {
-	if (ctx->protocol == IPPROTO_UDP && !connecting) {
+	if (ctx->protocol == IPPROTO_UDP && !connecting)
 		udp_revnat_record(ctx, vip, backend);
+	else
+		sock_revnat_record(ctx, vip, backend);
+}
+
+/* A UDP socket connected through a VIP earlier and now straight to an address: its old record
+ * must neither translate its replies nor make it a socket to destroy. A fresh socket has none
+ * to forget, so its connect stays one lookup. */
+static __always_inline void sock_revnat_forget(struct bpf_sock_addr *ctx)
+{
+	struct bpf_sock *sk = ctx->sk;
+	__u64 cookie;
+
+	if (!sk || !ctx_may_have_record(ctx))
 		return;
-	}
-	struct sock_revnat *storage = bpf_sk_storage_get(&slb_sock_revnat, ctx->sk, 0,
-							 BPF_SK_STORAGE_GET_F_CREATE);
-	if (storage) {
-		storage->vip = vip->address;
-		storage->vip_port = vip->port;
-		storage->backend = backend->address;
-		storage->backend_port = backend->port;
-	}
+	cookie = bpf_get_socket_cookie(ctx);
+	bpf_map_delete_elem(&slb_revnat_sk, &cookie);
+	bpf_sk_storage_delete(&slb_sock_revnat, sk);
 }
 
 /* Fails the syscall at once with ECONNREFUSED, as kube-proxy's REJECT rules make it fail:
@@ -157,16 +214,15 @@ static __always_inline int sock_xlate_fwd(struct bpf_sock_addr *ctx, bool v6, bo
 		return SYSCALL_PROCEED;
 	addr_from_ctx(&key.address, ctx, v6);
 	if (!lb_is_service_address(&key.address)) {
-		/* A UDP socket connected through a VIP earlier and now straight to an address: its
-		 * old record must neither translate its replies nor make it a socket to destroy. */
 		if (connecting && ctx->protocol == IPPROTO_UDP)
-			bpf_sk_storage_delete(&slb_sock_revnat, ctx->sk);
+			sock_revnat_forget(ctx);
 		return SYSCALL_PROCEED;
 	}
 	key.port = (__be16)ctx->user_port;
 	key.protocol = ctx->protocol;
 
-	switch (lb_select_backend(&key, bpf_get_netns_cookie(ctx), &backend, &backend_id)) {
+	/* The client of a service with session affinity is its pod, named by its netns cookie. */
+	switch (lb_select_backend_for(&key, ctx, 0, &backend, &backend_id)) {
 	case LB_SELECTED:
 		if (!addr_to_ctx(ctx, &backend.address, v6))
 			break;
@@ -191,6 +247,16 @@ static __always_inline void revnat_rewrite(struct bpf_sock_addr *ctx, const stru
 	}
 }
 
+/* The record's VIP for a peer that is the record's backend. */
+static __always_inline bool revnat_from_record(struct bpf_sock_addr *ctx, const struct sock_revnat *rec,
+					       const struct lb_address *peer, __be16 peer_port, bool v6)
+{
+	if (!rec || rec->backend_port != peer_port || !addr_equal(&rec->backend, peer))
+		return false;
+	revnat_rewrite(ctx, &rec->vip, rec->vip_port, v6);
+	return true;
+}
+
 /* recvmsg and getpeername: backend -> VIP, only for sockets this program translated. */
 static __always_inline int sock_xlate_rev(struct bpf_sock_addr *ctx, bool v6)
 {
@@ -198,17 +264,22 @@ static __always_inline int sock_xlate_rev(struct bpf_sock_addr *ctx, bool v6)
 	__be16 peer_port = (__be16)ctx->user_port;
 
 	addr_from_ctx(&peer, ctx, v6);
-	/* The socket's own peer first: no map lookup, and it cannot have been evicted. */
-	struct sock_revnat *storage = bpf_sk_storage_get(&slb_sock_revnat, ctx->sk, 0, 0);
-
-	if (storage && storage->backend_port == peer_port && addr_equal(&storage->backend, &peer)) {
-		revnat_rewrite(ctx, &storage->vip, storage->vip_port, v6);
+	/* Socket storage first: a pointer read for a socket without any (a record there was
+	 * written when slb_revnat_sk was full, or by a socklb from before it). */
+	if (revnat_from_record(ctx, bpf_sk_storage_get(&slb_sock_revnat, ctx->sk, 0, 0), &peer, peer_port, v6))
 		return SYSCALL_PROCEED;
-	}
+	/* A socket connected straight to a backend's address has no record: its real peer stays. */
+	if (!ctx_may_have_record(ctx))
+		return SYSCALL_PROCEED;
+	__u64 cookie = bpf_get_socket_cookie(ctx);
+
+	/* The socket's own peer: it cannot have been evicted. */
+	if (revnat_from_record(ctx, bpf_map_lookup_elem(&slb_revnat_sk, &cookie), &peer, peer_port, v6))
+		return SYSCALL_PROCEED;
 	if (ctx->protocol != IPPROTO_UDP)
 		return SYSCALL_PROCEED;
 	struct udp_revnat_key key = {
-		.cookie = bpf_get_socket_cookie(ctx),
+		.cookie = cookie,
 		.address = peer,
 		.port = peer_port,
 	};
@@ -219,17 +290,27 @@ static __always_inline int sock_xlate_rev(struct bpf_sock_addr *ctx, bool v6)
 	return SYSCALL_PROCEED;
 }
 
-/* A closing UDP socket takes the reverse entries it remembered along. */
+/* A closing socket takes its record along, and an unconnected UDP socket the reverse entries
+ * it remembered. Every socket that may hold a record asks (a connect that failed after the hook
+ * or a disconnect leaves no peer that would tell): an entry left behind would hold its slot
+ * for good. */
 SEC("cgroup/sock_release")
 int slb_sock_release(struct bpf_sock *sk)
 {
+	/* A sock program's context is the kernel's struct sock itself. */
+	if ((sk->protocol != IPPROTO_TCP && sk->protocol != IPPROTO_UDP) ||
+	    !sock_cookie_set((const struct sock *)sk))
+		return SYSCALL_PROCEED;
+	__u64 cookie = bpf_get_socket_cookie(sk);
+
+	bpf_map_delete_elem(&slb_revnat_sk, &cookie);
 	if (sk->protocol != IPPROTO_UDP)
 		return SYSCALL_PROCEED;
 	struct udp_sock_keys *keys = bpf_sk_storage_get(&slb_udp_sock_keys, sk, 0, 0);
 
 	if (!keys)
 		return SYSCALL_PROCEED;
-	struct udp_revnat_key key = { .cookie = bpf_get_socket_cookie(sk) };
+	struct udp_revnat_key key = { .cookie = cookie };
 	__u32 count = keys->count;
 
 	for (__u32 i = 0; i < UDP_SOCK_KEYS_MAX && i < count; i++) {

@@ -1,7 +1,12 @@
 /* Reverse translation: what lets recvmsg and getpeername report the VIP instead of the backend.
  * This is socklb's only per-flow state in socket mode, and it is bounded:
- *  - a socket with one peer (TCP, and UDP after connect()) keeps it in socket-local storage,
- *    which lives and dies with the socket: nothing can evict it and no entry outlives it;
+ *  - a socket with one peer (TCP, and UDP after connect()) keeps it in slb_revnat_sk, a
+ *    preallocated hash keyed by the socket's cookie: writing an entry takes one from a free
+ *    list, where socket-local storage would allocate (and later free through RCU) two objects
+ *    per connection, most of a translated connect's cost. The sock_release hook removes the
+ *    entry when the socket closes; it is no LRU, so nothing evicts it while the socket lives.
+ *    Only when the map is full does a socket keep its record in socket-local storage
+ *    (slb_sock_revnat), which lives and dies with the socket;
  *  - an unconnected UDP socket may talk to many VIPs, and replies arrive from the backend's
  *    address: an LRU map keyed by socket cookie and backend. The socket remembers the first
  *    UDP_SOCK_KEYS_MAX keys it created, and the sock_release hook removes them when it closes;
@@ -41,6 +46,17 @@ struct sock_revnat {
 	__be16 vip_port;
 	__be16 backend_port;
 };
+
+/* Translated sockets open at once on a node before their records go to socket storage. */
+#define REVNAT_SK_MAX 65536
+
+/* No BPF_F_NO_PREALLOC: every entry exists from the start, so a connect allocates nothing. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, REVNAT_SK_MAX);
+	__type(key, __u64); /* bpf_get_socket_cookie(): unique for the machine's uptime, never reused */
+	__type(value, struct sock_revnat);
+} slb_revnat_sk SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_SK_STORAGE);

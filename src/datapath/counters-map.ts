@@ -29,6 +29,7 @@ export const COUNTER_NAMES = [
   'invalid_packet',
   'ip_fragment',
   'ct_expired',
+  'sock_revnat_fallback',
 ] as const;
 export type CounterName = (typeof COUNTER_NAMES)[number];
 

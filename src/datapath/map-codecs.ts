@@ -7,6 +7,7 @@ import { FRONTENDS_MAP, frontendKeyLayout, frontendValueLayout } from './fronten
 import { REASON_ENUM } from './counters-map.js';
 import { CT_ENUMS, CT_MAP, ctEntryLayout, ctKeyLayout, ctNatLayout } from './ct-map.js';
 import {
+  REVNAT_SK_MAP,
   SOCK_REVNAT_MAP,
   UDP_REVNAT_MAP,
   UDP_SOCK_KEYS_MAP,
@@ -41,6 +42,7 @@ export const MAP_CODECS: readonly MapCodec[] = [
   codec(VIPS_MAP, vipKeyLayout, vipValueLayout),
   codec(UDP_REVNAT_MAP, udpRevnatKeyLayout, revnatValueLayout),
   codec(SOCK_REVNAT_MAP, undefined, sockRevnatLayout),
+  codec(REVNAT_SK_MAP, undefined, sockRevnatLayout),
   codec(UDP_SOCK_KEYS_MAP, undefined, udpSockKeysLayout),
   codec(UDP_DEPARTED_MAP, udpDepartedKeyLayout, undefined),
   codec(CT_MAP, ctKeyLayout, ctEntryLayout),
