@@ -56,7 +56,7 @@ int slb_udp_destroy(struct bpf_iter__udp *ctx)
 	/* A socket nothing asked the cookie of has no record under one; reading the cookie in
 	 * place, rather than with bpf_get_socket_cookie(), gives none to the sockets of the pass. */
 	__u64 cookie = sk->__sk_common.skc_cookie.counter;
-	struct sock_revnat *stored = cookie ? bpf_map_lookup_elem(&slb_revnat_sk, &cookie) : NULL;
+	struct sock_revnat *stored = cookie ? revnat_sk_lookup(cookie) : NULL;
 
 	if (!stored)
 		stored = bpf_sk_storage_get(&slb_sock_revnat, sk, 0, 0);

@@ -145,8 +145,8 @@ static __always_inline bool ctx_may_have_record(const struct bpf_sock_addr *ctx)
 	return sock_cookie_set(BPF_CORE_READ((const struct bpf_sock_addr_kern *)ctx, sk));
 }
 
-/* A socket with one peer: its record in slb_revnat_sk, which costs no allocation; in its own
- * storage only when that map is full. */
+/* A socket with one peer: its record in its slot of slb_revnat_sk, which costs no allocation
+ * and no lock; in its own storage only when another live socket holds that slot. */
 static __always_inline void sock_revnat_record(struct bpf_sock_addr *ctx, const struct frontend_key *vip,
 					       const struct backend_value *backend)
 {
@@ -157,9 +157,13 @@ static __always_inline void sock_revnat_record(struct bpf_sock_addr *ctx, const 
 		.vip_port = vip->port,
 		.backend_port = backend->port,
 	};
+	struct sock_revnat_slot *slot = revnat_sk_slot(cookie);
 
-	if (bpf_map_update_elem(&slb_revnat_sk, &cookie, &rec, BPF_ANY) == 0)
+	/* A socket connecting again (UDP) already holds its slot. */
+	if (slot && (slot->cookie == cookie || __sync_val_compare_and_swap(&slot->cookie, 0, cookie) == 0)) {
+		slot->rec = rec;
 		return;
+	}
 	counter_inc(REASON_SOCK_REVNAT_FALLBACK);
 	struct sock_revnat *storage = bpf_sk_storage_get(&slb_sock_revnat, ctx->sk, 0,
 							 BPF_SK_STORAGE_GET_F_CREATE);
@@ -190,7 +194,7 @@ static __always_inline void sock_revnat_forget(struct bpf_sock_addr *ctx)
 	if (!sk || !ctx_may_have_record(ctx))
 		return;
 	cookie = bpf_get_socket_cookie(ctx);
-	bpf_map_delete_elem(&slb_revnat_sk, &cookie);
+	revnat_sk_release(cookie);
 	bpf_sk_storage_delete(&slb_sock_revnat, sk);
 }
 
@@ -265,7 +269,7 @@ static __always_inline int sock_xlate_rev(struct bpf_sock_addr *ctx, bool v6)
 
 	addr_from_ctx(&peer, ctx, v6);
 	/* Socket storage first: a pointer read for a socket without any (a record there was
-	 * written when slb_revnat_sk was full, or by a socklb from before it). */
+	 * written when another socket held its slot, or by a socklb from before slb_revnat_sk). */
 	if (revnat_from_record(ctx, bpf_sk_storage_get(&slb_sock_revnat, ctx->sk, 0, 0), &peer, peer_port, v6))
 		return SYSCALL_PROCEED;
 	/* A socket connected straight to a backend's address has no record: its real peer stays. */
@@ -274,7 +278,7 @@ static __always_inline int sock_xlate_rev(struct bpf_sock_addr *ctx, bool v6)
 	__u64 cookie = bpf_get_socket_cookie(ctx);
 
 	/* The socket's own peer: it cannot have been evicted. */
-	if (revnat_from_record(ctx, bpf_map_lookup_elem(&slb_revnat_sk, &cookie), &peer, peer_port, v6))
+	if (revnat_from_record(ctx, revnat_sk_lookup(cookie), &peer, peer_port, v6))
 		return SYSCALL_PROCEED;
 	if (ctx->protocol != IPPROTO_UDP)
 		return SYSCALL_PROCEED;
@@ -290,10 +294,10 @@ static __always_inline int sock_xlate_rev(struct bpf_sock_addr *ctx, bool v6)
 	return SYSCALL_PROCEED;
 }
 
-/* A closing socket takes its record along, and an unconnected UDP socket the reverse entries
- * it remembered. Every socket that may hold a record asks (a connect that failed after the hook
- * or a disconnect leaves no peer that would tell): an entry left behind would hold its slot
- * for good. */
+/* A closing socket frees its slot, and an unconnected UDP socket takes the reverse entries it
+ * remembered along. Every socket that may hold a slot asks (a connect that failed after the
+ * hook, or a disconnect, leaves no peer that would tell): a slot left claimed would send every
+ * socket that maps to it to socket storage. */
 SEC("cgroup/sock_release")
 int slb_sock_release(struct bpf_sock *sk)
 {
@@ -303,7 +307,7 @@ int slb_sock_release(struct bpf_sock *sk)
 		return SYSCALL_PROCEED;
 	__u64 cookie = bpf_get_socket_cookie(sk);
 
-	bpf_map_delete_elem(&slb_revnat_sk, &cookie);
+	revnat_sk_release(cookie);
 	if (sk->protocol != IPPROTO_UDP)
 		return SYSCALL_PROCEED;
 	struct udp_sock_keys *keys = bpf_sk_storage_get(&slb_udp_sock_keys, sk, 0, 0);

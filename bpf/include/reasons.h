@@ -32,7 +32,7 @@ enum slb_reason {
 	REASON_INVALID_PACKET = 17,         /* an IP packet whose headers could not be read (truncated, IPv4 header length < 5): passed on untouched */
 	REASON_IP_FRAGMENT = 18,            /* an IPv4 fragment: passed on untranslated (its ports are in the first fragment only) */
 	REASON_CT_EXPIRED = 19,             /* a packet met an expired conntrack entry and deleted it (garbage collection had not yet) */
-	REASON_SOCK_REVNAT_FALLBACK = 20,   /* a translated socket's record kept in socket storage: slb_revnat_sk was full */
+	REASON_SOCK_REVNAT_FALLBACK = 20,   /* a translated socket's record kept in socket storage: another socket held its slot in slb_revnat_sk */
 	REASON_MAX = 21,
 };
 

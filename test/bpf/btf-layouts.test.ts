@@ -9,7 +9,7 @@ import { CT_CAPACITY, CT_MAP } from '../../src/datapath/ct-map.js';
 import { COUNTER_NAMES, COUNTERS_MAP } from '../../src/datapath/counters-map.js';
 import { MAP_CAPACITY, MAP_NAME_OF } from '../../src/datapath/datapath-maps.js';
 import { ENUM_MIRRORS, MAP_CODECS, NESTED_STRUCT_LAYOUTS } from '../../src/datapath/map-codecs.js';
-import { REVNAT_SK_CAPACITY, REVNAT_SK_MAP, UDP_REVNAT_CAPACITY, UDP_REVNAT_MAP } from '../../src/datapath/revnat-maps.js';
+import { REVNAT_SK_SLOTS, REVNAT_SK_MAP, UDP_REVNAT_CAPACITY, UDP_REVNAT_MAP } from '../../src/datapath/revnat-maps.js';
 import { SOCK_OBJECT_PATH } from '../../src/datapath/sock-datapath.js';
 import { TC_OBJECT_PATH } from '../../src/datapath/tc-datapath.js';
 import { UDP_DEPARTED_CAPACITY, UDP_DEPARTED_MAP } from '../../src/datapath/udp-departed-map.js';
@@ -88,7 +88,7 @@ t.test('map capacities the agent reports are the ones compiled in', async (t) =>
     ...Object.entries(MAP_CAPACITY).map(([kind, c]) => [MAP_NAME_OF[kind as keyof typeof MAP_NAME_OF], c] as [string, number]),
     [CT_MAP, CT_CAPACITY],
     [UDP_REVNAT_MAP, UDP_REVNAT_CAPACITY],
-    [REVNAT_SK_MAP, REVNAT_SK_CAPACITY],
+    [REVNAT_SK_MAP, REVNAT_SK_SLOTS],
     [UDP_DEPARTED_MAP, UDP_DEPARTED_CAPACITY],
     // One slot per enum counter_id below COUNTER_MAX: a name added on one side only shows here.
     [COUNTERS_MAP, COUNTER_NAMES.length],

@@ -22,8 +22,11 @@ interface HookRun {
   v4Mapped?: boolean;
 }
 
-/** Between them these run every socket program (connect, sendmsg, recvmsg, getpeername of both
- * families and sock_release), a connect to an address that is no service, and the tc programs. */
+/** Between them these run every socket program (connect, recvmsg, getpeername of both families,
+ * sendmsg4 and sock_release), a connect to an address that is no service, and the tc programs.
+ * The topology is IPv4, reached from IPv6 sockets through v4-mapped addresses; the kernel sends
+ * an unconnected datagram to a v4-mapped address through its IPv4 path, so sendmsg6 would need
+ * an IPv6 service and does not run here. */
 export const HOOK_RUNS: readonly HookRun[] = [
   { label: 'socket tcp', mode: 'socket', workload: 'peer' },
   { label: 'socket tcp v4-mapped', mode: 'socket', workload: 'peer', v4Mapped: true },
