@@ -6,7 +6,6 @@
 #include <linux/bpf.h>
 #include <linux/in.h>
 #include <bpf/bpf_helpers.h>
-#include <bpf/bpf_core_read.h>
 #include "kernel_sock.h"
 #include "lb_common.h"
 #include "lb_select.h"
@@ -119,30 +118,16 @@ static __always_inline void udp_revnat_record(struct bpf_sock_addr *ctx, const s
 	keys->peers[slot].port = key.port;
 }
 
-/* Whether a socket can have a record or reverse entries: every one is written under its
- * cookie, so a socket nothing ever asked the cookie of (most sockets not translated) has none.
- * The cookie is read in place, since bpf_get_socket_cookie() would make one; this check keeps
- * getpeername on a socket connected straight to a pod, and the close of any socket, free of
- * map lookups. sk is the kernel's struct sock, read with a CO-RE probe read (sock_addr and sock
- * programs are given no struct sock to read directly). */
-static __always_inline bool sock_cookie_set(const struct sock *sk)
-{
-	__s64 cookie = 0;
-
-	if (!sk || bpf_core_read(&cookie, sizeof(cookie), &sk->__sk_common.skc_cookie.counter))
-		return true;
-	return cookie != 0;
-}
-
-/* The same for a sock_addr program's socket: a TCP socket's cookie is a direct read through
- * bpf_skc_to_tcp_sock(), cheaper than the probe reads other sockets take. */
+/* Whether a sock_addr program's socket can have a record: every record is written under the
+ * socket's cookie, so a TCP socket nothing ever asked the cookie of (one connected straight to
+ * a pod) has none. A TCP socket's cookie is read in place through bpf_skc_to_tcp_sock(), since
+ * bpf_get_socket_cookie() would make one; other sockets are looked up (a slot read, and for
+ * UDP the reverse map, as their replies need). */
 static __always_inline bool ctx_may_have_record(const struct bpf_sock_addr *ctx)
 {
 	struct tcp_sock *tp = bpf_skc_to_tcp_sock(ctx->sk);
 
-	if (tp)
-		return tp->inet_conn.icsk_inet.sk.__sk_common.skc_cookie.counter != 0;
-	return sock_cookie_set(BPF_CORE_READ((const struct bpf_sock_addr_kern *)ctx, sk));
+	return !tp || tp->inet_conn.icsk_inet.sk.__sk_common.skc_cookie.counter != 0;
 }
 
 /* A socket with one peer: its record in its slot of slb_revnat_sk, which costs no allocation
@@ -295,16 +280,16 @@ static __always_inline int sock_xlate_rev(struct bpf_sock_addr *ctx, bool v6)
 }
 
 /* A closing socket frees its slot, and an unconnected UDP socket takes the reverse entries it
- * remembered along. Every socket that may hold a slot asks (a connect that failed after the
- * hook, or a disconnect, leaves no peer that would tell): a slot left claimed would send every
- * socket that maps to it to socket storage. */
+ * remembered along. Every socket asks (a connect that failed after the hook, or a disconnect,
+ * leaves no peer that would tell): a slot left claimed would send every socket that maps to it
+ * to socket storage. */
 SEC("cgroup/sock_release")
 int slb_sock_release(struct bpf_sock *sk)
 {
-	/* A sock program's context is the kernel's struct sock itself. */
-	if ((sk->protocol != IPPROTO_TCP && sk->protocol != IPPROTO_UDP) ||
-	    !sock_cookie_set((const struct sock *)sk))
+	if (sk->protocol != IPPROTO_TCP && sk->protocol != IPPROTO_UDP)
 		return SYSCALL_PROCEED;
+	/* Making a cookie for a socket that had none is cheaper than reading it in place with a
+	 * probe read, and its slot is then warm: cookies come in order, so are their slots. */
 	__u64 cookie = bpf_get_socket_cookie(sk);
 
 	revnat_sk_release(cookie);

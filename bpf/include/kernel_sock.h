@@ -38,11 +38,6 @@ struct tcp_sock {
 	struct inet_connection_sock inet_conn;
 } CORE_TYPE;
 
-/* include/linux/filter.h: what a sock_addr program's context really is. */
-struct bpf_sock_addr_kern {
-	struct sock *sk;
-} CORE_TYPE;
-
 struct udp_sock;
 struct seq_file;
 
