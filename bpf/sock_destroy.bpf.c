@@ -6,7 +6,8 @@
  * network namespace; a socket socklb connected through such a pair is destroyed
  * (bpf_sock_destroy: its next recv fails with ECONNABORTED, its next send with
  * EDESTADDRREQ), and the client's reconnect goes through the connect hook again. Sockets
- * socklb did not translate have no slb_sock_revnat record and are never touched. Kept apart
+ * socklb did not translate have no record (slb_revnat_sk, or slb_sock_revnat where that map was
+ * full) and are never touched. Kept apart
  * from sock_lb.bpf.c so a kernel without the kfunc still gets the socket hooks. */
 #include <linux/bpf.h>
 #include <linux/socket.h>
@@ -52,8 +53,13 @@ int slb_udp_destroy(struct bpf_iter__udp *ctx)
 
 	if (!sk)
 		return 0;
-	struct sock_revnat *stored = bpf_sk_storage_get(&slb_sock_revnat, sk, 0, 0);
+	/* A socket nothing asked the cookie of has no record under one; reading the cookie in
+	 * place, rather than with bpf_get_socket_cookie(), gives none to the sockets of the pass. */
+	__u64 cookie = sk->__sk_common.skc_cookie.counter;
+	struct sock_revnat *stored = cookie ? revnat_sk_lookup(cookie) : NULL;
 
+	if (!stored)
+		stored = bpf_sk_storage_get(&slb_sock_revnat, sk, 0, 0);
 	if (!stored)
 		return 0;
 	rec = *stored;
@@ -62,7 +68,6 @@ int slb_udp_destroy(struct bpf_iter__udp *ctx)
 	if (bpf_sock_destroy((struct sock_common *)sk) != 0)
 		return 0;
 	counter_inc(REASON_UDP_SOCK_DESTROYED);
-	__u64 cookie = bpf_get_socket_cookie(sk);
 
 	bpf_seq_write(ctx->meta->seq, &cookie, sizeof(cookie));
 	return 0;

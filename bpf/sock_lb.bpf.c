@@ -6,6 +6,7 @@
 #include <linux/bpf.h>
 #include <linux/in.h>
 #include <bpf/bpf_helpers.h>
+#include "kernel_sock.h"
 #include "lb_common.h"
 #include "lb_select.h"
 #include "revnat_maps.h"
@@ -117,24 +118,69 @@ static __always_inline void udp_revnat_record(struct bpf_sock_addr *ctx, const s
 	keys->peers[slot].port = key.port;
 }
 
+/* Whether a sock_addr program's socket can have a record: every record is written under the
+ * socket's cookie, so a TCP socket nothing ever asked the cookie of (one connected straight to
+ * a pod) has none. A TCP socket's cookie is read in place through bpf_skc_to_tcp_sock(), since
+ * bpf_get_socket_cookie() would make one; other sockets are looked up (a slot read, and for
+ * UDP the reverse map, as their replies need). */
+static __always_inline bool ctx_may_have_record(const struct bpf_sock_addr *ctx)
+{
+	struct tcp_sock *tp = bpf_skc_to_tcp_sock(ctx->sk);
+
+	return !tp || tp->inet_conn.icsk_inet.sk.__sk_common.skc_cookie.counter != 0;
+}
+
+/* A socket with one peer: its record in its slot of slb_revnat_sk, which costs no allocation
+ * and no lock; in its own storage only when another live socket holds that slot. */
+static __always_inline void sock_revnat_record(struct bpf_sock_addr *ctx, const struct frontend_key *vip,
+					       const struct backend_value *backend)
+{
+	__u64 cookie = bpf_get_socket_cookie(ctx);
+	struct sock_revnat rec = {
+		.vip = vip->address,
+		.backend = backend->address,
+		.vip_port = vip->port,
+		.backend_port = backend->port,
+	};
+	struct sock_revnat_slot *slot = revnat_sk_slot(cookie);
+
+	/* A socket connecting again (UDP) already holds its slot. */
+	if (slot && (slot->cookie == cookie || __sync_val_compare_and_swap(&slot->cookie, 0, cookie) == 0)) {
+		slot->rec = rec;
+		return;
+	}
+	counter_inc(REASON_SOCK_REVNAT_FALLBACK);
+	struct sock_revnat *storage = bpf_sk_storage_get(&slb_sock_revnat, ctx->sk, 0,
+							 BPF_SK_STORAGE_GET_F_CREATE);
+	if (storage)
+		*storage = rec;
+}
+
 /* Remembers where a translated socket really goes so replies and getpeername show the VIP: a
- * socket with one peer (TCP, or UDP at connect()) in its own storage, an unconnected UDP
- * socket per backend in the LRU map. */
+ * socket with one peer (TCP, or UDP at connect()) by its cookie, an unconnected UDP socket per
+ * backend in the LRU map. */
 static __always_inline void revnat_record(struct bpf_sock_addr *ctx, const struct frontend_key *vip,
 					  const struct backend_value *backend, bool connecting)
 {
-	if (ctx->protocol == IPPROTO_UDP && !connecting) {
+	if (ctx->protocol == IPPROTO_UDP && !connecting)
 		udp_revnat_record(ctx, vip, backend);
+	else
+		sock_revnat_record(ctx, vip, backend);
+}
+
+/* A UDP socket connected through a VIP earlier and now straight to an address: its old record
+ * must neither translate its replies nor make it a socket to destroy. A fresh socket has none
+ * to forget, so its connect stays one lookup. */
+static __always_inline void sock_revnat_forget(struct bpf_sock_addr *ctx)
+{
+	struct bpf_sock *sk = ctx->sk;
+	__u64 cookie;
+
+	if (!sk || !ctx_may_have_record(ctx))
 		return;
-	}
-	struct sock_revnat *storage = bpf_sk_storage_get(&slb_sock_revnat, ctx->sk, 0,
-							 BPF_SK_STORAGE_GET_F_CREATE);
-	if (storage) {
-		storage->vip = vip->address;
-		storage->vip_port = vip->port;
-		storage->backend = backend->address;
-		storage->backend_port = backend->port;
-	}
+	cookie = bpf_get_socket_cookie(ctx);
+	revnat_sk_release(cookie);
+	bpf_sk_storage_delete(&slb_sock_revnat, sk);
 }
 
 /* Fails the syscall at once with ECONNREFUSED, as kube-proxy's REJECT rules make it fail:
@@ -157,16 +203,15 @@ static __always_inline int sock_xlate_fwd(struct bpf_sock_addr *ctx, bool v6, bo
 		return SYSCALL_PROCEED;
 	addr_from_ctx(&key.address, ctx, v6);
 	if (!lb_is_service_address(&key.address)) {
-		/* A UDP socket connected through a VIP earlier and now straight to an address: its
-		 * old record must neither translate its replies nor make it a socket to destroy. */
 		if (connecting && ctx->protocol == IPPROTO_UDP)
-			bpf_sk_storage_delete(&slb_sock_revnat, ctx->sk);
+			sock_revnat_forget(ctx);
 		return SYSCALL_PROCEED;
 	}
 	key.port = (__be16)ctx->user_port;
 	key.protocol = ctx->protocol;
 
-	switch (lb_select_backend(&key, bpf_get_netns_cookie(ctx), &backend, &backend_id)) {
+	/* The client of a service with session affinity is its pod, named by its netns cookie. */
+	switch (lb_select_backend_for(&key, ctx, 0, &backend, &backend_id)) {
 	case LB_SELECTED:
 		if (!addr_to_ctx(ctx, &backend.address, v6))
 			break;
@@ -191,6 +236,16 @@ static __always_inline void revnat_rewrite(struct bpf_sock_addr *ctx, const stru
 	}
 }
 
+/* The record's VIP for a peer that is the record's backend. */
+static __always_inline bool revnat_from_record(struct bpf_sock_addr *ctx, const struct sock_revnat *rec,
+					       const struct lb_address *peer, __be16 peer_port, bool v6)
+{
+	if (!rec || rec->backend_port != peer_port || !addr_equal(&rec->backend, peer))
+		return false;
+	revnat_rewrite(ctx, &rec->vip, rec->vip_port, v6);
+	return true;
+}
+
 /* recvmsg and getpeername: backend -> VIP, only for sockets this program translated. */
 static __always_inline int sock_xlate_rev(struct bpf_sock_addr *ctx, bool v6)
 {
@@ -198,17 +253,22 @@ static __always_inline int sock_xlate_rev(struct bpf_sock_addr *ctx, bool v6)
 	__be16 peer_port = (__be16)ctx->user_port;
 
 	addr_from_ctx(&peer, ctx, v6);
-	/* The socket's own peer first: no map lookup, and it cannot have been evicted. */
-	struct sock_revnat *storage = bpf_sk_storage_get(&slb_sock_revnat, ctx->sk, 0, 0);
-
-	if (storage && storage->backend_port == peer_port && addr_equal(&storage->backend, &peer)) {
-		revnat_rewrite(ctx, &storage->vip, storage->vip_port, v6);
+	/* Socket storage first: a pointer read for a socket without any (a record there was
+	 * written when another socket held its slot, or by a socklb from before slb_revnat_sk). */
+	if (revnat_from_record(ctx, bpf_sk_storage_get(&slb_sock_revnat, ctx->sk, 0, 0), &peer, peer_port, v6))
 		return SYSCALL_PROCEED;
-	}
+	/* A socket connected straight to a backend's address has no record: its real peer stays. */
+	if (!ctx_may_have_record(ctx))
+		return SYSCALL_PROCEED;
+	__u64 cookie = bpf_get_socket_cookie(ctx);
+
+	/* The socket's own peer: it cannot have been evicted. */
+	if (revnat_from_record(ctx, revnat_sk_lookup(cookie), &peer, peer_port, v6))
+		return SYSCALL_PROCEED;
 	if (ctx->protocol != IPPROTO_UDP)
 		return SYSCALL_PROCEED;
 	struct udp_revnat_key key = {
-		.cookie = bpf_get_socket_cookie(ctx),
+		.cookie = cookie,
 		.address = peer,
 		.port = peer_port,
 	};
@@ -219,17 +279,27 @@ static __always_inline int sock_xlate_rev(struct bpf_sock_addr *ctx, bool v6)
 	return SYSCALL_PROCEED;
 }
 
-/* A closing UDP socket takes the reverse entries it remembered along. */
+/* A closing socket frees its slot, and an unconnected UDP socket takes the reverse entries it
+ * remembered along. Every socket asks (a connect that failed after the hook, or a disconnect,
+ * leaves no peer that would tell): a slot left claimed would send every socket that maps to it
+ * to socket storage. */
 SEC("cgroup/sock_release")
 int slb_sock_release(struct bpf_sock *sk)
 {
+	if (sk->protocol != IPPROTO_TCP && sk->protocol != IPPROTO_UDP)
+		return SYSCALL_PROCEED;
+	/* Making a cookie for a socket that had none is cheaper than reading it in place with a
+	 * probe read, and its slot is then warm: cookies come in order, so are their slots. */
+	__u64 cookie = bpf_get_socket_cookie(sk);
+
+	revnat_sk_release(cookie);
 	if (sk->protocol != IPPROTO_UDP)
 		return SYSCALL_PROCEED;
 	struct udp_sock_keys *keys = bpf_sk_storage_get(&slb_udp_sock_keys, sk, 0, 0);
 
 	if (!keys)
 		return SYSCALL_PROCEED;
-	struct udp_revnat_key key = { .cookie = bpf_get_socket_cookie(sk) };
+	struct udp_revnat_key key = { .cookie = cookie };
 	__u32 count = keys->count;
 
 	for (__u32 i = 0; i < UDP_SOCK_KEYS_MAX && i < count; i++) {

@@ -1,4 +1,4 @@
-/* The few kernel-internal types the socket iterator reads. They are not UAPI, so they are
+/* The few kernel-internal types the socket iterator and the socket hooks read. They are not UAPI, so they are
  * declared here with preserve_access_index: libbpf relocates every field access against the
  * running kernel's BTF (CO-RE), and only the fields named here need to exist there. */
 #ifndef SOCKLB_KERNEL_SOCK_H
@@ -11,6 +11,9 @@
 
 /* include/net/sock.h; the kernel nests these in anonymous unions, which CO-RE looks through. */
 struct sock_common {
+	struct {
+		__s64 counter;
+	} skc_cookie; /* atomic64_t: 0 until something asks for the socket's cookie */
 	__be32 skc_daddr;
 	__be16 skc_dport;
 	unsigned short skc_family;
@@ -20,6 +23,19 @@ struct sock_common {
 
 struct sock {
 	struct sock_common __sk_common;
+} CORE_TYPE;
+
+/* What bpf_skc_to_tcp_sock() returns: a pointer whose fields a program reads directly. */
+struct inet_sock {
+	struct sock sk;
+} CORE_TYPE;
+
+struct inet_connection_sock {
+	struct inet_sock icsk_inet;
+} CORE_TYPE;
+
+struct tcp_sock {
+	struct inet_connection_sock inet_conn;
 } CORE_TYPE;
 
 struct udp_sock;

@@ -51,14 +51,13 @@ static __always_inline bool lb_is_service_address(const struct lb_address *a)
 	return bpf_map_lookup_elem(&slb_vips, a) != NULL;
 }
 
-/* For a key whose address is a service's. client_id names the client for services with
- * session affinity: the socket hooks pass the pod's netns cookie, tc passes
- * lb_client_id_of_address() of the packet's source. The chosen backend's id goes to
- * *backend_id_out. */
-static __always_inline enum lb_result lb_select_backend(const struct frontend_key *key,
-							__u64 client_id,
-							struct backend_value *out,
-							__u32 *backend_id_out)
+/* For a key whose address is a service's. The client of a service with session affinity is
+ * named by client_id, or, when sock_ctx is a socket hook's context, by its pod's netns cookie,
+ * read only for such a service. The chosen backend's id goes to *backend_id_out. */
+static __always_inline enum lb_result lb_select_backend_for(const struct frontend_key *key,
+							    void *sock_ctx, __u64 client_id,
+							    struct backend_value *out,
+							    __u32 *backend_id_out)
 {
 	for (int attempt = 0; attempt < LB_SELECT_ATTEMPTS; attempt++) {
 		struct frontend_value *svc = bpf_map_lookup_elem(&slb_frontends, key);
@@ -76,6 +75,8 @@ static __always_inline enum lb_result lb_select_backend(const struct frontend_ke
 		__u64 now = 0;
 
 		if (svc->affinity_timeout) {
+			if (sock_ctx)
+				client.netns_cookie = bpf_get_netns_cookie(sock_ctx);
 			now = bpf_ktime_get_ns();
 			if (lb_affinity_backend(svc, &client, now, out, backend_id_out))
 				return LB_SELECTED;
@@ -104,6 +105,13 @@ static __always_inline enum lb_result lb_select_backend(const struct frontend_ke
 		return LB_SELECTED;
 	}
 	return LB_NO_BACKEND;
+}
+
+/* tc: client_id is lb_client_id_of_address() of the packet's source. */
+static __always_inline enum lb_result lb_select_backend(const struct frontend_key *key, __u64 client_id,
+							struct backend_value *out, __u32 *backend_id_out)
+{
+	return lb_select_backend_for(key, NULL, client_id, out, backend_id_out);
 }
 
 /* At tc the client is known only by its address. Cookies are small counters, so setting the

@@ -36,7 +36,8 @@ enum slb_reason {
 	REASON_POLICY_DENIED_INGRESS = 21,  /* a packet to a pod dropped by the NetworkPolicy of the pod's ingress */
 	REASON_POLICY_CT_CREATED = 22,      /* an allowed flow of an isolated pod got its reply entry in slb_pol_ct */
 	REASON_POLICY_CT_FAILED = 23,       /* an allowed flow's reply entry could not be written: its replies meet the policy */
-	REASON_MAX = 24,
+	REASON_SOCK_REVNAT_FALLBACK = 24,   /* a translated socket's record kept in socket storage: another socket held its slot in slb_revnat_sk */
+	REASON_MAX = 25,
 };
 
 BTF_EXPORT(enum slb_reason, slb_reason)

@@ -18,13 +18,32 @@ export interface AttachResult {
 // starts with cgroup_id. The buffer is larger than any kernel's struct: the kernel only
 // requires the unused tail to be zero.
 const LINK_INFO_SIZE = 256;
+const LINK_INFO_PROG_ID_OFFSET = 8;
 const LINK_INFO_CGROUP_ID_OFFSET = 16;
 
-function linkCgroupId(link: Handle, what: string): bigint {
+function linkInfo(link: Handle, what: string): Buffer {
   const info = Buffer.alloc(LINK_INFO_SIZE);
   const len = [LINK_INFO_SIZE];
   checkReturn(native.objGetInfoByFd(native.linkFd(link) as number, info, len) as number, `read info of link ${what}`);
-  return info.readBigUInt64LE(LINK_INFO_CGROUP_ID_OFFSET);
+  return info;
+}
+
+const linkCgroupId = (link: Handle, what: string): bigint => linkInfo(link, what).readBigUInt64LE(LINK_INFO_CGROUP_ID_OFFSET);
+
+/** The id of the program each pinned link in the directory runs, by the link's name. */
+export function linkedProgramIds(linkPinDir: string): Map<string, number> {
+  const ids = new Map<string, number>();
+  if (!existsSync(linkPinDir)) return ids;
+  for (const name of readdirSync(linkPinDir).sort()) {
+    const pinPath = join(linkPinDir, name);
+    const link = checkHandle(native.linkOpen(pinPath), `open pinned link ${pinPath}`);
+    try {
+      ids.set(name, linkInfo(link, pinPath).readUInt32LE(LINK_INFO_PROG_ID_OFFSET));
+    } finally {
+      native.linkDestroy(link);
+    }
+  }
+  return ids;
 }
 
 /** On cgroup v2 the directory's inode number is the cgroup id links report. */

@@ -84,6 +84,8 @@ export const native = {
   linkDestroy: libbpf.func('int bpf_link__destroy(void *link)'),
   objGet: libbpf.func('int bpf_obj_get(const char *path)'),
   objGetInfoByFd: libbpf.func('int bpf_obj_get_info_by_fd(int fd, void *info, _Inout_ uint32_t *len)'),
+  progGetFdById: libbpf.func('int bpf_prog_get_fd_by_id(uint32_t id)'),
+  enableStats: libbpf.func('int bpf_enable_stats(int type)'),
   mapUpdateElem: libbpf.func('int bpf_map_update_elem(int fd, const void *key, const void *value, uint64_t flags)'),
   mapLookupElem: libbpf.func('int bpf_map_lookup_elem(int fd, const void *key, void *value)'),
   mapDeleteElem: libbpf.func('int bpf_map_delete_elem(int fd, const void *key)'),

@@ -33,6 +33,7 @@ export const COUNTER_NAMES = [
   'policy_denied_ingress',
   'policy_ct_created',
   'policy_ct_failed',
+  'sock_revnat_fallback',
 ] as const;
 export type CounterName = (typeof COUNTER_NAMES)[number];
 

@@ -8,11 +8,13 @@ import { REASON_ENUM } from './counters-map.js';
 import { CT_ENUMS, CT_MAP, ctEntryLayout, ctKeyLayout, ctNatLayout } from './ct-map.js';
 import { POD_LINKS_MAP, podLinkKeyLayout, podLinkLayout } from './pod-links-map.js';
 import {
+  REVNAT_SK_MAP,
   SOCK_REVNAT_MAP,
   UDP_REVNAT_MAP,
   UDP_SOCK_KEYS_MAP,
   revnatValueLayout,
   sockRevnatLayout,
+  sockRevnatSlotLayout,
   udpRevnatKeyLayout,
   udpRevnatPeerLayout,
   udpSockKeysLayout,
@@ -61,6 +63,7 @@ export const MAP_CODECS: readonly MapCodec[] = [
   codec(VIPS_MAP, vipKeyLayout, vipValueLayout),
   codec(UDP_REVNAT_MAP, udpRevnatKeyLayout, revnatValueLayout),
   codec(SOCK_REVNAT_MAP, undefined, sockRevnatLayout),
+  codec(REVNAT_SK_MAP, undefined, sockRevnatSlotLayout),
   codec(UDP_SOCK_KEYS_MAP, undefined, udpSockKeysLayout),
   codec(UDP_DEPARTED_MAP, udpDepartedKeyLayout, undefined),
   codec(CT_MAP, ctKeyLayout, ctEntryLayout),

@@ -9,7 +9,7 @@ import { POD_LINKS_CAPACITY, POD_LINKS_MAP } from '../../src/datapath/pod-links-
 import { COUNTER_NAMES, COUNTERS_MAP } from '../../src/datapath/counters-map.js';
 import { MAP_CAPACITY, MAP_NAME_OF } from '../../src/datapath/datapath-maps.js';
 import { ENUM_MIRRORS, MAP_CODECS, NESTED_STRUCT_LAYOUTS } from '../../src/datapath/map-codecs.js';
-import { UDP_REVNAT_CAPACITY, UDP_REVNAT_MAP } from '../../src/datapath/revnat-maps.js';
+import { REVNAT_SK_SLOTS, REVNAT_SK_MAP, UDP_REVNAT_CAPACITY, UDP_REVNAT_MAP } from '../../src/datapath/revnat-maps.js';
 import { SOCK_OBJECT_PATH } from '../../src/datapath/sock-datapath.js';
 import { TC_OBJECT_PATH, TC_POLICY_OBJECT_PATH } from '../../src/datapath/tc-datapath.js';
 import { UDP_DEPARTED_CAPACITY, UDP_DEPARTED_MAP } from '../../src/datapath/udp-departed-map.js';
@@ -34,6 +34,7 @@ t.test('map capacities the agent reports are the ones compiled in', async (t) =>
     [CT_MAP, CT_CAPACITY],
     [POD_LINKS_MAP, POD_LINKS_CAPACITY],
     [UDP_REVNAT_MAP, UDP_REVNAT_CAPACITY],
+    [REVNAT_SK_MAP, REVNAT_SK_SLOTS],
     [UDP_DEPARTED_MAP, UDP_DEPARTED_CAPACITY],
     [POLICY_ENDPOINTS_MAP, POLICY_CAPACITY.endpoints],
     [POLICY_IPCACHE_MAP, POLICY_CAPACITY.ipcache],

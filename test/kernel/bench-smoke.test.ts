@@ -2,6 +2,7 @@
 // the machine offers on real namespaces, and the run's own checks pass: no failed transaction,
 // every answer from the service's backends and all of them reached, no kernel conntrack where
 // a mode should not have any. Also the issue-3 control-plane benchmark, briefly.
+import { readFileSync } from 'node:fs';
 import t from 'tap';
 import { benchControlPlane } from '../../src/bench/control-plane.js';
 import { PROFILES, SECTION_IDS } from '../../src/bench/suite/profiles.js';
@@ -10,7 +11,10 @@ import { runSuite } from '../../src/bench/suite/run-suite.js';
 t.test('the suite, quick and small', async (t) => {
   const profile = { ...PROFILES.quick, durationMs: 300, servicePoints: [1, 50], podPoints: [3], stateConnections: 300, legacyServicePoints: [50], controlPlanePoints: [100], controlPlaneChanges: 2 };
   const lines: string[] = [];
+  const statsSysctl = (): string => readFileSync('/proc/sys/kernel/bpf_stats_enabled', 'utf8').trim();
+  const statsBefore = statsSysctl();
   const r = await runSuite(profile, SECTION_IDS, 'test', (l) => lines.push(l));
+  t.equal(statsSysctl(), statsBefore, 'kernel.bpf_stats_enabled is as it was before the run');
   t.same(r.problems, [], 'every run passed its checks');
   t.same(
     r.sections.map((s) => s.id),
@@ -19,7 +23,7 @@ t.test('the suite, quick and small', async (t) => {
   const ipvs = r.sections[0]!.unavailable.find((u) => u.mode === 'ipvs');
   const expected = ['socket', 'conntrack', 'iptables', 'nftables', ...(ipvs ? [] : ['ipvs']), 'direct'];
   if (ipvs) t.match(ipvs.reason, /IPVS/, 'a mode the kernel lacks is reported with its reason, not a number');
-  for (const s of r.sections.filter((s) => !['control-plane', 'iptables-legacy', 'macvlan'].includes(s.id))) {
+  for (const s of r.sections.filter((s) => !['control-plane', 'hooks', 'iptables-legacy', 'macvlan'].includes(s.id))) {
     const xs = s.xLabel ? (s.id === 'service-scalability' ? [1, 50] : [3]) : [undefined];
     for (const x of xs)
       for (const mode of expected) {
@@ -42,6 +46,37 @@ t.test('the suite, quick and small', async (t) => {
   const legacy = r.sections.find((s) => s.id === 'iptables-legacy')!;
   t.same(legacy.rows.map((row) => `${row.mode}@${row.x}`), ['direct@50', 'iptables@50', 'iptables-legacy@50'], 'iptables on both backends beside direct');
   for (const row of legacy.rows) t.ok(row.values.rate!.median > 0 && (row.mode === 'direct' || row.ratioToDirect! > 0), `iptables-legacy section: ${row.mode} measured`);
+  const hooks = r.sections.find((s) => s.id === 'hooks')!;
+  // Every socket program runs in some workload, once per transaction where one call is due.
+  const perTransaction: [string, string][] = [
+    ['socket tcp', 'slb_connect4'],
+    ['socket tcp', 'slb_getpeername4'],
+    ['socket tcp', 'slb_sock_release'],
+    ['socket tcp v4-mapped', 'slb_connect6'],
+    ['socket tcp v4-mapped', 'slb_getpeername6'],
+    ['socket connected udp', 'slb_connect4'],
+    ['socket connected udp', 'slb_recvmsg4'],
+    ['socket connected udp v4-mapped', 'slb_recvmsg6'],
+    ['socket udp', 'slb_sendmsg4'],
+    // A datagram to a v4-mapped address leaves through the IPv4 path and its sendmsg4 hook.
+    ['socket udp v4-mapped', 'slb_sendmsg4'],
+    ['socket tcp to pods', 'slb_connect4'],
+  ];
+  for (const x of [1, 50])
+    for (const [run, program] of perTransaction) {
+      const row = hooks.rows.find((row) => row.mode === `${run}: ${program}` && row.x === x);
+      t.ok(row && row.values.nsPerCall!.median > 0 && row.values.cpuUs!.median > 0, `hooks at ${x}: ${run}: ${program} costs ${row?.values.nsPerCall?.median} ns a call`);
+      const calls = row?.values.callsPerTransaction?.median ?? 0;
+      t.ok(Math.abs(calls - 1) < 0.01, `hooks at ${x}: ${run}: ${program} runs once per transaction (${calls})`);
+    }
+  const tc = hooks.rows.filter((row) => row.mode.startsWith('conntrack tcp: ') && row.x === 1);
+  t.equal(tc.length, 2, `conntrack mode: both tc programs measured (${tc.map((row) => row.mode).join(', ')})`);
+  // Every packet of a connection meets slb_tc_from_pod (the client's, and the backend's replies
+  // on the backend's interface); translated packets are redirected into the pods past their
+  // interfaces' egress, so slb_tc_to_pod sees only what reaches a pod the node's way.
+  const fromPod = tc.find((row) => row.mode.endsWith('slb_tc_from_pod'));
+  t.ok(fromPod && fromPod.values.callsPerTransaction!.median >= 4, `slb_tc_from_pod: per packet, ${fromPod?.values.callsPerTransaction?.median} packets a connection`);
+  t.ok(hooks.rows.find((row) => row.mode === 'direct tcp')?.values.cpuUs?.median, 'direct: CPU per connection, for comparison');
   const cp = r.sections.find((s) => s.id === 'control-plane')!;
   t.same(cp.rows.map((row) => row.mode).sort(), ['conntrack', 'iptables', 'nftables', 'socket']);
   for (const row of cp.rows) t.ok(row.values.programMs!.median > 0 && row.values.changeMs!.samples.length === 2, `${row.mode}: programmed and changed`);

@@ -10,7 +10,11 @@
 // All modes program the same services from the same DesiredService list; a topology built for
 // some modes only installs nothing of the others.
 import type { ChildProcess } from 'node:child_process';
+import { linkedProgramIds } from '../../bpf/cgroup-links.js';
 import { inNetns } from '../../bpf/netns.js';
+import { interfaceIndex, queryTc } from '../../bpf/tc-attach.js';
+import { linkDir } from '../../datapath/datapath-object.js';
+import { interfacesWithTcFilters } from '../../datapath/tc-datapath.js';
 import type { DesiredService } from '../../model/desired-services.js';
 import { Reconciler } from '../../datapath/reconciler.js';
 import { uninstallSockDatapath } from '../../datapath/sock-datapath.js';
@@ -43,8 +47,9 @@ export interface TopologyOptions {
   shape?: PodNetworkShape;
 }
 
-/** crr: a new connection per request; rr: one connection, many requests; udp: datagrams on one socket. */
-export type Workload = 'crr' | 'rr' | 'udp';
+/** crr: a new connection per request; rr: one connection, many requests; udp: datagrams on one
+ * socket; peer: crr that checks getpeername(); dns: a connected UDP socket per exchange. */
+export type Workload = 'crr' | 'rr' | 'udp' | 'peer' | 'dns';
 
 export const VIP = '10.96.0.10';
 const VIP_PORT = 80;
@@ -202,14 +207,16 @@ export class BenchTopology {
    * turn); "pods" sends every mode straight to the backends, measuring what each mode costs
    * traffic that is not for a service.
    */
-  async run(mode: BenchMode, workload: Workload, opts: { durationMs: number; max?: number; target?: 'service' | 'pods' }): Promise<ClientRun> {
+  async run(mode: BenchMode, workload: Workload, opts: { durationMs: number; max?: number; target?: 'service' | 'pods'; v4Mapped?: boolean }): Promise<ClientRun> {
     this.activate(mode);
     // Each run starts from empty tables, so the counts after it are that run's own state.
     this.clearConntrack();
     const toPods = mode === 'direct' || opts.target === 'pods';
     // Straight to the pods, short connections and datagrams go to each backend in turn, as
     // socket mode spreads them; a long connection stays on one, as through a VIP.
-    const hosts = toPods ? (workload === 'rr' ? this.backends[0]!.ipv4 : this.backends.map((b) => b.ipv4).join(',')) : VIP;
+    const targets = toPods ? (workload === 'rr' ? [this.backends[0]!.ipv4] : this.backends.map((b) => b.ipv4)) : [VIP];
+    // From IPv6 sockets, to the same IPv4 addresses: the IPv6 hooks with v4-mapped addresses.
+    const hosts = targets.map((a) => (opts.v4Mapped ? `::ffff:${a}` : a)).join(',');
     const port = toPods ? BACKEND_PORT : VIP_PORT;
     const verb = workload === 'crr' ? 'client' : workload;
     const args = [verb, hosts, String(port), String(opts.durationMs), ...(opts.max ? [String(opts.max)] : [])];
@@ -251,6 +258,23 @@ export class BenchTopology {
     const received = report.end?.sum_received;
     if (report.error || !received) throw new Error(`iperf3 through ${mode}: ${report.error ?? 'no result'}`);
     return { mode, gbitPerSec: (received.bytes * 8) / received.seconds / 1e9, cpuMsPerGb: cpu / 1000 / (received.bytes / 1e9) };
+  }
+
+  /** The programs `mode` runs, by kernel id: socket mode's links in this topology's bpffs (named
+   * by their pins: the kernel keeps only 15 characters of a name), conntrack mode's tc filters
+   * on the pods' interfaces (one program serves them all; named by the kernel). */
+  programs(mode: 'socket' | 'conntrack'): Map<number, string | undefined> {
+    if (mode === 'socket') return new Map([...linkedProgramIds(linkDir(this.bpffs))].map(([name, id]) => [id, name]));
+    this.activate('conntrack');
+    return inNetns(this.net.nodeNetnsPath, () => {
+      const ids = new Map<number, string | undefined>();
+      for (const name of interfacesWithTcFilters())
+        for (const direction of ['ingress', 'egress'] as const) {
+          const id = queryTc(interfaceIndex(name), direction, name);
+          if (id !== undefined) ids.set(id, undefined);
+        }
+      return ids;
+    });
   }
 
   get backendNames(): string[] {

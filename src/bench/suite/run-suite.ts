@@ -8,6 +8,7 @@ import { BenchTopology } from './bench-topology.js';
 import { controlPlaneSection } from './control-plane-section.js';
 import { iptablesLegacySection } from './iptables-legacy-section.js';
 import { bulkSection, stateSection, trafficSection, TRAFFIC_SECTIONS } from './connection-sections.js';
+import { hooksSection } from './hooks-section.js';
 import type { Progress } from './interleave.js';
 import type { Problems } from './run-checks.js';
 import { SHAPE_SECTIONS, shapeSection, type ShapeSectionId } from './shape-sections.js';
@@ -40,6 +41,7 @@ export async function runSuite(profile: SuiteProfile, sections: readonly Section
     }
   }
   for (const spec of sweepSpecs(profile)) if (sections.includes(spec.id)) done.set(spec.id, await sweepSection(spec, profile, problems, progress));
+  if (sections.includes('hooks')) done.set('hooks', await hooksSection(profile, problems, progress));
   for (const id of Object.keys(SHAPE_SECTIONS) as ShapeSectionId[]) if (sections.includes(id)) done.set(id, await shapeSection(id, profile, problems, progress));
   if (sections.includes('iptables-legacy')) done.set('iptables-legacy', await iptablesLegacySection(profile, problems, progress));
   if (sections.includes('control-plane')) done.set('control-plane', await controlPlaneSection(profile, progress));

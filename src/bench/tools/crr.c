@@ -9,6 +9,11 @@
 //   crr rr HOST PORT DURATION_MS [MAX]   one connection, request/response in a loop
 //   crr udp HOSTS PORT DURATION_MS [MAX] one unconnected UDP socket: sendto, recvfrom, in a loop
 //                                        (a host list is used in turn, datagram by datagram)
+//   crr peer HOSTS PORT DURATION_MS [MAX] as client, and each connection's getpeername() must be
+//                                        the address dialed (a service's VIP, not its backend)
+//   crr dns HOSTS PORT DURATION_MS [MAX] a connected UDP socket per exchange, as a resolver makes:
+//                                        connect, send, recvfrom, getpeername, close; the reply's
+//                                        source and the peer must both be the address dialed
 // The server answers UDP datagrams on the same port (a forked child), also with its ID.
 // Clients print one JSON line: {"connections":N,"errors":E,"elapsed_ns":T,"p50_ns":..,"p99_ns":..,
 // "replies":{"ID":count,...}} where "connections" counts transactions (for rr, requests on the one
@@ -102,6 +107,22 @@ struct target {
 /* One request and its response; 0 when answered. */
 typedef int (*transaction_fn)(struct target *t);
 
+/* Whether an address the kernel reports (getpeername, recvfrom) is the one dialed. */
+static int same_address(const struct sockaddr_storage *got, socklen_t len, const struct addrinfo *dialed)
+{
+	return len == dialed->ai_addrlen && !memcmp(got, dialed->ai_addr, len);
+}
+
+static int peer_is_dialed(int fd, const struct addrinfo *dialed)
+{
+	struct sockaddr_storage peer = {};
+	socklen_t len = sizeof(peer);
+
+	return !getpeername(fd, (struct sockaddr *)&peer, &len) && same_address(&peer, len, dialed);
+}
+
+static int check_peer; /* crr peer: getpeername() after each connect */
+
 static int connect_request_response_close(struct target *t)
 {
 	static const struct linger lin = { .l_onoff = 1, .l_linger = 0 };
@@ -119,7 +140,28 @@ static int connect_request_response_close(struct target *t)
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	setsockopt(fd, SOL_SOCKET, SO_LINGER, &lin, sizeof(lin));
 	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &connect_timeout, sizeof(connect_timeout));
-	ok = !connect(fd, ai->ai_addr, ai->ai_addrlen) && write(fd, &b, 1) == 1 && read(fd, &b, 1) == 1;
+	ok = !connect(fd, ai->ai_addr, ai->ai_addrlen) && (!check_peer || peer_is_dialed(fd, ai)) &&
+	     write(fd, &b, 1) == 1 && read(fd, &b, 1) == 1;
+	close(fd);
+	if (ok)
+		t->replies[b]++;
+	return ok ? 0 : -1;
+}
+
+static int connected_datagram_exchange(struct target *t)
+{
+	static const struct timeval timeout = { .tv_sec = 1 };
+	struct addrinfo *ai = t->ai[t->next];
+	struct sockaddr_storage from = {};
+	socklen_t len = sizeof(from);
+	unsigned char b = 'x';
+	int fd = socket(ai->ai_family, SOCK_DGRAM, 0), ok;
+
+	t->next = (t->next + 1) % t->hosts;
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
+	ok = !connect(fd, ai->ai_addr, ai->ai_addrlen) && send(fd, &b, 1, 0) == 1 &&
+	     recvfrom(fd, &b, 1, 0, (struct sockaddr *)&from, &len) == 1 && same_address(&from, len, ai) &&
+	     peer_is_dialed(fd, ai);
 	close(fd);
 	if (ok)
 		t->replies[b]++;
@@ -187,7 +229,7 @@ static struct target t;
 
 static int run_client(const char *mode, char *hosts, const char *port, long duration_ms, uint64_t max)
 {
-	int udp = !strcmp(mode, "udp");
+	int udp = !strcmp(mode, "udp") || !strcmp(mode, "dns");
 	struct addrinfo hints = { .ai_socktype = udp ? SOCK_DGRAM : SOCK_STREAM, .ai_flags = AI_NUMERICHOST };
 	int one = 1;
 
@@ -201,8 +243,11 @@ static int run_client(const char *mode, char *hosts, const char *port, long dura
 	}
 	if (t.hosts == 0)
 		return 2;
-	if (!strcmp(mode, "client"))
+	check_peer = !strcmp(mode, "peer");
+	if (!strcmp(mode, "client") || check_peer)
 		return measure(&t, connect_request_response_close, duration_ms, max, 1000);
+	if (!strcmp(mode, "dns"))
+		return measure(&t, connected_datagram_exchange, duration_ms, max, 1000);
 	t.fd = socket(t.ai[0]->ai_family, hints.ai_socktype, 0);
 	if (udp) {
 		struct timeval timeout = { .tv_sec = 1 };
@@ -222,8 +267,9 @@ int main(int argc, char **argv)
 {
 	if ((argc == 3 || argc == 4) && !strcmp(argv[1], "server"))
 		return serve(argv[2], argc == 4 ? (unsigned char)atoi(argv[3]) : 0);
-	if ((argc == 5 || argc == 6) && (!strcmp(argv[1], "client") || !strcmp(argv[1], "rr") || !strcmp(argv[1], "udp")))
+	if ((argc == 5 || argc == 6) && (!strcmp(argv[1], "client") || !strcmp(argv[1], "rr") || !strcmp(argv[1], "udp") ||
+					     !strcmp(argv[1], "peer") || !strcmp(argv[1], "dns")))
 		return run_client(argv[1], argv[2], argv[3], atol(argv[4]), argc == 6 ? strtoull(argv[5], NULL, 10) : UINT64_MAX);
-	fprintf(stderr, "usage: crr server PORT [ID] | crr client|rr|udp HOSTS PORT DURATION_MS [MAX]\n");
+	fprintf(stderr, "usage: crr server PORT [ID] | crr client|rr|udp|peer|dns HOSTS PORT DURATION_MS [MAX]\n");
 	return 2;
 }
