@@ -32,7 +32,7 @@ export const MAP_LAYOUT_VERSIONS: Readonly<Record<string, number>> = {
   // the same key and value sizes as version 1, a different meaning, so only the name tells.
   slb_ct: 2,
   // 2: indexed by enum slb_reason (bpf/include/reasons.h), 20 entries instead of 11.
-  // 3: 21 entries (sock_revnat_fallback).
+  // 3: 25 entries (the NetworkPolicy reasons and sock_revnat_fallback).
   slb_counters: 3,
 };
 
