@@ -148,6 +148,11 @@ export class PodNetwork {
     return pod;
   }
 
+  /** Every pod's host-side interface (none in the MacVlan shape). */
+  hostInterfaces(): string[] {
+    return [...this.pods.keys()].flatMap((name) => this.hostInterface(name) ?? []);
+  }
+
   /** The interface in the node namespace that carries a pod's traffic: its host-side veth
    * (bridge, routed); none for a MacVlan pod, whose traffic the node's L3 never sees. */
   hostInterface(name: string): string | undefined {

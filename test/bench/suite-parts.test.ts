@@ -33,6 +33,8 @@ t.test('every kind of wrong run is reported', async (t) => {
   t.same(checkRun(runOf({ replies: { 'be-0': 100 } }), 'x', ['be-0', 'be-1'], false), [], 'one connection may stay on one backend');
   t.match(checkRun(runOf({ mode: 'conntrack', kernelConntrack: 7 }), 'x', ['be-0', 'be-1'], true), [/conntrack left 7 kernel conntrack entries/]);
   t.same(checkRun(runOf({ mode: 'iptables', kernelConntrack: 7 }), 'x', ['be-0', 'be-1'], true), [], 'iptables is expected to track');
+  t.same(checkRun(runOf({ mode: 'iptables+calico' as ClientRun['mode'], kernelConntrack: 7 }), 'x', ['be-0', 'be-1'], true), [], 'so is a variant of it (the policy section)');
+  t.match(checkRun(runOf({ mode: 'socket+policy' as ClientRun['mode'], kernelConntrack: 7 }), 'x', ['be-0', 'be-1'], true), [/left 7 kernel conntrack/], 'socket mode with policy keeps none');
 });
 
 t.test('samples: median, spread, every value; non-finite values are kept but not counted', async (t) => {

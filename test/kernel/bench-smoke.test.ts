@@ -9,7 +9,7 @@ import { PROFILES, SECTION_IDS } from '../../src/bench/suite/profiles.js';
 import { runSuite } from '../../src/bench/suite/run-suite.js';
 
 t.test('the suite, quick and small', async (t) => {
-  const profile = { ...PROFILES.quick, durationMs: 300, servicePoints: [1, 50], podPoints: [3], stateConnections: 300, legacyServicePoints: [50], controlPlanePoints: [100], controlPlaneChanges: 2 };
+  const profile = { ...PROFILES.quick, durationMs: 300, servicePoints: [1, 50], podPoints: [3], stateConnections: 300, legacyServicePoints: [50], policyPodPoints: [1], controlPlanePoints: [100], controlPlaneChanges: 2 };
   const lines: string[] = [];
   const statsSysctl = (): string => readFileSync('/proc/sys/kernel/bpf_stats_enabled', 'utf8').trim();
   const statsBefore = statsSysctl();
@@ -23,7 +23,7 @@ t.test('the suite, quick and small', async (t) => {
   const ipvs = r.sections[0]!.unavailable.find((u) => u.mode === 'ipvs');
   const expected = ['socket', 'conntrack', 'iptables', 'nftables', ...(ipvs ? [] : ['ipvs']), 'direct'];
   if (ipvs) t.match(ipvs.reason, /IPVS/, 'a mode the kernel lacks is reported with its reason, not a number');
-  for (const s of r.sections.filter((s) => !['control-plane', 'hooks', 'iptables-legacy', 'macvlan'].includes(s.id))) {
+  for (const s of r.sections.filter((s) => !['control-plane', 'hooks', 'iptables-legacy', 'macvlan', 'policy'].includes(s.id))) {
     const xs = s.xLabel ? (s.id === 'service-scalability' ? [1, 50] : [3]) : [undefined];
     for (const x of xs)
       for (const mode of expected) {
@@ -43,6 +43,13 @@ t.test('the suite, quick and small', async (t) => {
   t.same(macvlan.rows.map((row) => row.mode), ['socket', 'direct'], 'on MacVlan pods only socket mode balances (and direct connects)');
   for (const mode of ['conntrack', 'iptables', 'nftables'])
     t.match(macvlan.unavailable.find((u) => u.mode === mode)?.reason, /does not balance on macvlan pods: .*the trial run: .*failed transactions/, `${mode} on MacVlan: not working, with what its trial saw`);
+  const policy = r.sections.find((s) => s.id === 'policy')!;
+  for (const mode of ['socket', 'socket+policy', 'conntrack', 'iptables', 'iptables+calico', 'direct']) {
+    const row = policy.rows.find((row) => row.mode === mode && row.x === 1);
+    t.ok(row && row.values.shortRate!.median > 0 && row.values.longRate!.median > 0, `policy: ${mode} measured on short and long connections`);
+  }
+  const ctPolicy = policy.rows.find((row) => row.mode === 'conntrack+policy');
+  if (!ctPolicy) t.match(policy.unavailable.find((u) => u.mode === 'conntrack+policy')?.reason, /does not enforce/, 'conntrack+policy: measured, or reported as not enforcing');
   const legacy = r.sections.find((s) => s.id === 'iptables-legacy')!;
   t.same(legacy.rows.map((row) => `${row.mode}@${row.x}`), ['direct@50', 'iptables@50', 'iptables-legacy@50'], 'iptables on both backends beside direct');
   for (const row of legacy.rows) t.ok(row.values.rate!.median > 0 && (row.mode === 'direct' || row.ratioToDirect! > 0), `iptables-legacy section: ${row.mode} measured`);

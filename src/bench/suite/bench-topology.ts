@@ -45,6 +45,9 @@ export interface TopologyOptions {
   modes?: readonly BenchMode[];
   /** The pod network (default bridge). */
   shape?: PodNetworkShape;
+  /** Pods without a server besides the client and backends (idle-0 ...): what the node's
+   * per-interface work scales with (the policy section's 120 pods). */
+  idlePods?: number;
 }
 
 /** crr: a new connection per request; rr: one connection, many requests; udp: datagrams on one
@@ -139,6 +142,8 @@ export class BenchTopology {
   private async build(opts: TopologyOptions, progress: (s: string) => void): Promise<void> {
     if (opts.backends > 255) throw new Error('at most 255 backends (crr servers answer with a one-byte ID)');
     this.net.addPod('client');
+    // Before any server starts: its readiness wait would otherwise include their creation.
+    for (let i = 0; i < (opts.idlePods ?? 0); i++) this.net.addPod(`idle-${i}`);
     const started = [];
     for (let i = 0; i < opts.backends; i++) {
       const pod = this.net.addPod(`be-${i}`);
@@ -178,6 +183,21 @@ export class BenchTopology {
     progress(`topology (${this.net.shape} pod network): ${opts.backends} backend pods, ${opts.services} services (the measured one last${rules === undefined ? '' : `; ${rules} rules in KUBE-SERVICES`}), modes ${this.modes.join(', ')}`);
   }
 
+  /** Where this topology's maps are pinned (other components load against them). */
+  get pinDir(): string {
+    return this.bpffs;
+  }
+
+  /** Every mode's machinery out of the packet path, so the next run sets its own up afresh. */
+  resetModes(): void {
+    this.iptables?.enable(false);
+    this.nftables?.enable(false);
+    this.ipvs?.enable(false);
+    const tc = this.tc;
+    if (tc) inNetns(this.net.nodeNetnsPath, () => tc.detachInterfaces());
+    this.active = undefined;
+  }
+
   get modes(): BenchMode[] {
     return this.wanted.filter((m) => !this.unavailable.has(m));
   }
@@ -207,8 +227,14 @@ export class BenchTopology {
    * turn); "pods" sends every mode straight to the backends, measuring what each mode costs
    * traffic that is not for a service.
    */
-  async run(mode: BenchMode, workload: Workload, opts: { durationMs: number; max?: number; target?: 'service' | 'pods'; v4Mapped?: boolean }): Promise<ClientRun> {
+  async run(
+    mode: BenchMode,
+    workload: Workload,
+    opts: { durationMs: number; max?: number; target?: 'service' | 'pods'; v4Mapped?: boolean; prepare?: () => void },
+  ): Promise<ClientRun> {
     this.activate(mode);
+    // What a caller adds to the mode (the policy section's policies), once the mode is in place.
+    opts.prepare?.();
     // Each run starts from empty tables, so the counts after it are that run's own state.
     this.clearConntrack();
     const toPods = mode === 'direct' || opts.target === 'pods';

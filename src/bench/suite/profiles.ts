@@ -15,6 +15,8 @@ export interface SuiteProfile {
   podPoints: number[];
   /** Connections in the state section (conntrack entries and CPU after exactly this many). */
   stateConnections: number;
+  /** Pods (and as many NetworkPolicies) in each point of the policy section. */
+  policyPodPoints: number[];
   /** Services programmed in each point of the iptables-legacy section. */
   legacyServicePoints: number[];
   /** Services (x 3 endpoints) in each point of the control-plane section. */
@@ -33,6 +35,7 @@ export const PROFILES: Record<'quick' | 'full', SuiteProfile> = {
     podPoints: [3, 10],
     stateConnections: 2000,
     legacyServicePoints: [1, 1000],
+    policyPodPoints: [1, 120],
     controlPlanePoints: [1000],
     controlPlaneChanges: 5,
   },
@@ -45,10 +48,11 @@ export const PROFILES: Record<'quick' | 'full', SuiteProfile> = {
     podPoints: [3, 10, 50, 150],
     stateConnections: 10000,
     legacyServicePoints: [1, 5000],
+    policyPodPoints: [1, 120],
     controlPlanePoints: [1000, 5000, 10000],
     controlPlaneChanges: 20,
   },
 };
 
-export const SECTION_IDS = ['pod-network', 'short-connections', 'long-connections', 'bulk', 'udp', 'service-scalability', 'pod-scalability', 'state', 'hooks', 'routed-veth', 'macvlan', 'iptables-legacy', 'control-plane'] as const;
+export const SECTION_IDS = ['pod-network', 'short-connections', 'long-connections', 'bulk', 'udp', 'service-scalability', 'pod-scalability', 'state', 'hooks', 'routed-veth', 'macvlan', 'policy', 'iptables-legacy', 'control-plane'] as const;
 export type SectionId = (typeof SECTION_IDS)[number];

@@ -14,7 +14,7 @@ export function checkRun(r: ClientRun, context: string, backends: readonly strin
   if (r.strayReplies > 0) problems.push(`${context}: ${r.mode} got ${r.strayReplies} answers from servers that are not the service's backends`);
   // Only kube-proxy's layouts track connections in the kernel; any count elsewhere means a
   // baseline's hooks stayed in the packet path and charged another mode for them.
-  if (!['iptables', 'iptables-legacy', 'nftables', 'ipvs'].includes(r.mode) && r.kernelConntrack > 0) problems.push(`${context}: ${r.mode} left ${r.kernelConntrack} kernel conntrack entries`);
+  if (!['iptables', 'iptables-legacy', 'nftables', 'ipvs'].includes(r.mode.split('+')[0]!) && r.kernelConntrack > 0) problems.push(`${context}: ${r.mode} left ${r.kernelConntrack} kernel conntrack entries`);
   if (balanced) {
     const silent = backends.filter((b) => !r.replies[b]);
     if (silent.length > 0) problems.push(`${context}: ${r.mode} never reached ${silent.join(', ')} (answers: ${JSON.stringify(r.replies)})`);

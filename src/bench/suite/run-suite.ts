@@ -7,6 +7,7 @@ import { SUITE_SCHEMA_VERSION, type SuiteResult, type SuiteSection } from '../re
 import { BenchTopology } from './bench-topology.js';
 import { controlPlaneSection } from './control-plane-section.js';
 import { iptablesLegacySection } from './iptables-legacy-section.js';
+import { policySection } from './policy-section.js';
 import { bulkSection, stateSection, trafficSection, TRAFFIC_SECTIONS } from './connection-sections.js';
 import { hooksSection } from './hooks-section.js';
 import type { Progress } from './interleave.js';
@@ -43,6 +44,7 @@ export async function runSuite(profile: SuiteProfile, sections: readonly Section
   for (const spec of sweepSpecs(profile)) if (sections.includes(spec.id)) done.set(spec.id, await sweepSection(spec, profile, problems, progress));
   if (sections.includes('hooks')) done.set('hooks', await hooksSection(profile, problems, progress));
   for (const id of Object.keys(SHAPE_SECTIONS) as ShapeSectionId[]) if (sections.includes(id)) done.set(id, await shapeSection(id, profile, problems, progress));
+  if (sections.includes('policy')) done.set('policy', await policySection(profile, problems, progress));
   if (sections.includes('iptables-legacy')) done.set('iptables-legacy', await iptablesLegacySection(profile, problems, progress));
   if (sections.includes('control-plane')) done.set('control-plane', await controlPlaneSection(profile, progress));
   for (const p of problems) progress(`CHECK FAILED: ${p}`);
