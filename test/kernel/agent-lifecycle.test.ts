@@ -2,6 +2,8 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import t from 'tap';
+import { COUNTERS_MAP } from '../../src/datapath/counters-map.js';
+import { pinName } from '../../src/datapath/map-layouts.js';
 import { CLI_PATH } from '../../src/install-paths.js';
 import { byBackend, KernelLab } from '../helpers/kernel-lab.js';
 import { dualStackSlices, endpointSlice, service } from '../helpers/k8s-fixtures.js';
@@ -89,8 +91,9 @@ t.test('agent life cycle', async (t) => {
       'slb_affinity',
       'slb_affinity_match',
       'slb_backends',
-      'slb_counters_v2',
+      pinName(COUNTERS_MAP),
       'slb_frontends',
+      'slb_revnat_sk',
       'slb_slots',
       'slb_sock_revnat',
       'slb_udp_departed',
@@ -152,7 +155,7 @@ t.test('agent life cycle', async (t) => {
   });
 
   t.test('uninstall detaches every program and removes every pin', async (t) => {
-    t.match(socklb('uninstall', '--bpffs', lab.bpffs), /^detached 9 socket programs and the tc programs of 0 interfaces, removed 11 maps/);
+    t.match(socklb('uninstall', '--bpffs', lab.bpffs), /^detached 9 socket programs and the tc programs of 0 interfaces, removed 12 maps/);
     t.same(attachedPrograms(lab.net.cgroup.path), []);
     t.notOk(existsSync(lab.bpffs));
     const r = await lab.probe({ mode: 'tcp', host: '10.96.0.10', port: 80, count: 1, timeoutMs: 500 });
