@@ -64,3 +64,28 @@ export async function runProbe(net: PodNetwork, pod: string, req: ProbeRequest):
   const line = await waitForLine(child, /^\{/, limit, `probe client in pod ${pod}`);
   return JSON.parse(line) as ProbeResult;
 }
+
+/** A probe client in --serve mode in a pod, inside the run's cgroup: one process for many
+ * rounds of requests (each round's requests run at once). Ends with its stdin (end()) or with
+ * the pod network's destroy(). */
+export class ProbeServer {
+  private constructor(
+    private readonly child: ChildProcess,
+    private readonly pod: string,
+  ) {}
+
+  static start(net: PodNetwork, pod: string): ProbeServer {
+    return new ProbeServer(net.spawn(pod, process.execPath, [labScriptPath('probe-client'), '--serve'], { inCgroup: true, stdin: true }), pod);
+  }
+
+  /** The results in the order of the requests. Rounds are answered one after another. */
+  async run(reqs: readonly ProbeRequest[]): Promise<ProbeResult[]> {
+    const reply = waitForLine(this.child, /^\[/, Math.max(0, ...reqs.map((r) => r.durationMs ?? 60_000)) + 15_000, `probe server in pod ${this.pod}`);
+    this.child.stdin!.write(`${JSON.stringify(reqs)}\n`);
+    return JSON.parse(await reply) as ProbeResult[];
+  }
+
+  end(): void {
+    this.child.stdin?.end();
+  }
+}

@@ -178,12 +178,14 @@ export class PodNetwork {
     return pod;
   }
 
-  /** Starts a command in a pod; with inCgroup it first joins the run's cgroup, where socklb's programs are attached. */
-  spawn(podName: string, cmd: string, args: readonly string[], opts: { inCgroup: boolean }): ChildProcess {
+  /** Starts a command in a pod; with inCgroup it first joins the run's cgroup, where socklb's
+   * programs are attached; with stdin its stdin is a pipe (else nothing). */
+  spawn(podName: string, cmd: string, args: readonly string[], opts: { inCgroup: boolean; stdin?: boolean }): ChildProcess {
     const pod = this.pod(podName);
+    const stdio = [opts.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'] as ('pipe' | 'ignore')[];
     const child = opts.inCgroup
-      ? spawn('/bin/sh', ['-c', 'echo $$ > "$1" && shift && exec ip netns exec "$@"', 'sh', this.cgroup.procsFile, pod.netns, cmd, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
-      : spawn('ip', ['netns', 'exec', pod.netns, cmd, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+      ? spawn('/bin/sh', ['-c', 'echo $$ > "$1" && shift && exec ip netns exec "$@"', 'sh', this.cgroup.procsFile, pod.netns, cmd, ...args], { stdio })
+      : spawn('ip', ['netns', 'exec', pod.netns, cmd, ...args], { stdio });
     this.children.add(child);
     child.once('exit', () => this.children.delete(child));
     return child;

@@ -10,8 +10,12 @@
 // (at `port`) and wait for no reply.
 // Usage: node probe-client.js '{"mode":"tcp","host":"10.96.0.10","port":80,"count":300}'
 // Prints one JSON line: ProbeResult.
+// With --serve it runs lists of requests read from stdin, each list at once (see serve()): a
+// policy truth table probes every target of a source from one process, so the denied ones
+// (which wait for their timeout) wait together.
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { connect, type Socket } from 'node:net';
+import { createInterface } from 'node:readline';
 
 export interface ProbeRequest {
   mode: 'tcp' | 'tcp-persistent' | 'udp' | 'udp-connected' | 'udp-spray';
@@ -234,7 +238,22 @@ export async function probe(req: ProbeRequest): Promise<ProbeResult> {
   return result;
 }
 
-if (process.argv[1] && import.meta.url.endsWith(process.argv[1].split('/').pop()!)) {
+/** --serve: reads one JSON list of requests per stdin line, runs each list at once, and prints
+ * its results as one line, in the order the lists came; ends with stdin. A table that probes
+ * again and again from the same pods starts one process per pod, not one per round. */
+function serve(): void {
+  let queue = Promise.resolve();
+  createInterface({ input: process.stdin }).on('line', (line) => {
+    queue = queue.then(async () => {
+      const results = await Promise.all((JSON.parse(line) as ProbeRequest[]).map(probe));
+      process.stdout.write(`${JSON.stringify(results)}\n`);
+    });
+  });
+}
+
+const isMain = process.argv[1] !== undefined && import.meta.url.endsWith(process.argv[1].split('/').pop()!);
+if (isMain && process.argv[2] === '--serve') serve();
+else if (isMain) {
   const req = JSON.parse(process.argv[2] ?? '{}') as ProbeRequest;
   probe(req).then(
     (r) => process.stdout.write(`${JSON.stringify(r)}\n`),

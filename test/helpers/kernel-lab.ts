@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { uninstallSockDatapath } from '../../src/datapath/sock-datapath.js';
 import { CLI_PATH } from '../../src/install-paths.js';
 import { runProbe, startBackend, waitForLine } from '../../src/lab/lab-processes.js';
-import { PodNetwork, type Pod } from '../../src/lab/pod-network.js';
+import { PodNetwork, type Pod, type PodNetworkShape } from '../../src/lab/pod-network.js';
 import type { ProbeRequest, ProbeResult } from '../../src/lab/probe-client.js';
 import { toYaml } from './k8s-fixtures.js';
 import { run } from '../../src/lab/command.js';
@@ -68,12 +68,13 @@ export class KernelLab {
     this.servicesFile = join(dir, 'services.yaml');
   }
 
-  /** A client pod "client" and backend pods named as given, each serving the ports. */
-  static async create(t: Teardownable, backends: string[], ports: number[]): Promise<KernelLab> {
-    const net = PodNetwork.create();
+  /** A client pod "client" (unless client is false) and backend pods named as given, each
+   * serving the ports, on a pod network of the given shape (bridge by default). */
+  static async create(t: Teardownable, backends: string[], ports: number[], opts: { shape?: PodNetworkShape; client?: boolean } = {}): Promise<KernelLab> {
+    const net = PodNetwork.create(opts.shape);
     const lab = new KernelLab(net, mkdtempSync(join(tmpdir(), 'socklb-test-')));
     t.teardown(() => lab.destroy());
-    net.addPod('client');
+    if (opts.client ?? true) net.addPod('client');
     for (const b of backends) net.addPod(b);
     await Promise.all(backends.map((b) => lab.startBackend(b, ports)));
     return lab;
