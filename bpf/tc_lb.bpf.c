@@ -12,6 +12,13 @@
  * with the MAC addresses the node's path would have given it) instead of through the node's
  * bridge and routing, as Cilium's and Terway's datapaths hand packets to local endpoints.
  * A new flow to a service address on a port no service has is answered (refusal.h) instead.
+ * NetworkPolicy (policy_enforce.h) is enforced on the same lookups, with slb_ct as its
+ * conntrack: a service flow is judged on the backend it is translated to, for the client's
+ * egress and, as a redirected packet skips the backend's own interface hooks, the backend's
+ * ingress, on every packet of the original direction (a changed policy applies to established
+ * flows at once, as in Cilium); its replies pass on the reply entry made when the flow passed
+ * (CT_F_POLICY_ALLOWED). Traffic between pods that is no service's is judged as socket mode's
+ * policy programs judge it, its reply entries (only for isolated pods) in slb_ct as well.
  * Every drop is counted with its reason (reasons.h).
  * Uses the same frontends, slots and backends maps as the socket programs, so the agent's
  * control plane is the same in both modes. */
@@ -22,8 +29,8 @@
 #include "conntrack.h"
 #include "packet.h"
 #include "pod_links.h"
+#include "policy_enforce.h"
 #include "refusal.h"
-#include "tc_drop.h"
 #include "tc_parse.h"
 
 char LICENSE[] SEC("license") = "GPL";
@@ -45,7 +52,8 @@ static __always_inline void frontend_key_of(const struct packet *p, struct front
 }
 
 /* Tracks p's new flow (client -> VIP) to the backend: a forward entry that DNATs to it, and a
- * reply entry that gives the backend's replies the VIP back. A flow is both entries or none:
+ * reply entry that gives the backend's replies the VIP back and lets them through the policy
+ * of both pods (the flow passed it before it was created: pol_service_denied). A flow is both entries or none:
  * when the reply entry cannot be written the forward one goes again, so the flow's next packet
  * starts over instead of reaching a backend whose replies would not be translated. */
 static __always_inline enum slb_reason ct_create_service_flow(const struct packet *p, const struct backend_value *backend,
@@ -60,11 +68,22 @@ static __always_inline enum slb_reason ct_create_service_flow(const struct packe
 	ct_reply_key_of(&key, p, &backend->address, backend->port);
 	nat.address = p->dst;
 	nat.port = p->dport;
-	if (ct_insert(&slb_ct, &key, p->protocol, 0, CT_F_REVNAT, &nat, now))
+	if (ct_insert(&slb_ct, &key, p->protocol, 0, CT_F_REVNAT | CT_F_POLICY_ALLOWED, &nat, now))
 		return REASON_CT_CREATED;
 	ct_key_of(&key, p, CT_DIR_FORWARD);
 	bpf_map_delete_elem(&slb_ct, &key);
 	return REASON_CT_REPLY_INSERT_FAILED;
+}
+
+/* The policy of a packet from the client (p's source) translated to backend: the client's
+ * egress and the backend's ingress (0: allowed, else the reason it is dropped for). */
+static __always_inline enum slb_reason pol_service_denied(const struct packet *p, const struct backend_value *backend)
+{
+	enum slb_reason denied = pol_denied(pol_endpoint_of(p, true), POL_EGRESS, &backend->address, p->protocol, backend->port);
+
+	if (denied)
+		return denied;
+	return pol_denied(bpf_map_lookup_elem(&slb_pol_endpoints, &backend->address), POL_INGRESS, &p->src, p->protocol, backend->port);
 }
 
 /* The frame's Ethernet header, once parsed (packet_parse made the headers linear). */
@@ -94,15 +113,27 @@ static __always_inline int deliver(struct __sk_buff *skb, const struct pod_link 
 	return bpf_redirect_peer(link->ifindex, 0);
 }
 
-/* The entry of the flow p's packet is a reply in, if its replies get the service address back. */
+/* The entry of the flow p's packet is a reply in: one that gives it the service address back
+ * (CT_F_REVNAT), or one the policy let its replies through with (CT_F_POLICY_ALLOWED). */
 static __always_inline struct ct_entry *reply_flow(const struct packet *p, __u64 now)
+{
+	struct ct_key key;
+
+	ct_key_of(&key, p, CT_DIR_REPLY);
+	return ct_lookup(&slb_ct, &key, p, now, NULL);
+}
+
+/* Whether p's packet, from a service address, is a reply already given that address back
+ * (by the backend's from-pod program, then routed by the node): its flow's forward entry. */
+static __always_inline bool service_reply(const struct packet *p, __u64 now)
 {
 	struct ct_key key;
 	struct ct_entry *flow;
 
-	ct_key_of(&key, p, CT_DIR_REPLY);
+	ct_reply_key_of(&key, p, &p->dst, p->dport);
+	key.direction = CT_DIR_FORWARD;
 	flow = ct_lookup(&slb_ct, &key, p, now, NULL);
-	return flow && (flow->verdict & CT_F_REVNAT) ? flow : NULL;
+	return flow && (flow->verdict & CT_F_DNAT);
 }
 
 /* A packet to a service address: the forward direction of a flow, translated to its backend. */
@@ -112,7 +143,7 @@ static __always_inline int from_pod_to_service(struct __sk_buff *skb, const stru
 	struct ct_entry *flow;
 	struct frontend_key frontend;
 	struct backend_value backend;
-	enum slb_reason created;
+	enum slb_reason created, denied;
 	__u32 backend_id = 0;
 	__u32 now_s = now / NSEC_PER_SEC;
 	__u8 gateway_mac[ETH_ALEN];
@@ -137,6 +168,11 @@ static __always_inline int from_pod_to_service(struct __sk_buff *skb, const stru
 		case LB_SELECTED:
 			break;
 		}
+	}
+	denied = pol_service_denied(p, &backend);
+	if (denied)
+		return tc_drop(denied);
+	if (!flow) {
 		created = ct_create_service_flow(p, &backend, backend_id, now);
 		if (created != REASON_CT_CREATED)
 			return tc_drop_ct(created);
@@ -158,15 +194,20 @@ static __always_inline int from_pod_to_service(struct __sk_buff *skb, const stru
 }
 
 /* A packet to any other address: a backend's reply when it belongs to a tracked flow, given
- * the service address back. */
+ * the service address back; a reply the policy allowed; else the pod's egress policy's. */
 static __always_inline int from_pod_reply(struct __sk_buff *skb, const struct packet *p, __u64 now)
 {
 	struct ct_entry *flow = reply_flow(p, now);
 	__u32 now_s = now / NSEC_PER_SEC;
 	const struct pod_link *client;
+	struct pol_endpoint *ep;
 	struct ethhdr *eth;
 
-	if (!flow)
+	if (!flow) {
+		ep = pol_endpoint_of(p, true);
+		return ep ? pol_enforce(&slb_ct, ep, p, true, now) : TC_PASS;
+	}
+	if (!(flow->verdict & CT_F_REVNAT))
 		return TC_PASS;
 	eth = frame_eth(skb);
 	if (!eth)
@@ -198,13 +239,25 @@ int slb_tc_from_pod(struct __sk_buff *skb)
 SEC("tc")
 int slb_tc_to_pod(struct __sk_buff *skb)
 {
-	struct packet p;
+	struct pol_endpoint *ep;
 	struct ct_entry *flow;
+	struct packet p;
+	__u64 now;
 
 	if (!tc_parse(skb, &p))
 		return TC_PASS;
-	flow = reply_flow(&p, bpf_ktime_get_ns());
-	if (flow && !packet_rewrite(skb, &p, false, &flow->nat.address, flow->nat.port))
-		return tc_drop_ct(REASON_REVNAT_FAILED);
-	return TC_PASS;
+	now = bpf_ktime_get_ns();
+	flow = reply_flow(&p, now);
+	if (flow) {
+		if ((flow->verdict & CT_F_REVNAT) && !packet_rewrite(skb, &p, false, &flow->nat.address, flow->nat.port))
+			return tc_drop_ct(REASON_REVNAT_FAILED);
+		return TC_PASS;
+	}
+	/* What reaches the pod on the node's path: its ingress policy's, unless a reply. */
+	ep = pol_endpoint_of(&p, false);
+	if (!ep)
+		return TC_PASS;
+	if (pol_isolated(ep, POL_INGRESS) && service_reply(&p, now))
+		return TC_PASS;
+	return pol_enforce(&slb_ct, ep, &p, false, now);
 }

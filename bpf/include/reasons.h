@@ -34,7 +34,7 @@ enum slb_reason {
 	REASON_CT_EXPIRED = 19,             /* a packet met an expired conntrack entry and deleted it (garbage collection had not yet) */
 	REASON_POLICY_DENIED_EGRESS = 20,   /* a pod's packet dropped (or its connect refused) by the NetworkPolicy of its egress */
 	REASON_POLICY_DENIED_INGRESS = 21,  /* a packet to a pod dropped by the NetworkPolicy of the pod's ingress */
-	REASON_POLICY_CT_CREATED = 22,      /* an allowed flow of an isolated pod got its reply entry in slb_pol_ct */
+	REASON_POLICY_CT_CREATED = 22,      /* an allowed flow of an isolated pod got its reply entry (slb_pol_ct; conntrack mode: slb_ct) */
 	REASON_POLICY_CT_FAILED = 23,       /* an allowed flow's reply entry could not be written: its replies meet the policy */
 	REASON_SOCK_REVNAT_FALLBACK = 24,   /* a translated socket's record kept in socket storage: another socket held its slot in slb_revnat_sk */
 	REASON_MAX = 25,

@@ -65,7 +65,7 @@ program
     process.env.SERVICE_CIDRS,
   )
   .option('--pod-interfaces <patterns>', "conntrack mode and --network-policy: the pods' host-side interfaces, comma-separated name patterns", DEFAULT_POD_INTERFACE_PATTERNS.join(','))
-  .option('--network-policy', 'enforce NetworkPolicy for this node\'s pods (socket mode; needs --node-name): tc programs on the pods\' interfaces', process.env.NETWORK_POLICY === 'true' || process.env.NETWORK_POLICY === '1')
+  .option('--network-policy', 'enforce NetworkPolicy for this node\'s pods (needs --node-name): tc programs on the pods\' interfaces, in either mode', process.env.NETWORK_POLICY === 'true' || process.env.NETWORK_POLICY === '1')
   .option('--metrics-address <host:port>', 'where to serve /healthz, /readyz and /metrics ("" to disable)', '0.0.0.0:9966')
   .option('--log-level <level>', 'pino log level', 'info')
   .action(async (opts: AgentFlags) => {

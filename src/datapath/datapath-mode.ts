@@ -4,7 +4,8 @@
 //              with the policy object (tc_policy.bpf.o) on the pods' interfaces.
 //   conntrack  PodTc with translation: tc programs on the pods' interfaces translate every
 //              packet and keep a conntrack entry per flow (the design of the tc-eBPF datapaths
-//              socket mode is measured against).
+//              socket mode is measured against); with --network-policy the same programs
+//              enforce it, on their full conntrack.
 // Both load their programs against the same pinned maps, so switching is a restart: the
 // components of the other mode are detached (and conntrack state unpinned), the maps adopted,
 // and the first sync fixes any drift.
@@ -14,10 +15,7 @@ export const DATAPATH_MODES = ['socket', 'conntrack'] as const;
 export type DatapathMode = (typeof DATAPATH_MODES)[number];
 
 export function modeComponents(mode: DatapathMode, opts: { cgroup: string; podInterfaces: readonly string[]; networkPolicy?: boolean }): ComponentConfigs {
-  if (mode === 'conntrack') {
-    if (opts.networkPolicy) throw new Error('--network-policy is not enforced by --mode conntrack yet: run socket mode for NetworkPolicy, or conntrack mode without it');
-    return { 'pod-tc': { podInterfaces: opts.podInterfaces } };
-  }
+  if (mode === 'conntrack') return { 'pod-tc': { podInterfaces: opts.podInterfaces, policy: opts.networkPolicy === true } };
   // With NetworkPolicy the pods' interfaces get the policy object: the socket hooks translate.
   return { 'socket-hooks': { cgroup: opts.cgroup }, ...(opts.networkPolicy ? { 'pod-tc': { podInterfaces: opts.podInterfaces, translate: false } } : {}) };
 }

@@ -2,15 +2,16 @@
 // ingress, to-pod on egress), found by name patterns and kept up to date by a scan of the
 // network namespace the agent runs in. Two objects for the same attachment points:
 //   translate  tc_lb.bpf.o: service traffic translated per packet with a conntrack entry per
-//              flow (conntrack mode);
+//              flow (conntrack mode), and with `policy` NetworkPolicy on the same conntrack;
 //   policy     tc_policy.bpf.o: NetworkPolicy only (socket mode with --network-policy: the
 //              socket hooks translate), with the lightweight conntrack of isolated pods.
+// Both objects share the policy tables by their pins.
 import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { listInterfaces } from '../bpf/interfaces.js';
 import type { KeyValueMap } from '../bpf/typed-map.js';
 import { CT_MAP, type CtEntry, type CtKey } from './ct-map.js';
-import { POLICY_MAPS } from './policy-maps.js';
+import { POLICY_CT_MAP, POLICY_MAPS } from './policy-maps.js';
 import { installPolicyTc } from './policy-tc.js';
 import type { PolicyMaps } from './policy-tables.js';
 import type { ComponentKind, DatapathComponent, TargetChanges } from './datapath-component.js';
@@ -25,6 +26,8 @@ export interface PodTcConfig {
   podInterfaces: readonly string[];
   /** false: the policy object (no translation); default true: the translating one. */
   translate?: boolean;
+  /** The translating object enforces NetworkPolicy too (the policy object always does). */
+  policy?: boolean;
 }
 
 export interface PodTcComponent extends DatapathComponent {
@@ -43,8 +46,12 @@ export function detachTcEverywhere(): string[] {
 
 export const PodTc: ComponentKind<PodTcConfig, PodTcComponent> = {
   name: 'pod-tc',
-  install(bpffs, { podInterfaces, translate = true }) {
-    const dp = translate ? installTcDatapath({ bpffs }) : installPolicyTc({ bpffs });
+  install(bpffs, { podInterfaces, translate = true, policy = !translate }) {
+    // Without policy the translating object starts from empty tables: the pinned ones of an
+    // agent that had it would otherwise go on enforcing what nothing updates any more.
+    if (!policy) removePins(bpffs, POLICY_TABLES);
+    const translating = translate ? installTcDatapath({ bpffs }) : undefined;
+    const dp = translating ?? installPolicyTc({ bpffs });
     const matches = podInterfaceMatcher(podInterfaces);
     const sync = (): TargetChanges => {
       const names = listInterfaces();
@@ -63,7 +70,8 @@ export const PodTc: ComponentKind<PodTcConfig, PodTcComponent> = {
     };
     return {
       name: 'pod-tc',
-      ...('maps' in dp ? { maps: dp.maps } : { policy: dp.policy }),
+      maps: translating?.maps,
+      policy: policy ? dp.policy : undefined,
       ct: dp.ct,
       setAside: dp.setAside,
       attach: () => ({ podInterfaces, ...sync() }),
@@ -78,10 +86,17 @@ export const PodTc: ComponentKind<PodTcConfig, PodTcComponent> = {
     const tcFiltersRemoved = detachTcEverywhere();
     // Conntrack state, the pods' links and the policy tables mean nothing without the tc
     // programs (with them gone nothing is enforced; a later agent with policy compiles anew).
-    for (const map of [CT_MAP, POD_LINKS_MAP, ...POLICY_MAPS]) {
-      const pin = join(mapDir(bpffs), pinName(map));
-      if (existsSync(pin)) rmSync(pin);
-    }
+    removePins(bpffs, [CT_MAP, POD_LINKS_MAP, ...POLICY_MAPS]);
     return { tcFiltersRemoved };
   },
 };
+
+/** The compiled policy's tables (not the policy's conntrack). */
+const POLICY_TABLES = POLICY_MAPS.filter((map) => map !== POLICY_CT_MAP);
+
+function removePins(bpffs: string, maps: readonly string[]): void {
+  for (const map of maps) {
+    const pin = join(mapDir(bpffs), pinName(map));
+    if (existsSync(pin)) rmSync(pin);
+  }
+}

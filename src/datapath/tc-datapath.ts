@@ -10,6 +10,7 @@ import { bpfObjectPath } from '../install-paths.js';
 import { CT_MAP, ctEntryLayout, ctKeyLayout, type CtEntry, type CtKey } from './ct-map.js';
 import { datapathMaps, type DatapathMaps } from './datapath-maps.js';
 import { POD_LINKS_MAP, podLinkKeyLayout, podLinkLayout, type PodLink, type PodLinkKey } from './pod-links-map.js';
+import { openPolicyMaps, type PolicyMaps } from './policy-tables.js';
 import { closingOnError, loadDatapathObject, type DatapathObject } from './datapath-object.js';
 
 export const TC_OBJECT_PATH = bpfObjectPath('tc_lb');
@@ -25,7 +26,10 @@ export const HOOKS: readonly (readonly [TcDirection, string])[] = [
 
 export interface TcDatapath {
   maps: DatapathMaps;
+  /** Conntrack mode's flows, and the reply entries of isolated pods' flows that are no service's. */
   ct: TypedMap<CtKey, CtEntry>;
+  /** The NetworkPolicy tables the programs enforce (policy_enforce.h; empty: nothing isolated). */
+  policy: PolicyMaps;
   /** Where the programs learned each pod is (pod_links.h). */
   podLinks: TypedMap<PodLinkKey, PodLink>;
   /** Program fds by name (for BPF_PROG_TEST_RUN in tests). */
@@ -65,6 +69,7 @@ export function installTcDatapath(opts: { bpffs: string; objectPath?: string }):
   return closingOnError(obj, () => ({
     maps: datapathMaps(obj.maps),
     ct: new TypedMap(CT_MAP, obj.mapFd(CT_MAP), ctKeyLayout, ctEntryLayout),
+    policy: openPolicyMaps((name) => obj.mapFd(name)),
     podLinks: new TypedMap(POD_LINKS_MAP, obj.mapFd(POD_LINKS_MAP), podLinkKeyLayout, podLinkLayout),
     programFds: new Map(obj.programs.map((p) => [p.name, obj.programFd(p.name)])),
     attach: tcAttacher(obj, HOOKS),

@@ -3,12 +3,14 @@
 // exactly what it allows, over IPv4 and IPv6, TCP and UDP; replies of allowed flows pass into a
 // pod isolated both ways (on their slb_pol_ct entry); pods no policy selects cost no entry; a
 // policy change applies to an established connection's next packets; the node reaches an
-// isolated pod.
+// isolated pod. The same expectations hold for conntrack mode's translating programs
+// (tc_lb.bpf.o), which enforce the same policy with their full conntrack (slb_ct).
 import { existsSync, rmSync } from 'node:fs';
 import t from 'tap';
 import { inNetns } from '../../src/bpf/netns.js';
 import { readCounters } from '../../src/datapath/counters-map.js';
-import { installPolicyTc, type PolicyTcDatapath } from '../../src/datapath/policy-tc.js';
+import { installPolicyTc } from '../../src/datapath/policy-tc.js';
+import { installTcDatapath } from '../../src/datapath/tc-datapath.js';
 import { syncPolicyTables } from '../../src/datapath/policy-tables.js';
 import { mapDir } from '../../src/datapath/datapath-object.js';
 import { detachTcEverywhere } from '../../src/datapath/pod-tc.js';
@@ -25,10 +27,16 @@ import { labels, policy, rule } from '../model/policy/policy-fixture.js';
 const PORT = 8080;
 const OTHER_PORT = 9090;
 
-t.test('NetworkPolicy at tc on the pods’ interfaces', async (t) => {
+/** The tc objects that enforce policy on the pods' interfaces, by the mode that loads them. */
+const OBJECTS = {
+  socket: installPolicyTc,
+  conntrack: installTcDatapath,
+} as const;
+
+for (const [mode, install] of Object.entries(OBJECTS)) t.test(`NetworkPolicy at tc on the pods’ interfaces, ${mode} mode`, async (t) => {
   const net = PodNetwork.create('bridge');
   const bpffs = net.labRun.bpffs('test');
-  let tc: PolicyTcDatapath | undefined;
+  let tc: ReturnType<typeof install> | undefined;
   t.teardown(async () => {
     inNetns(net.nodeNetnsPath, () => detachTcEverywhere());
     tc?.close();
@@ -55,7 +63,7 @@ t.test('NetworkPolicy at tc on the pods’ interfaces', async (t) => {
     egress: [rule([{ podSelector: labels({ app: 'db' }) }])],
   });
   const compiler = new PolicyCompiler();
-  tc = installPolicyTc({ bpffs });
+  tc = install({ bpffs });
   const policyTc = tc;
   inNetns(net.nodeNetnsPath, () => {
     for (let host = 10; host < 14; host++) policyTc.attach(`veth${host}`);
