@@ -87,6 +87,8 @@ function run(script: readonly Step[], jitterSeed: number): Outcome {
     components: [],
     ct: undefined,
     udp: undefined,
+    policy: undefined,
+    podNetns: undefined,
     summary: {},
     upgradingFrom: [],
     finishUpgrade: () => ({}),
