@@ -20,5 +20,8 @@ export function modeComponents(mode: DatapathMode, opts: { cgroup: string; podIn
     return { 'pod-tc': { podInterfaces: opts.podInterfaces } };
   }
   // With NetworkPolicy the pods' interfaces get the policy object: the socket hooks translate.
-  return { 'socket-hooks': { cgroup: opts.cgroup, ...(opts.networkPolicy ? { networkPolicy: true } : {}) }, ...(opts.networkPolicy ? { 'pod-tc': { podInterfaces: opts.podInterfaces, translate: false } } : {}) };
+  return {
+    'socket-hooks': { cgroup: opts.cgroup, ...(opts.networkPolicy ? { networkPolicy: true } : {}) },
+    ...(opts.networkPolicy ? { 'pod-tc': { podInterfaces: opts.podInterfaces, translate: false } } : {}),
+  };
 }

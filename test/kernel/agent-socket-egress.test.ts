@@ -38,7 +38,15 @@ t.test('an egress-isolated pod’s denied connections fail with EPERM at connect
     spec: {
       podSelector: { matchLabels: { app: 'client' } },
       policyTypes: ['Egress'],
-      egress: [{ to: [{ podSelector: { matchLabels: { app: 'db' } } }], ports: [{ protocol: 'TCP', port: PORT }, { protocol: 'UDP', port: PORT }] }],
+      egress: [
+        {
+          to: [{ podSelector: { matchLabels: { app: 'db' } } }],
+          ports: [
+            { protocol: 'TCP', port: PORT },
+            { protocol: 'UDP', port: PORT },
+          ],
+        },
+      ],
     },
   };
   lab.writeServices([
@@ -57,7 +65,8 @@ t.test('an egress-isolated pod’s denied connections fail with EPERM at connect
   await agent.waitForLog((l) => l.msg === 'pod namespaces identified' && l.identified === 1, 15_000);
 
   const counters = (): Record<string, bigint> => readCounters(openPinned(`${mapDir(lab.bpffs)}/${pinName(COUNTERS_MAP)}`));
-  const probe = (from: string, req: Partial<ProbeRequest> & { host: string; port: number }): Promise<ProbeResult> => runProbe(lab.net, from, { mode: 'tcp', count: 3, timeoutMs: 3000, ...req });
+  const probe = (from: string, req: Partial<ProbeRequest> & { host: string; port: number }): Promise<ProbeResult> =>
+    runProbe(lab.net, from, { mode: 'tcp', count: 3, timeoutMs: 3000, ...req });
   /** All of count attempts failed with EPERM, well before the probe's own timeout. */
   const refused = (r: ProbeResult, what: string): void => {
     t.same(r.errors, { EPERM: 3 }, `${what}: EPERM every time (${JSON.stringify(r.errors)})`);
