@@ -5,6 +5,7 @@
 // stands for the pod's container); with the agent stopped the pinned entry keeps the check,
 // and a pod with no entry (the agent could not identify it) is still denied by tc: its
 // connection times out. A namespace whose processes are gone loses its entry at the next scan.
+import { existsSync } from 'node:fs';
 import t from 'tap';
 import { openPinned } from '../../src/bpf/bpf-object.js';
 import { TypedMap } from '../../src/bpf/typed-map.js';
@@ -118,4 +119,11 @@ t.test('an egress-isolated pod’s denied connections fail with EPERM at connect
   container = lab.net.spawn('client', 'sleep', ['600'], { inCgroup: true });
   await agent.waitForLog((l) => l.msg === 'pod namespaces identified' && l.identified === 1, 15_000, agent.logs.length);
   refused(await probe('client', { host: lab.pod('open').ipv4, port: PORT }), 'a new process in the pod: identified again, refused');
+
+  // An agent without --network-policy: the plain socket programs, and no policy pins left.
+  await agent.stop();
+  const plain = lab.startAgent(['--services', lab.servicesFile], { inNodeNetns: true });
+  await plain.waitForLog((l) => l.msg === 'ready: the first full sync is in the maps', 15_000);
+  t.notOk(existsSync(`${mapDir(lab.bpffs)}/${pinName(POD_NETNS_MAP)}`), 'slb_pol_netns unpinned');
+  t.equal((await probe('client', { host: OPEN_VIP, port: 80 })).ok, 3, 'client → open VIP: connects without the policy');
 });
