@@ -43,29 +43,14 @@ t.test('the map follows the scans, the count written last', async (t) => {
   maps.state.afterOp = () => order.push('count');
   const a = { v4: '10.0.0.1', v6: 'fd00::1' };
   const c = { v4: '10.0.0.3', v6: NO_ADDRESS };
-  t.same(
-    syncPodNetns(
-      maps,
-      new Map([
-        [1n, a],
-        [3n, c],
-      ]),
-    ),
-    { identified: 2, written: 2, removed: 0 },
-  );
+  const both = new Map([
+    [1n, a],
+    [3n, c],
+  ]);
+  t.same(syncPodNetns(maps, both), { identified: 2, written: 2, removed: 0 });
   t.same(order.slice(-1), ['count'], 'the count after the entries');
   t.same(maps.state.get({ index: 0 }), { netns_pods: 2 });
-  t.same(
-    syncPodNetns(
-      maps,
-      new Map([
-        [1n, a],
-        [3n, c],
-      ]),
-    ),
-    { identified: 2, written: 0, removed: 0 },
-    'nothing changed, nothing written',
-  );
+  t.same(syncPodNetns(maps, both), { identified: 2, written: 0, removed: 0 }, 'nothing changed, nothing written');
   t.same(syncPodNetns(maps, new Map([[1n, a]])), { identified: 1, written: 0, removed: 1 }, 'a namespace gone: its entry removed');
   t.same(maps.netns.entries(), [[{ cookie: 1n }, a]]);
   t.same(maps.state.get({ index: 0 }), { netns_pods: 1 });
