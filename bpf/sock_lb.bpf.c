@@ -65,6 +65,17 @@ static __always_inline bool addr_equal(const struct lb_address *a, const struct 
 	       a->words[2] == b->words[2] && a->words[3] == b->words[3];
 }
 
+#ifdef SOCK_POLICY
+/* sock_lb_policy.bpf.o (--network-policy): the egress check and the policy maps it reads. */
+#include "sock_policy.h"
+#else
+/* sock_lb.bpf.o: no policy, no lookup: socket mode without it costs what it always did. */
+static __always_inline bool sock_egress_allows(struct bpf_sock_addr *ctx, const struct lb_address *peer, __be16 port)
+{
+	return true;
+}
+#endif
+
 /* An unconnected UDP socket's reply source -> VIP entry; created entries are remembered in the
  * socket so its sock_release hook can remove them. */
 static __always_inline void udp_revnat_record(struct bpf_sock_addr *ctx, const struct frontend_key *vip,
@@ -183,13 +194,26 @@ static __always_inline void sock_revnat_forget(struct bpf_sock_addr *ctx)
 	bpf_sk_storage_delete(&slb_sock_revnat, sk);
 }
 
-/* Fails the syscall at once with ECONNREFUSED, as kube-proxy's REJECT rules make it fail:
- * a client learns at once that nothing serves the address, it never hangs. */
-static __always_inline int sock_refuse(enum slb_reason reason)
+/* Fails the syscall at once with err: a client learns at once that it gets no connection,
+ * it never hangs. */
+static __always_inline int sock_fail(enum slb_reason reason, int err)
 {
 	counter_inc(reason);
-	bpf_set_retval(-ECONNREFUSED);
+	bpf_set_retval(-err);
 	return SYSCALL_REJECT;
+}
+
+/* ECONNREFUSED, as kube-proxy's REJECT rules make it fail: nothing serves the address. */
+static __always_inline int sock_refuse(enum slb_reason reason)
+{
+	return sock_fail(reason, ECONNREFUSED);
+}
+
+/* EPERM, "operation not permitted", what a cgroup hook's refusal means by default: a client
+ * tells a policy's denial from a service without backends (ECONNREFUSED). */
+static __always_inline int sock_deny_egress(void)
+{
+	return sock_fail(REASON_POLICY_REFUSED_EGRESS, EPERM);
 }
 
 /* connect and sendmsg: VIP -> backend. */
@@ -203,6 +227,8 @@ static __always_inline int sock_xlate_fwd(struct bpf_sock_addr *ctx, bool v6, bo
 		return SYSCALL_PROCEED;
 	addr_from_ctx(&key.address, ctx, v6);
 	if (!lb_is_service_address(&key.address)) {
+		if (!sock_egress_allows(ctx, &key.address, (__be16)ctx->user_port))
+			return sock_deny_egress();
 		if (connecting && ctx->protocol == IPPROTO_UDP)
 			sock_revnat_forget(ctx);
 		return SYSCALL_PROCEED;
@@ -213,6 +239,9 @@ static __always_inline int sock_xlate_fwd(struct bpf_sock_addr *ctx, bool v6, bo
 	/* The client of a service with session affinity is its pod, named by its netns cookie. */
 	switch (lb_select_backend_for(&key, ctx, 0, &backend, &backend_id)) {
 	case LB_SELECTED:
+		/* Judged on the backend, the address the packets will carry, as tc judges them. */
+		if (!sock_egress_allows(ctx, &backend.address, backend.port))
+			return sock_deny_egress();
 		if (!addr_to_ctx(ctx, &backend.address, v6))
 			break;
 		ctx->user_port = backend.port;

@@ -14,6 +14,9 @@ struct lb_address {
 
 #define LB_V4_MAPPED_PREFIX 0xffff0000 /* bpf_htonl(0x0000ffff) on little endian */
 
+#ifndef EPERM
+#define EPERM 1
+#endif
 #ifndef ECONNREFUSED
 #define ECONNREFUSED 111
 #endif

@@ -32,12 +32,13 @@ enum slb_reason {
 	REASON_INVALID_PACKET = 17,         /* an IP packet whose headers could not be read (truncated, IPv4 header length < 5): passed on untouched */
 	REASON_IP_FRAGMENT = 18,            /* an IPv4 fragment: passed on untranslated (its ports are in the first fragment only) */
 	REASON_CT_EXPIRED = 19,             /* a packet met an expired conntrack entry and deleted it (garbage collection had not yet) */
-	REASON_POLICY_DENIED_EGRESS = 20,   /* a pod's packet dropped (or its connect refused) by the NetworkPolicy of its egress */
+	REASON_POLICY_DENIED_EGRESS = 20,   /* a pod's packet dropped at tc by the NetworkPolicy of its egress */
 	REASON_POLICY_DENIED_INGRESS = 21,  /* a packet to a pod dropped by the NetworkPolicy of the pod's ingress */
 	REASON_POLICY_CT_CREATED = 22,      /* an allowed flow of an isolated pod got its reply entry (slb_pol_ct; conntrack mode: slb_ct) */
 	REASON_POLICY_CT_FAILED = 23,       /* an allowed flow's reply entry could not be written: its replies meet the policy */
 	REASON_SOCK_REVNAT_FALLBACK = 24,   /* a translated socket's record kept in socket storage: another socket held its slot in slb_revnat_sk */
-	REASON_MAX = 25,
+	REASON_POLICY_REFUSED_EGRESS = 25,  /* a pod's connect or sendto failed with EPERM by its egress policy (socket hooks; its packets never existed) */
+	REASON_MAX = 26,
 };
 
 BTF_EXPORT(enum slb_reason, slb_reason)

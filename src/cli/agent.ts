@@ -28,6 +28,7 @@ import { Metrics } from './metrics.js';
 import { startOpsServer } from './ops-server.js';
 import { startUdpSocketWork } from './udp-socket-work.js';
 import { startPolicyWork } from './policy-work.js';
+import { scanPodNamespaces } from '../datapath/pod-namespaces.js';
 import { localInterfaceAddresses } from '../source/local-addresses.js';
 
 export interface AgentOptions {
@@ -41,7 +42,7 @@ export interface AgentOptions {
   networkPolicy?: boolean;
   /** This node's name (spec.nodeName of its pods). */
   nodeName?: string;
-  /** conntrack mode: how often new pod interfaces are looked for, and expired flows collected. */
+  /** How often new pod interfaces (and with NetworkPolicy pods' network namespaces) are looked for, and expired flows collected. */
   interfaceScanMs?: number;
   conntrackGcMs?: number;
   /** How often the agent checks that its links and maps are still in place (default 1 s). */
@@ -111,8 +112,11 @@ export function startAgent(opts: AgentOptions, deps: AgentDeps): Agent {
   const services = steps.register(servicesStep(reconciler));
   const policyInputs = new PolicyInputs();
   for (const step of policyInputSteps(policyInputs)) steps.register(step);
+  const podNamespaces = datapath.podNetns && { maps: datapath.podNetns, scan: () => scanPodNamespaces(opts.cgroup), intervalMs: opts.interfaceScanMs ?? 2000 };
   const policyWork =
-    datapath.policy && opts.nodeName ? startPolicyWork(datapath.policy, policyInputs, { name: opts.nodeName, addresses: localInterfaceAddresses }, clock, random, log) : undefined;
+    datapath.policy && opts.nodeName
+      ? startPolicyWork(datapath.policy, policyInputs, { name: opts.nodeName, addresses: localInterfaceAddresses }, clock, random, log, podNamespaces)
+      : undefined;
 
   const metrics = deps.metrics ?? new Metrics();
   registerAgentMetrics(metrics, reconciler, () => datapath.maps.counters());

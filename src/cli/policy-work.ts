@@ -3,11 +3,17 @@
 // policy maps are made equal to it (syncPolicyTables). A write that fails is tried again with
 // backoff until it succeeds, whether or not new input comes. The pinned maps keep enforcing
 // while the agent is down or compiling: nothing is cleared first.
+// With the socket hooks' egress check, the pods' network namespaces are matched to the
+// compiled endpoints after every write and on an interval (pods start processes after the
+// policy was compiled, and leave): pod-netns-table.ts.
 import type { PolicyMaps } from '../datapath/policy-tables.js';
 import { syncPolicyTables } from '../datapath/policy-tables.js';
 import { backoffDelayMs, DEFAULT_RETRY_POLICY } from '../datapath/retry-queue.js';
+import type { PodNamespaceScan } from '../datapath/pod-namespaces.js';
+import type { PodNetnsMaps } from '../datapath/pod-netns-map.js';
+import { podNetnsEntries, syncPodNetns } from '../datapath/pod-netns-table.js';
 import type { PolicyInputs } from '../model/policy-inputs.js';
-import { PolicyCompiler } from '../model/policy/policy-compiler.js';
+import { PolicyCompiler, type CompiledPolicy } from '../model/policy/policy-compiler.js';
 import type { Clock, ClockTimer } from './agent-clock.js';
 import type { Logger } from './logger.js';
 
@@ -17,6 +23,13 @@ export interface PolicyWork {
   stop(): void;
 }
 
+/** The socket hooks' view of which pod a socket is: its maps and the namespaces to match. */
+export interface PodNamespaceWork {
+  maps: PodNetnsMaps;
+  scan: () => PodNamespaceScan;
+  intervalMs: number;
+}
+
 export function startPolicyWork(
   maps: PolicyMaps,
   inputs: PolicyInputs,
@@ -24,11 +37,24 @@ export function startPolicyWork(
   clock: Clock,
   random: () => number,
   log: Logger,
+  namespaces?: PodNamespaceWork,
 ): PolicyWork {
   const compiler = new PolicyCompiler();
   let written = -1;
   let failures = 0;
   let retry: ClockTimer | undefined;
+  let endpoints: CompiledPolicy['endpoints'] | undefined;
+  const identify = (): void => {
+    if (!namespaces || !endpoints) return;
+    try {
+      const scan = namespaces.scan();
+      const report = syncPodNetns(namespaces.maps, podNetnsEntries(scan.namespaces, endpoints));
+      if (report.written + report.removed > 0) log.info({ ...report, namespaces: scan.namespaces.length, unreadable: scan.unreadable.length }, 'pod namespaces identified');
+    } catch (err) {
+      log.error({ err: (err as Error).message }, 'pod namespaces not identified; their connections are judged at tc until the next scan');
+    }
+  };
+  const scanTimer = namespaces && clock.setInterval(identify, namespaces.intervalMs);
   const run = (): void => {
     retry?.cancel();
     retry = undefined;
@@ -46,6 +72,8 @@ export function startPolicyWork(
         { localOnly: true },
       );
       const report = syncPolicyTables(maps, compiled);
+      endpoints = compiled.endpoints;
+      identify();
       written = generation;
       failures = 0;
       for (const w of compiled.warnings) log.warn({ policy: true }, w);
@@ -56,5 +84,11 @@ export function startPolicyWork(
       retry = clock.setTimeout(run, retryInMs);
     }
   };
-  return { afterSync: run, stop: () => retry?.cancel() };
+  return {
+    afterSync: run,
+    stop: () => {
+      retry?.cancel();
+      scanTimer?.cancel();
+    },
+  };
 }

@@ -34,6 +34,7 @@ export const COUNTER_NAMES = [
   'policy_ct_created',
   'policy_ct_failed',
   'sock_revnat_fallback',
+  'policy_refused_egress',
 ] as const;
 export type CounterName = (typeof COUNTER_NAMES)[number];
 

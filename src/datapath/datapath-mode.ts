@@ -1,7 +1,8 @@
 // The agent's --mode, as the components it runs (datapath-component.ts):
 //   socket     (default) SocketHooks: the cgroup socket programs translate at connect/sendmsg:
 //              no NAT, no conntrack on the service path; with --network-policy also PodTc
-//              with the policy object (tc_policy.bpf.o) on the pods' interfaces.
+//              with the policy object (tc_policy.bpf.o) on the pods' interfaces, and the
+//              hooks check egress policy at connect (sock_lb_policy.bpf.o).
 //   conntrack  PodTc with translation: tc programs on the pods' interfaces translate every
 //              packet and keep a conntrack entry per flow (the design of the tc-eBPF datapaths
 //              socket mode is measured against); with --network-policy the same programs
@@ -17,5 +18,8 @@ export type DatapathMode = (typeof DATAPATH_MODES)[number];
 export function modeComponents(mode: DatapathMode, opts: { cgroup: string; podInterfaces: readonly string[]; networkPolicy?: boolean }): ComponentConfigs {
   if (mode === 'conntrack') return { 'pod-tc': { podInterfaces: opts.podInterfaces, policy: opts.networkPolicy === true } };
   // With NetworkPolicy the pods' interfaces get the policy object: the socket hooks translate.
-  return { 'socket-hooks': { cgroup: opts.cgroup }, ...(opts.networkPolicy ? { 'pod-tc': { podInterfaces: opts.podInterfaces, translate: false } } : {}) };
+  return {
+    'socket-hooks': { cgroup: opts.cgroup, ...(opts.networkPolicy ? { networkPolicy: true } : {}) },
+    ...(opts.networkPolicy ? { 'pod-tc': { podInterfaces: opts.podInterfaces, translate: false } } : {}),
+  };
 }

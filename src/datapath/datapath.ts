@@ -17,6 +17,7 @@ import type { DatapathMaps } from './datapath-maps.js';
 import { mapDir } from './datapath-object.js';
 import { removeStalePins, stalePins } from './map-layouts.js';
 import { PodTc, type PodTcComponent, type PodTcConfig } from './pod-tc.js';
+import type { PodNetnsMaps } from './pod-netns-map.js';
 import type { PolicyMaps } from './policy-tables.js';
 import { Reconciler } from './reconciler.js';
 import { SYSTEM_TIMING, type RetryTiming } from './retry-queue.js';
@@ -43,6 +44,8 @@ export interface Datapath {
   ct: KeyValueMap<CtKey, CtEntry> | undefined;
   /** The NetworkPolicy tables, when PodTc enforces policy. */
   policy: PolicyMaps | undefined;
+  /** SocketHooks' map of which pod a socket is, when it checks egress policy. */
+  podNetns: PodNetnsMaps | undefined;
   /** SocketHooks' UDP reverse map and connected-socket destruction, when it runs. */
   udp: UdpSockets | undefined;
   /** What the install did, for the agent's log line. */
@@ -91,6 +94,7 @@ export function installDatapath(opts: { bpffs: string; components: ComponentConf
       ct: byName<PodTcComponent>('pod-tc')?.ct,
       policy: byName<PodTcComponent>('pod-tc')?.policy,
       udp: byName<SocketHooksComponent>('socket-hooks')?.udp,
+      podNetns: byName<SocketHooksComponent>('socket-hooks')?.podNetns,
       summary,
       get upgradingFrom() {
         return upgradingFrom;

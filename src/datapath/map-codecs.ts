@@ -35,6 +35,7 @@ import {
   policyRuleKeyLayout,
   policyRuleValueLayout,
 } from './policy-maps.js';
+import { POD_NETNS_MAP, POLICY_SOCK_STATE_MAP, podNetnsEntryLayout, policySockStateLayout } from './pod-netns-map.js';
 
 export interface MapCodec {
   map: string;
@@ -55,6 +56,8 @@ export const MAP_CODECS: readonly MapCodec[] = [
   codec(POLICY_RULES_MAP, policyRuleKeyLayout, policyRuleValueLayout),
   codec(POLICY_CIDR_MAP, policyCidrKeyLayout, policyCidrValueLayout),
   codec(POLICY_CT_MAP, ctKeyLayout, ctEntryLayout),
+  codec(POD_NETNS_MAP, undefined, podNetnsEntryLayout),
+  codec(POLICY_SOCK_STATE_MAP, undefined, policySockStateLayout),
   codec(AFFINITY_MAP, affinityKeyLayout, affinityValueLayout),
   codec(AFFINITY_MATCH_MAP, affinityMatchKeyLayout, undefined),
   codec(FRONTENDS_MAP, frontendKeyLayout, frontendValueLayout),

@@ -33,7 +33,8 @@ export const MAP_LAYOUT_VERSIONS: Readonly<Record<string, number>> = {
   slb_ct: 2,
   // 2: indexed by enum slb_reason (bpf/include/reasons.h), 20 entries instead of 11.
   // 3: 25 entries (the NetworkPolicy reasons and sock_revnat_fallback).
-  slb_counters: 3,
+  // 4: 26 entries (policy_refused_egress).
+  slb_counters: 4,
 };
 
 /** The maps the reconciler writes, which must change layout together (see above). */

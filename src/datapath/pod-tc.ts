@@ -12,6 +12,7 @@ import { listInterfaces } from '../bpf/interfaces.js';
 import type { KeyValueMap } from '../bpf/typed-map.js';
 import { CT_MAP, type CtEntry, type CtKey } from './ct-map.js';
 import { POLICY_CT_MAP, POLICY_MAPS } from './policy-maps.js';
+import { SOCK_POLICY_MAPS } from './pod-netns-map.js';
 import { installPolicyTc } from './policy-tc.js';
 import type { PolicyMaps } from './policy-tables.js';
 import type { ComponentKind, DatapathComponent, TargetChanges } from './datapath-component.js';
@@ -86,7 +87,8 @@ export const PodTc: ComponentKind<PodTcConfig, PodTcComponent> = {
     const tcFiltersRemoved = detachTcEverywhere();
     // Conntrack state, the pods' links and the policy tables mean nothing without the tc
     // programs (with them gone nothing is enforced; a later agent with policy compiles anew).
-    removePins(bpffs, [CT_MAP, POD_LINKS_MAP, ...POLICY_MAPS]);
+    // The socket hooks' pods by namespace go with them: policy runs with both or neither.
+    removePins(bpffs, [CT_MAP, POD_LINKS_MAP, ...POLICY_MAPS, ...SOCK_POLICY_MAPS]);
     return { tcFiltersRemoved };
   },
 };

@@ -139,7 +139,13 @@ async function udpSocket(req: ProbeRequest): Promise<UdpSocket> {
   const sock = createSocket(req.host.includes(':') ? 'udp6' : 'udp4');
   sock.on('error', () => undefined);
   if (req.sourcePort !== undefined) await new Promise<void>((resolve) => sock.bind(req.sourcePort, resolve));
-  if (req.mode === 'udp-connected') await udpConnect(sock, req);
+  if (req.mode === 'udp-connected') {
+    // A refused connect (EPERM, ECONNREFUSED) must not leave the socket holding the process open.
+    await udpConnect(sock, req).catch((err: unknown) => {
+      sock.close();
+      throw err;
+    });
+  }
   return sock;
 }
 

@@ -11,6 +11,8 @@ import { MAP_CAPACITY, MAP_NAME_OF } from '../../src/datapath/datapath-maps.js';
 import { ENUM_MIRRORS, MAP_CODECS, NESTED_STRUCT_LAYOUTS } from '../../src/datapath/map-codecs.js';
 import { REVNAT_SK_SLOTS, REVNAT_SK_MAP, UDP_REVNAT_CAPACITY, UDP_REVNAT_MAP } from '../../src/datapath/revnat-maps.js';
 import { SOCK_OBJECT_PATH } from '../../src/datapath/sock-datapath.js';
+import { SOCK_POLICY_OBJECT_PATH } from '../../src/datapath/socket-hooks.js';
+import { POD_NETNS_CAPACITY, POD_NETNS_MAP, POLICY_SOCK_STATE_MAP } from '../../src/datapath/pod-netns-map.js';
 import { TC_OBJECT_PATH, TC_POLICY_OBJECT_PATH } from '../../src/datapath/tc-datapath.js';
 import { UDP_DEPARTED_CAPACITY, UDP_DEPARTED_MAP } from '../../src/datapath/udp-departed-map.js';
 import { SOCK_DESTROY_OBJECT_PATH } from '../../src/datapath/udp-sock-destroy.js';
@@ -19,7 +21,13 @@ import { ObjectBtf } from '../helpers/object-btf.js';
 import { POLICY_CAPACITY, POLICY_CIDR_MAP, POLICY_CT_MAP, POLICY_ENDPOINTS_MAP, POLICY_IPCACHE_MAP, POLICY_RULES_MAP } from '../../src/datapath/policy-maps.js';
 import { POLICY_VERDICT_TEST_OBJECT } from '../helpers/test-objects.js';
 
-const objects = [new ObjectBtf(SOCK_OBJECT_PATH), new ObjectBtf(TC_OBJECT_PATH), new ObjectBtf(TC_POLICY_OBJECT_PATH), new ObjectBtf(SOCK_DESTROY_OBJECT_PATH)];
+const objects = [
+  new ObjectBtf(SOCK_OBJECT_PATH),
+  new ObjectBtf(TC_OBJECT_PATH),
+  new ObjectBtf(TC_POLICY_OBJECT_PATH),
+  new ObjectBtf(SOCK_DESTROY_OBJECT_PATH),
+  new ObjectBtf(SOCK_POLICY_OBJECT_PATH),
+];
 /** Objects built for the tests only, holding maps no production object has yet (the policy
  * tables' verdict program): their codecs are checked the same way. */
 const testObjects = [new ObjectBtf(POLICY_VERDICT_TEST_OBJECT)];
@@ -41,6 +49,8 @@ t.test('map capacities the agent reports are the ones compiled in', async (t) =>
     [POLICY_RULES_MAP, POLICY_CAPACITY.rules],
     [POLICY_CIDR_MAP, POLICY_CAPACITY.cidr],
     [POLICY_CT_MAP, POLICY_CAPACITY.ct],
+    [POD_NETNS_MAP, POD_NETNS_CAPACITY],
+    [POLICY_SOCK_STATE_MAP, 1],
     // One slot per enum counter_id below COUNTER_MAX: a name added on one side only shows here.
     [COUNTERS_MAP, COUNTER_NAMES.length],
   ];
@@ -50,8 +60,17 @@ t.test('map capacities the agent reports are the ones compiled in', async (t) =>
   }
 });
 
-t.test('both objects share the load-balancing maps', async (t) => {
-  for (const map of Object.values(MAP_NAME_OF)) t.equal(holding(map).length, 2, map);
+t.test('the socket objects (with and without policy) and the tc one share the load-balancing maps', async (t) => {
+  for (const map of Object.values(MAP_NAME_OF)) t.equal(holding(map).length, 3, map);
+});
+
+t.test('the socket hooks with policy share the policy maps with the tc policy object; those without have none', async (t) => {
+  const paths = (map: string): string[] => holding(map).map((o) => o.path);
+  for (const map of [POLICY_ENDPOINTS_MAP, POLICY_IPCACHE_MAP, POLICY_RULES_MAP, POLICY_CIDR_MAP]) {
+    t.ok(paths(map).includes(SOCK_POLICY_OBJECT_PATH) && paths(map).includes(TC_POLICY_OBJECT_PATH), `${map} in both`);
+    t.notOk(paths(map).includes(SOCK_OBJECT_PATH), `${map} not in ${SOCK_OBJECT_PATH}`);
+  }
+  for (const map of [POD_NETNS_MAP, POLICY_SOCK_STATE_MAP]) t.same(paths(map), [SOCK_POLICY_OBJECT_PATH], `${map} only in the socket hooks with policy`);
 });
 
 for (const codec of MAP_CODECS) {

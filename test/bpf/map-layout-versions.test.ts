@@ -16,6 +16,7 @@ import { join } from 'node:path';
 import t from 'tap';
 import { MAP_LAYOUT_VERSIONS } from '../../src/datapath/map-layouts.js';
 import { SOCK_OBJECT_PATH } from '../../src/datapath/sock-datapath.js';
+import { SOCK_POLICY_OBJECT_PATH } from '../../src/datapath/socket-hooks.js';
 import { TC_OBJECT_PATH, TC_POLICY_OBJECT_PATH } from '../../src/datapath/tc-datapath.js';
 import { SOCK_DESTROY_OBJECT_PATH } from '../../src/datapath/udp-sock-destroy.js';
 import { ObjectBtf } from '../helpers/object-btf.js';
@@ -27,7 +28,7 @@ interface Recorded {
   layout: string;
 }
 
-const objects = [SOCK_OBJECT_PATH, TC_OBJECT_PATH, TC_POLICY_OBJECT_PATH, SOCK_DESTROY_OBJECT_PATH].map((p) => new ObjectBtf(p));
+const objects = [SOCK_OBJECT_PATH, TC_OBJECT_PATH, TC_POLICY_OBJECT_PATH, SOCK_DESTROY_OBJECT_PATH, SOCK_POLICY_OBJECT_PATH].map((p) => new ObjectBtf(p));
 const fingerprint = (layout: string): string => createHash('sha256').update(layout).digest('hex').slice(0, 16);
 
 /** Every map of every object: its layout, as each object that defines it compiled it. */
