@@ -33,8 +33,10 @@ static __always_inline int pol_packet(struct __sk_buff *skb, bool from_pod)
 	if (!ep)
 		return TC_PASS;
 	now = bpf_ktime_get_ns();
-	/* Only a pod isolated in the packet's direction needs to know it is an answer. */
-	if (pol_isolated(ep, from_pod ? POL_EGRESS : POL_INGRESS) && pol_answers(&slb_pol_ct, &p, now))
+	/* A pod isolated either way needs to know an answer: it passes, and it opens nothing. */
+	if (!pol_isolated_any(ep))
+		return TC_PASS;
+	if (pol_answers(&slb_pol_ct, &p, now))
 		return TC_PASS;
 	return pol_enforce(&slb_pol_ct, ep, &p, from_pod, now);
 }

@@ -38,10 +38,27 @@ static __always_inline bool pol_answers(void *table, const struct packet *p, __u
 	return ct_lookup(table, &key, p, now, NULL) != NULL;
 }
 
-/* The policy of ep's pod on a packet that answers no flow it allowed: judged (on every packet,
- * so a changed policy applies to established flows at once); allowed, and the pod isolated the
- * other way, the replies get their entry in table, written (or refreshed) by the flow's own
- * packets, so they pass the direction the pod is isolated in. */
+/* Whether p can open a flow: a TCP SYN without ACK; any UDP datagram (UDP has no opening).
+ * Only such a packet writes a reply entry: a packet in the middle of a flow socklb never saw
+ * open (one from before the pod was isolated, or an answer of one) must not make the other
+ * end's packets look like replies. */
+static __always_inline bool pol_opens_flow(const struct packet *p)
+{
+	return p->protocol != IPPROTO_TCP || (p->tcp_flags & (PKT_TCP_SYN | PKT_TCP_ACK)) == PKT_TCP_SYN;
+}
+
+static __always_inline bool pol_isolated_any(const struct pol_endpoint *ep)
+{
+	return ep->flags & (POL_ENDPOINT_INGRESS_ISOLATED | POL_ENDPOINT_EGRESS_ISOLATED);
+}
+
+/* The policy of ep's pod on a packet that answers no flow it allowed (the caller asked, for a
+ * pod isolated either way): judged on every packet, so a changed policy applies to established
+ * flows at once. Allowed, the flow's replies get their entry in table, whichever way the pod is
+ * isolated: replies going the isolated way pass on it, and the pod's own answers are known as
+ * answers, so they never write an entry that would let the other end's next packets skip the
+ * policy. The entry is written by a packet that opens the flow and refreshed by the flow's own
+ * packets after it. */
 static __always_inline int pol_enforce(void *table, const struct pol_endpoint *ep, const struct packet *p, bool from_pod, __u64 now)
 {
 	__u8 direction = from_pod ? POL_EGRESS : POL_INGRESS;
@@ -50,10 +67,10 @@ static __always_inline int pol_enforce(void *table, const struct pol_endpoint *e
 
 	if (denied)
 		return tc_drop(denied);
-	if (!pol_isolated(ep, from_pod ? POL_INGRESS : POL_EGRESS))
+	if (!pol_isolated_any(ep))
 		return TC_PASS;
 	ct_reply_key_of(&key, p, &p->dst, p->dport);
-	if (!ct_lookup(table, &key, p, now, NULL)) {
+	if (!ct_lookup(table, &key, p, now, NULL) && pol_opens_flow(p)) {
 		if (ct_insert(table, &key, p->protocol, 0, CT_F_POLICY_ALLOWED, NULL, now))
 			counter_inc(REASON_POLICY_CT_CREATED);
 		else

@@ -6,9 +6,8 @@
 // also prove that replies of allowed connections pass (a probe needs the reply). Only allowed
 // or not is compared, never how a denial shows (timeout or an error at connect).
 // Plus: 10,000 connections between pods no policy selects leave no slb_pol_ct entry, and an
-// isolated pod's established connection survives an unrelated policy change. Its control (a
-// change that denies the connection stops it) is a TODO: today an ingress-isolated pod's own
-// replies write the entry that lets the peer's next packets in unjudged (see the assertion).
+// isolated pod's established connection survives an unrelated policy change, and one that
+// denies it cuts the connection off (its original direction is judged on every packet).
 import t, { type Test } from 'tap';
 import { closeFd, openPinned } from '../../src/bpf/bpf-object.js';
 import { TypedMap } from '../../src/bpf/typed-map.js';
@@ -248,15 +247,11 @@ t.test('NetworkPolicy truth table, socket mode, routed pods', async (t) => {
     ]);
     t.ok(cut.ok > 0, `the connection had replies before the change (${cut.ok})`);
     const cutLast = (cut.replyTimes['x-a:8080']?.last ?? 0) - cutAt;
-    // Fails today: x/a's own replies (ingress-isolated, so tc_policy.bpf.c writes the entry its
-    // "replies" need) create the slb_pol_ct REPLY entry {y/a:sport → x/a:8080}, which then lets
-    // y/a's next packets in as replies without a policy check, for as long as x/a answers.
+    // x/a's own answers are known as answers (the entry its replies need is written when y/a's
+    // flow opens), so y/a's packets are judged on every packet and the change cuts them off.
     t.ok(
       Object.keys(cut.errors).length > 0 && cutLast < 1000,
       `after a change that denies it, the connection fails (errors ${JSON.stringify(cut.errors)}, last reply ${cutLast} ms after the change)`,
-      {
-        todo: 'established inbound flows of an ingress-isolated pod are not judged again after a policy change (report of issue 10 item 5)',
-      },
     );
   });
 });
