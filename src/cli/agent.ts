@@ -28,6 +28,7 @@ import { Metrics } from './metrics.js';
 import { startOpsServer } from './ops-server.js';
 import { startUdpSocketWork } from './udp-socket-work.js';
 import { startPolicyWork } from './policy-work.js';
+import { podInterfaceOf } from '../datapath/pod-interface-of.js';
 import { scanPodNamespaces } from '../datapath/pod-namespaces.js';
 import { localInterfaceAddresses } from '../source/local-addresses.js';
 
@@ -113,9 +114,11 @@ export function startAgent(opts: AgentOptions, deps: AgentDeps): Agent {
   const policyInputs = new PolicyInputs();
   for (const step of policyInputSteps(policyInputs)) steps.register(step);
   const podNamespaces = datapath.podNetns && { maps: datapath.podNetns, scan: () => scanPodNamespaces(opts.cgroup), intervalMs: opts.interfaceScanMs ?? 2000 };
+  const attach = datapath.attachPodInterface;
+  const podInterfaces = attach && { attach, find: (ip: string) => podInterfaceOf(ip) };
   const policyWork =
     datapath.policy && opts.nodeName
-      ? startPolicyWork(datapath.policy, policyInputs, { name: opts.nodeName, addresses: localInterfaceAddresses }, clock, random, log, podNamespaces)
+      ? startPolicyWork(datapath.policy, policyInputs, { name: opts.nodeName, addresses: localInterfaceAddresses }, clock, random, log, podNamespaces, podInterfaces)
       : undefined;
 
   const metrics = deps.metrics ?? new Metrics();

@@ -12,6 +12,8 @@ import { backoffDelayMs, DEFAULT_RETRY_POLICY } from '../datapath/retry-queue.js
 import type { PodNamespaceScan } from '../datapath/pod-namespaces.js';
 import type { PodNetnsMaps } from '../datapath/pod-netns-map.js';
 import { podNetnsEntries, syncPodNetns } from '../datapath/pod-netns-table.js';
+import type { PodInterface } from '../datapath/pod-interface-of.js';
+import { ENDPOINT_EGRESS_ISOLATED, ENDPOINT_INGRESS_ISOLATED } from '../model/policy/policy-keys.js';
 import type { PolicyInputs } from '../model/policy-inputs.js';
 import { PolicyCompiler, type CompiledPolicy } from '../model/policy/policy-compiler.js';
 import type { Clock, ClockTimer } from './agent-clock.js';
@@ -30,6 +32,13 @@ export interface PodNamespaceWork {
   intervalMs: number;
 }
 
+/** How the policy programs reach every local pod's interface, whatever its name: the veth the
+ * node routes the pod's address to, or the bridge port holding its MAC (pod-interface-of.ts). */
+export interface PodInterfaceWork {
+  attach(ifname: string): boolean;
+  find: (address: string) => PodInterface;
+}
+
 export function startPolicyWork(
   maps: PolicyMaps,
   inputs: PolicyInputs,
@@ -38,6 +47,7 @@ export function startPolicyWork(
   random: () => number,
   log: Logger,
   namespaces?: PodNamespaceWork,
+  interfaces?: PodInterfaceWork,
 ): PolicyWork {
   const compiler = new PolicyCompiler();
   let written = -1;
@@ -54,7 +64,34 @@ export function startPolicyWork(
       log.error({ err: (err as Error).message }, 'pod namespaces not identified; their connections are judged at tc until the next scan');
     }
   };
-  const scanTimer = namespaces && clock.setInterval(identify, namespaces.intervalMs);
+  let lastUnreached = '';
+  /** The programs onto each isolated pod's own interface; pods whose interface cannot be found
+   * are reported (once per change): tc cannot enforce for them. */
+  const placeOnPods = (): void => {
+    if (!interfaces || !endpoints) return;
+    const attached: string[] = [];
+    const unreached: string[] = [];
+    for (const [ip, e] of endpoints) {
+      if (!(e.flags & (ENDPOINT_INGRESS_ISOLATED | ENDPOINT_EGRESS_ISOLATED))) continue;
+      try {
+        const found = interfaces.find(ip);
+        if ('interface' in found) {
+          if (interfaces.attach(found.interface)) attached.push(found.interface);
+        } else if (!found.retry) unreached.push(`pod ${e.pod} (${ip}): ${found.problem}`);
+      } catch (err) {
+        unreached.push(`pod ${e.pod} (${ip}): ${(err as Error).message}`);
+      }
+    }
+    if (attached.length) log.info({ interfaces: attached }, "policy programs attached to isolated pods' interfaces");
+    const text = unreached.sort().join('\n');
+    if (text && text !== lastUnreached) log.warn({ pods: unreached }, "isolated pods whose interface the node does not route to: tc cannot enforce for them (the socket hooks still refuse their denied egress)");
+    lastUnreached = text;
+  };
+  const tick = (): void => {
+    identify();
+    placeOnPods();
+  };
+  const scanTimer = (namespaces || interfaces) && clock.setInterval(tick, namespaces?.intervalMs ?? 2000);
   const run = (): void => {
     retry?.cancel();
     retry = undefined;
@@ -73,7 +110,7 @@ export function startPolicyWork(
       );
       const report = syncPolicyTables(maps, compiled);
       endpoints = compiled.endpoints;
-      identify();
+      tick();
       written = generation;
       failures = 0;
       for (const w of compiled.warnings) log.warn({ policy: true }, w);

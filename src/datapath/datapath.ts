@@ -44,6 +44,8 @@ export interface Datapath {
   ct: KeyValueMap<CtKey, CtEntry> | undefined;
   /** The NetworkPolicy tables, when PodTc enforces policy. */
   policy: PolicyMaps | undefined;
+  /** PodTc's programs onto one interface (a local pod's, by its route), when PodTc runs. */
+  attachPodInterface: ((ifname: string) => boolean) | undefined;
   /** SocketHooks' map of which pod a socket is, when it checks egress policy. */
   podNetns: PodNetnsMaps | undefined;
   /** SocketHooks' UDP reverse map and connected-socket destruction, when it runs. */
@@ -93,6 +95,7 @@ export function installDatapath(opts: { bpffs: string; components: ComponentConf
       components,
       ct: byName<PodTcComponent>('pod-tc')?.ct,
       policy: byName<PodTcComponent>('pod-tc')?.policy,
+      attachPodInterface: byName<PodTcComponent>('pod-tc')?.attachInterface,
       udp: byName<SocketHooksComponent>('socket-hooks')?.udp,
       podNetns: byName<SocketHooksComponent>('socket-hooks')?.podNetns,
       summary,

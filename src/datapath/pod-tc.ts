@@ -36,6 +36,9 @@ export interface PodTcComponent extends DatapathComponent {
   readonly ct: KeyValueMap<CtKey, CtEntry>;
   /** The compiled NetworkPolicy tables, with the policy object. */
   readonly policy?: PolicyMaps;
+  /** Puts the programs on one interface (a local pod's, found by its route: pod-interface-of.ts),
+   * whatever its name; true if it changed anything. */
+  attachInterface(ifname: string): boolean;
   /** Removes the programs from every interface of this network namespace; the maps stay. */
   detachInterfaces(): string[];
 }
@@ -77,6 +80,7 @@ export const PodTc: ComponentKind<PodTcConfig, PodTcComponent> = {
       setAside: dp.setAside,
       attach: () => ({ podInterfaces, ...sync() }),
       sync,
+      attachInterface: (ifname) => dp.attach(ifname),
       detachInterfaces: detachTcEverywhere,
       // The scan keeps the filters on, so only the maps can tell that an uninstall ran.
       missing: () => dp.missing(),

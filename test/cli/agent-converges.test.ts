@@ -89,6 +89,7 @@ function run(script: readonly Step[], jitterSeed: number): Outcome {
     udp: undefined,
     policy: undefined,
     podNetns: undefined,
+    attachPodInterface: undefined,
     summary: {},
     upgradingFrom: [],
     finishUpgrade: () => ({}),

@@ -28,7 +28,7 @@ import type { CrrOutput } from './crr-output.js';
 import { interleaved, type Progress } from './interleave.js';
 import type { SuiteProfile } from './profiles.js';
 import { checkRun, type Problems } from './run-checks.js';
-import { rowsFor, withRatios } from './samples.js';
+import { rowsFor, sample, withRatios } from './samples.js';
 
 const POLICY_MODES = ['socket', 'socket+policy', 'conntrack', 'conntrack+policy', 'iptables', 'iptables+calico', 'direct'] as const;
 type PolicyMode = (typeof POLICY_MODES)[number];
@@ -136,8 +136,20 @@ export async function policySection(profile: SuiteProfile, problems: Problems, p
         (r) => `short ${r.short.rate.toFixed(0)}/s long ${r.long.rate.toFixed(0)}/s`,
       );
       for (const rs of runs.values()) for (const r of rs) for (const [w, c] of [['short', r.short], ['long', r.long]] as const) problems.push(...checkRun(c, `policy ${pods} ${w}`, topo.backendNames, false));
-      rows.push(
-        ...rowsFor(
+      // The state each mode keeps: flows tracked right after exactly N short connections to
+      // the isolated pod (kernel conntrack, socklb's conntrack, the policy's conntrack).
+      const n = profile.stateConnections;
+      const flows = new Map<string, number>();
+      for (const mode of measured) {
+        const entries = state.tc.ct.entries().map(([k]) => k);
+        if (entries.length) state.tc.ct.deleteMany(entries);
+        topo.resetModes();
+        const r = await topo.run(BASE[mode], 'crr', { durationMs: 120_000, max: n, prepare: prepare(mode) });
+        problems.push(...checkRun({ ...r, mode: mode as BenchMode }, `policy ${pods} state`, topo.backendNames, false));
+        if (r.transactions !== n) problems.push(`policy ${pods} state: ${mode} made ${r.transactions} of ${n} connections`);
+        flows.set(mode, r.kernelConntrack + r.socklbFlows + state.tc.ct.entries().length);
+      }
+      const point = rowsFor(
           runs,
           {
             shortRate: (r) => r.short.rate,
@@ -146,8 +158,9 @@ export async function policySection(profile: SuiteProfile, problems: Problems, p
             longCpuUs: (r) => r.long.cpuUsPerTransaction,
           },
           pods,
-        ),
-      );
+        );
+      for (const row of point) row.values.flows = sample([flows.get(row.mode) ?? Number.NaN]);
+      rows.push(...point);
     } finally {
       topo.resetModes();
       tc?.close();
@@ -165,6 +178,7 @@ export async function policySection(profile: SuiteProfile, problems: Problems, p
       { id: 'longRate', label: 'long req/s', higherIsBetter: true },
       { id: 'shortCpuUs', label: 'CPU µs/conn', higherIsBetter: false },
       { id: 'longCpuUs', label: 'CPU µs/req', higherIsBetter: false },
+      { id: 'flows', label: `tracked flows after ${profile.stateConnections.toLocaleString('en-US')} conns`, higherIsBetter: false },
     ],
     primary: 'shortRate',
     rows: withRatios(rows, 'shortRate'),
