@@ -111,10 +111,12 @@ export function startAgent(opts: AgentOptions, deps: AgentDeps): Agent {
   const services = steps.register(servicesStep(reconciler));
   const policyInputs = new PolicyInputs();
   for (const step of policyInputSteps(policyInputs)) steps.register(step);
-  const policyWork =
-    datapath.policy && opts.nodeName ? startPolicyWork(datapath.policy, policyInputs, { name: opts.nodeName, addresses: localInterfaceAddresses }, clock, random, log) : undefined;
-
   const metrics = deps.metrics ?? new Metrics();
+  const policyWork =
+    datapath.policy && opts.nodeName
+      ? startPolicyWork(datapath.policy, policyInputs, { name: opts.nodeName, addresses: localInterfaceAddresses }, clock, random, log, metrics, () => datapath.maps.counters())
+      : undefined;
+
   registerAgentMetrics(metrics, reconciler, () => datapath.maps.counters());
   const watch = watchDatapath(datapath, opts.bpffs, opts.datapathCheckMs ?? 1000, clock, metrics, log);
   const udpSocketWork = datapath.udp && startUdpSocketWork(datapath.udp, () => datapath.maps.counters(), metrics, log);
@@ -127,7 +129,8 @@ export function startAgent(opts: AgentOptions, deps: AgentDeps): Agent {
       statusError = undefined;
     } catch (err) {
       const message = (err as Error).message;
-      if (message !== statusError) log.warn({ file: status.path, err: message }, 'frontend status not published: socklb service list shows no status; check that the directory is writable');
+      if (message !== statusError)
+        log.warn({ file: status.path, err: message }, 'frontend status not published: socklb service list shows no status; check that the directory is writable');
       statusError = message;
     }
   };
