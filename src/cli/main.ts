@@ -170,6 +170,9 @@ snapshotOptions(policy.command('list'))
       const { inputs } = await loadPolicySnapshot(opts, createLogger('error', 2));
       const listing = listPolicy(inputs, localNodeOf(opts.nodeName));
       process.stdout.write(opts.json ? `${JSON.stringify(listing, null, 2)}\n` : formatPolicyList(listing));
+      // The API client's idle keep-alive connections outlive its stopped watches and would hold
+      // the process open; the answer is out (stdout to a pipe or file is synchronous).
+      process.exit(0);
     } catch (err) {
       fail(err);
     }
@@ -185,7 +188,7 @@ snapshotOptions(policy.command('check'))
       const { inputs } = await loadPolicySnapshot(opts, createLogger('error', 2));
       const check = checkPolicy(inputs, opts.from, opts.to, opts.port, localNodeOf(opts.nodeName));
       process.stdout.write(opts.json ? `${JSON.stringify(check, null, 2)}\n` : formatPolicyCheck(inputs, check));
-      process.exitCode = check.verdict.allowed ? 0 : POLICY_DENIED_EXIT;
+      process.exit(check.verdict.allowed ? 0 : POLICY_DENIED_EXIT); // as in list: nothing else may hold it open
     } catch (err) {
       fail(err);
     }
