@@ -7,7 +7,7 @@
 // cost nothing.
 import type { CounterName } from '../datapath/counters-map.js';
 import type { CompiledPolicy } from '../model/policy/policy-compiler.js';
-import type { Metrics } from './metrics.js';
+import type { Metrics, Sample } from './metrics.js';
 
 export interface PolicyProgrammed {
   endpoints: number;
@@ -42,28 +42,21 @@ export function registerPolicyMetrics(
       { labels: { outcome: 'failed' }, value: writes.failed },
     ],
   });
+  /** One sample per counter, labelled `label` = the key. */
+  const countersAs = (label: string, names: Readonly<Record<string, CounterName>>) => (): Sample[] => {
+    const c = counters();
+    return Object.entries(names).map(([value, name]) => ({ labels: { [label]: value }, value: c[name] }));
+  };
   metrics.register({
     name: 'socklb_policy_denied_total',
     help: "Packets dropped by NetworkPolicy at tc (and connections the socket hooks refused with EPERM), by the isolated pod's direction.",
     type: 'counter',
-    read: () => {
-      const c = counters();
-      return [
-        { labels: { direction: 'egress' }, value: c.policy_denied_egress },
-        { labels: { direction: 'ingress' }, value: c.policy_denied_ingress },
-      ];
-    },
+    read: countersAs('direction', { egress: 'policy_denied_egress', ingress: 'policy_denied_ingress' }),
   });
   metrics.register({
     name: 'socklb_policy_allowed_flows_total',
     help: 'New allowed flows of pods isolated in the direction of their replies (each got a slb_pol_ct entry); "failed": its entry could not be written.',
     type: 'counter',
-    read: () => {
-      const c = counters();
-      return [
-        { labels: { entry: 'created' }, value: c.policy_ct_created },
-        { labels: { entry: 'failed' }, value: c.policy_ct_failed },
-      ];
-    },
+    read: countersAs('entry', { created: 'policy_ct_created', failed: 'policy_ct_failed' }),
   });
 }
