@@ -19,7 +19,7 @@ import { formatServiceTable, listServices, withStatus } from './service-list.js'
 import { readAgentStatus, removeStaleStatusFiles, StatusFile, statusFilePath } from './agent-status.js';
 import { packageVersion } from './version.js';
 import { loadPolicySnapshot, type SnapshotFlags } from './policy-snapshot.js';
-import { checkPolicy, formatPolicyCheck, formatPolicyList, listPolicy } from './policy-show.js';
+import { checkPolicy, formatPolicyCheck, formatPolicyList, listPolicy, readPinnedEndpoints, withProgrammed } from './policy-show.js';
 import { formatFlowTables, listFlowTables } from './ct-list.js';
 import { localInterfaceAddresses } from '../source/local-addresses.js';
 import { DEMO_SERVICES_FILE } from '../install-paths.js';
@@ -165,10 +165,14 @@ const localNodeOf = (nodeName: string | undefined) => (nodeName ? { name: nodeNa
 
 snapshotOptions(policy.command('list'))
   .description('per pod of --node-name (every pod without it): the directions it is isolated in, the rules that apply, its identity')
-  .action(async (opts: SnapshotFlags & { json?: boolean }) => {
+  .addOption(bpffsOption())
+  .action(async (opts: SnapshotFlags & { json?: boolean; bpffs: string }) => {
     try {
       const { inputs } = await loadPolicySnapshot(opts, createLogger('error', 2));
-      const listing = listPolicy(inputs, localNodeOf(opts.nodeName));
+      const computed = listPolicy(inputs, localNodeOf(opts.nodeName));
+      // Beside the model's view, what the agent on this bpffs wrote (its identity numbers).
+      const pinned = readPinnedEndpoints(opts.bpffs);
+      const listing = pinned ? withProgrammed(computed, pinned) : computed;
       process.stdout.write(opts.json ? `${JSON.stringify(listing, null, 2)}\n` : formatPolicyList(listing));
       // The API client's idle keep-alive connections outlive its stopped watches and would hold
       // the process open; the answer is out (stdout to a pipe or file is synchronous).

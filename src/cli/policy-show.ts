@@ -2,7 +2,15 @@
 // in words. Both are computed by the model the agent enforces (src/model/policy): the list
 // from the compiler's tables and policy-summary.ts, the check from the reference evaluator,
 // which names the policies and rules that decided (the compiled tables are tested equal to it).
-import { formatHostPort, ipFamily } from '../net/ip-address.js';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { closeFd, openPinned } from '../bpf/bpf-object.js';
+import { TypedMap } from '../bpf/typed-map.js';
+import { mapDir } from '../datapath/datapath-object.js';
+import { pinName } from '../datapath/map-layouts.js';
+import { POLICY_ENDPOINTS_MAP, policyAddressLayout, policyEndpointLayout } from '../datapath/policy-maps.js';
+import { ENDPOINT_EGRESS_ISOLATED, ENDPOINT_INGRESS_ISOLATED } from '../model/policy/policy-keys.js';
+import { canonicalIp, formatHostPort, ipFamily } from '../net/ip-address.js';
 import { ClusterIndex, podId, type LocalNode } from '../model/policy/policy-cluster.js';
 import { PolicyCompiler } from '../model/policy/policy-compiler.js';
 import { describeRule, describeSelector, summarisePods, type DirectionSummary, type PodPolicySummary, type RuleSummary } from '../model/policy/policy-summary.js';
@@ -17,10 +25,17 @@ export interface ListedIdentity {
   pods: string[];
 }
 
+export interface ListedPod extends PodPolicySummary {
+  /** With the maps read: the pod's entry there (null: none), and whether it isolates the
+   * directions the model does. */
+  programmed?: ProgrammedEndpoint | null;
+  programmedAsModel?: boolean;
+}
+
 export interface PolicyListing {
   /** The node whose pods are listed; absent: every pod of the cluster. */
   node?: string;
-  pods: PodPolicySummary[];
+  pods: ListedPod[];
   /** The identities of the listed pods. */
   identities: ListedIdentity[];
   warnings: string[];
@@ -54,12 +69,22 @@ function directionLines(d: DirectionSummary, direction: PolicyDirection): string
   return out;
 }
 
+function programmedText(p: ListedPod): string {
+  if (p.programmed === undefined) return '';
+  if (p.programmed === null) return '  (not in the maps)';
+  return `  (maps: identity ${p.programmed.identity}${p.programmedAsModel ? '' : ', isolation differs from this model: the agent has not written the current policy'})`;
+}
+
 export function formatPolicyList(listing: PolicyListing): string {
   const out: string[] = [];
   if (listing.pods.length === 0) out.push(listing.node ? `no pod runs on node ${listing.node} (spec.nodeName)` : 'no pods');
   for (const p of listing.pods) {
     const identity = p.identity === undefined ? 'no identity (no address yet)' : `identity ${p.identity}`;
-    out.push(`${p.pod}  ${p.ips.length > 0 ? p.ips.join(', ') : '(no address)'}  ${identity}`, ...directionLines(p.ingress, 'Ingress'), ...directionLines(p.egress, 'Egress'));
+    out.push(
+      `${p.pod}  ${p.ips.length > 0 ? p.ips.join(', ') : '(no address)'}  ${identity}${programmedText(p)}`,
+      ...directionLines(p.ingress, 'Ingress'),
+      ...directionLines(p.egress, 'Egress'),
+    );
   }
   if (listing.identities.length > 0) {
     out.push('', 'IDENTITY  NAMESPACE/LABELS  PODS');
@@ -127,4 +152,41 @@ export function formatPolicyCheck(inputs: PolicyInputs, c: PolicyCheck): string 
   const end = (e: PolicyCheck['from']): string => (e.name === e.address ? e.address : `${e.name} (${e.address})`);
   const head = `${c.verdict.allowed ? 'ALLOW' : 'DENY'}  ${end(c.from)} → ${end(c.to)}  ${formatHostPort(c.to.address, c.port)}/${c.protocol}`;
   return `${[head, `  ${sideText(inputs, c.verdict.egress, 'Egress')}`, `  ${sideText(inputs, c.verdict.ingress, 'Ingress')}`].join('\n')}\n`;
+}
+
+/** A pod's entry in the pinned slb_pol_endpoints: what the agent wrote, next to what the model says. */
+export interface ProgrammedEndpoint {
+  identity: number;
+  ingressIsolated: boolean;
+  egressIsolated: boolean;
+}
+
+/** The pinned endpoints by address, or undefined when no policy maps are pinned at bpffs. */
+export function readPinnedEndpoints(bpffs: string): Map<string, ProgrammedEndpoint> | undefined {
+  const path = join(mapDir(bpffs), pinName(POLICY_ENDPOINTS_MAP));
+  if (!existsSync(path)) return undefined;
+  const fd = openPinned(path);
+  try {
+    const out = new Map<string, ProgrammedEndpoint>();
+    for (const [k, v] of new TypedMap(POLICY_ENDPOINTS_MAP, fd, policyAddressLayout, policyEndpointLayout).entries()) {
+      out.set(k.words, { identity: v.identity, ingressIsolated: (v.flags & ENDPOINT_INGRESS_ISOLATED) !== 0, egressIsolated: (v.flags & ENDPOINT_EGRESS_ISOLATED) !== 0 });
+    }
+    return out;
+  } finally {
+    closeFd(fd);
+  }
+}
+
+/** Each pod's first address's entry in the maps (null: none), and whether it isolates as the
+ * model does: a difference is an agent that has not written the current policy (yet), or none
+ * running. */
+export function withProgrammed(listing: PolicyListing, pinned: ReadonlyMap<string, ProgrammedEndpoint>): PolicyListing {
+  return {
+    ...listing,
+    pods: listing.pods.map((p) => {
+      const entry = p.ips.map((ip) => pinned.get(canonicalIp(ip))).find((e) => e !== undefined) ?? null;
+      const agrees = entry !== null && entry.ingressIsolated === p.ingress.isolated && entry.egressIsolated === p.egress.isolated;
+      return { ...p, programmed: entry, programmedAsModel: agrees };
+    }),
+  };
 }

@@ -3,7 +3,7 @@
 // flow lines' state, expiry, verdict bits and NAT data.
 import t from 'tap';
 import { describeFlow, formatFlowTables } from '../../src/cli/ct-list.js';
-import { checkPolicy, formatPolicyCheck, formatPolicyList, listPolicy, parsePortSpec } from '../../src/cli/policy-show.js';
+import { checkPolicy, formatPolicyCheck, formatPolicyList, listPolicy, parsePortSpec, withProgrammed } from '../../src/cli/policy-show.js';
 import { CT_DIRECTION, CT_STATE, CT_VERDICT } from '../../src/datapath/ct-map.js';
 import { fullTable } from '../../src/model/desired-tables.js';
 import { PolicyInputs } from '../../src/model/policy-inputs.js';
@@ -74,6 +74,23 @@ t.test('policy list: this node’s pods, their isolation, rules and identities',
   t.equal(formatPolicyList(listPolicy(inputsOf(PODS, []), { name: 'node-z', addresses: [] })), 'no pod runs on node node-z (spec.nodeName)\n');
   const isolatedIngressOnly = formatPolicyList(listPolicy(inputsOf(PODS, [policy('shop', 'deny-all', {})]), NODE));
   t.match(isolatedIngressOnly, /ingress: isolated by shop\/deny-all\n    no rule: only replies and its own node come in\n/);
+});
+
+t.test('policy list beside the pinned endpoints', async (t) => {
+  const listing = listPolicy(inputsOf(PODS, [DB_FROM_WEB]), NODE);
+  const pinned = new Map([
+    ['10.0.0.6', { identity: 900, ingressIsolated: true, egressIsolated: false }],
+    ['10.0.0.5', { identity: 901, ingressIsolated: true, egressIsolated: false }],
+  ]);
+  const merged = withProgrammed(listing, pinned);
+  t.match(merged.pods, [
+    { pod: 'shop/db', programmed: { identity: 900 }, programmedAsModel: true },
+    { pod: 'shop/web', programmed: { identity: 901 }, programmedAsModel: false },
+  ]);
+  const text = formatPolicyList(merged);
+  t.match(text, /^shop\/db  10\.0\.0\.6  identity \d+  \(maps: identity 900\)$/m);
+  t.match(text, /^shop\/web  10\.0\.0\.5  identity \d+  \(maps: identity 901, isolation differs from this model: the agent has not written the current policy\)$/m);
+  t.match(formatPolicyList(withProgrammed(listing, new Map())), /^shop\/db .*  \(not in the maps\)$/m);
 });
 
 t.test('policy check: allow or deny, and why, for each kind of side', async (t) => {

@@ -5,13 +5,14 @@
 // metrics count the drops by direction, the tracked flows, the table's fill and what the
 // policy write put in the maps.
 import { execFileSync, spawnSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
 import t from 'tap';
 import type { ListedFlowTable } from '../../src/cli/ct-list.js';
 import type { PolicyCheck, PolicyListing } from '../../src/cli/policy-show.js';
 import { CLI_PATH } from '../../src/install-paths.js';
 import { runProbe } from '../../src/lab/lab-processes.js';
 import { eventually, KernelLab } from '../helpers/kernel-lab.js';
-import { endpointSlice, service } from '../helpers/k8s-fixtures.js';
+import { endpointSlice, service, toYaml } from '../helpers/k8s-fixtures.js';
 
 const VIP = '10.96.0.60';
 const PORT = 8080;
@@ -75,7 +76,9 @@ t.test('policy check, policy list, ct list and the policy metrics beside real tr
     [3, 3, 0, 0, 0, 3],
     'the kernel: client reaches db (through the VIP too), open does not reach db, client reaches nothing else and nothing reaches it, db → open is open',
   );
-  // Read at once: the closed TCP flows' entries live 10 s.
+  // Read at once: a closed TCP flow's entry lives 10 s (and GC passes every 10 s), so client's
+  // TCP flows to db are made again just before.
+  t.equal(await probe('client', VIP, 'tcp', 80), 3);
   const tables = JSON.parse(socklb('ct', 'list', '--bpffs', lab.bpffs, '--json').stdout) as ListedFlowTable[];
   // The policy object carries conntrack.h's slb_ct too; in socket mode nothing writes it.
   t.ok(
@@ -140,6 +143,24 @@ t.test('policy check, policy list, ct list and the policy metrics beside real tr
     ],
   });
   t.equal(new Set(listing.pods.map((p) => p.identity)).size, 3, 'three identities (three label sets)');
+  // Beside the model, what the agent wrote into the pinned endpoints.
+  const withMaps = JSON.parse(socklb('policy', 'list', '--services', lab.servicesFile, '--node-name', 'node-a', '--bpffs', lab.bpffs, '--json').stdout) as PolicyListing;
+  t.match(
+    withMaps.pods.map((p) => [p.pod, p.programmed, p.programmedAsModel]),
+    [
+      ['ns/client', { identity: Number, ingressIsolated: true, egressIsolated: true }, true],
+      ['ns/db', { ingressIsolated: true, egressIsolated: false }, true],
+      ['ns/open', { ingressIsolated: false, egressIsolated: false }, true],
+    ],
+    'the maps isolate as the model does',
+  );
+  // A cluster the agent has not written (these pods without the policies): the listing says
+  // the maps differ.
+  const other = `${lab.servicesFile}.unwritten.yaml`;
+  writeFileSync(other, toYaml([{ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'ns' } }, pod('client'), pod('db'), pod('open')]));
+  const stale = socklb('policy', 'list', '--services', other, '--node-name', 'node-a', '--bpffs', lab.bpffs);
+  t.match(stale.stdout, /^ns\/client .*\(maps: identity \d+, isolation differs from this model: the agent has not written the current policy\)$/m);
+  t.match(stale.stdout, /^ns\/open .*\(maps: identity \d+\)$/m, 'the open pod is as the maps say');
   t.equal(
     socklb('policy', 'list', '--services', lab.servicesFile, '--node-name', 'node-b').stdout,
     'no pod runs on node node-b (spec.nodeName)\n',
