@@ -116,12 +116,12 @@ export function startAgent(opts: AgentOptions, deps: AgentDeps): Agent {
   const podNamespaces = datapath.podNetns && { maps: datapath.podNetns, scan: () => scanPodNamespaces(opts.cgroup), intervalMs: opts.interfaceScanMs ?? 2000 };
   const attach = datapath.attachPodInterface;
   const podInterfaces = attach && { attach, find: (ip: string) => podInterfaceOf(ip) };
+  const metrics = deps.metrics ?? new Metrics();
   const policyWork =
     datapath.policy && opts.nodeName
-      ? startPolicyWork(datapath.policy, policyInputs, { name: opts.nodeName, addresses: localInterfaceAddresses }, clock, random, log, podNamespaces, podInterfaces)
+      ? startPolicyWork(datapath.policy, policyInputs, { name: opts.nodeName, addresses: localInterfaceAddresses }, clock, random, log, metrics, () => datapath.maps.counters(), podNamespaces, podInterfaces)
       : undefined;
 
-  const metrics = deps.metrics ?? new Metrics();
   registerAgentMetrics(metrics, reconciler, () => datapath.maps.counters());
   const watch = watchDatapath(datapath, opts.bpffs, opts.datapathCheckMs ?? 1000, clock, metrics, log);
   const udpSocketWork = datapath.udp && startUdpSocketWork(datapath.udp, () => datapath.maps.counters(), metrics, log);
@@ -134,7 +134,8 @@ export function startAgent(opts: AgentOptions, deps: AgentDeps): Agent {
       statusError = undefined;
     } catch (err) {
       const message = (err as Error).message;
-      if (message !== statusError) log.warn({ file: status.path, err: message }, 'frontend status not published: socklb service list shows no status; check that the directory is writable');
+      if (message !== statusError)
+        log.warn({ file: status.path, err: message }, 'frontend status not published: socklb service list shows no status; check that the directory is writable');
       statusError = message;
     }
   };

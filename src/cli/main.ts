@@ -18,9 +18,16 @@ import { createLogger } from './logger.js';
 import { formatServiceTable, listServices, withStatus } from './service-list.js';
 import { readAgentStatus, removeStaleStatusFiles, StatusFile, statusFilePath } from './agent-status.js';
 import { packageVersion } from './version.js';
+import { loadPolicySnapshot, type SnapshotFlags } from './policy-snapshot.js';
+import { checkPolicy, formatPolicyCheck, formatPolicyList, listPolicy, readPinnedEndpoints, withProgrammed } from './policy-show.js';
+import { formatFlowTables, listFlowTables } from './ct-list.js';
+import { localInterfaceAddresses } from '../source/local-addresses.js';
 import { DEMO_SERVICES_FILE } from '../install-paths.js';
 
 const bpffsOption = (): Option => new Option('--bpffs <dir>', 'bpffs directory where maps and links are pinned').default(DEFAULT_BPFFS);
+
+/** `policy check`'s exit status for a denied flow: apart from 1, which any error exits with. */
+const POLICY_DENIED_EXIT = 3;
 
 function fail(err: unknown): never {
   process.stderr.write(`socklb: ${(err as Error).message}\n`);
@@ -64,8 +71,16 @@ program
     "the cluster's service CIDRs, comma-separated (kube-apiserver's --service-cluster-ip-range); cluster IPs outside them are refused",
     process.env.SERVICE_CIDRS,
   )
-  .option('--pod-interfaces <patterns>', "conntrack mode and --network-policy: the pods' host-side interfaces, comma-separated name patterns", DEFAULT_POD_INTERFACE_PATTERNS.join(','))
-  .option('--network-policy', 'enforce NetworkPolicy for this node\'s pods (needs --node-name): tc programs on the pods\' interfaces, in either mode', process.env.NETWORK_POLICY === 'true' || process.env.NETWORK_POLICY === '1')
+  .option(
+    '--pod-interfaces <patterns>',
+    "conntrack mode and --network-policy: the pods' host-side interfaces, comma-separated name patterns",
+    DEFAULT_POD_INTERFACE_PATTERNS.join(','),
+  )
+  .option(
+    '--network-policy',
+    "enforce NetworkPolicy for this node's pods (needs --node-name): tc programs on the pods' interfaces, in either mode",
+    process.env.NETWORK_POLICY === 'true' || process.env.NETWORK_POLICY === '1',
+  )
   .option('--metrics-address <host:port>', 'where to serve /healthz, /readyz and /metrics ("" to disable)', '0.0.0.0:9966')
   .option('--log-level <level>', 'pino log level', 'info')
   .action(async (opts: AgentFlags) => {
@@ -132,6 +147,68 @@ program
       if (!agent) process.stderr.write(`no agent runs on ${opts.bpffs} (no status in ${statusFilePath(opts.bpffs)}): the maps are listed as they are, without status\n`);
       const services = withStatus(listServices(opts.bpffs), agent);
       process.stdout.write(opts.json ? `${JSON.stringify(services, null, 2)}\n` : formatServiceTable(services));
+    } catch (err) {
+      fail(err);
+    }
+  });
+
+// policy list / check read the cluster from the agent's own sources (policy-snapshot.ts says why).
+const policy = program.command('policy').description("NetworkPolicy as socklb's model judges it, from the agent's sources (a services file, or the API server)");
+const snapshotOptions = (c: Command): Command =>
+  c
+    .option('--services <file>', 'read Pods, Namespaces and NetworkPolicies from this services file instead of the API server')
+    .option('--kubeconfig <file>', 'kubeconfig for the API server (default: in-cluster service account, else ~/.kube/config)')
+    .option('--node-name <name>', "the node whose view to take (its pods for list; its own addresses' traffic is allowed in)", process.env.NODE_NAME)
+    .option('--timeout <seconds>', 'how long to wait for the complete cluster', (v) => Number.parseFloat(v), 30)
+    .option('--json', 'print JSON instead of text');
+const localNodeOf = (nodeName: string | undefined) => (nodeName ? { name: nodeName, addresses: localInterfaceAddresses() } : undefined);
+
+snapshotOptions(policy.command('list'))
+  .description('per pod of --node-name (every pod without it): the directions it is isolated in, the rules that apply, its identity')
+  .addOption(bpffsOption())
+  .action(async (opts: SnapshotFlags & { json?: boolean; bpffs: string }) => {
+    try {
+      const { inputs } = await loadPolicySnapshot(opts, createLogger('error', 2));
+      const computed = listPolicy(inputs, localNodeOf(opts.nodeName));
+      // Beside the model's view, what the agent on this bpffs wrote (its identity numbers).
+      const pinned = readPinnedEndpoints(opts.bpffs);
+      const listing = pinned ? withProgrammed(computed, pinned) : computed;
+      process.stdout.write(opts.json ? `${JSON.stringify(listing, null, 2)}\n` : formatPolicyList(listing));
+      // The API client's idle keep-alive connections outlive its stopped watches and would hold
+      // the process open; the answer is out (stdout to a pipe or file is synchronous).
+      process.exit(0);
+    } catch (err) {
+      fail(err);
+    }
+  });
+
+snapshotOptions(policy.command('check'))
+  .description('whether a new flow is allowed, and the policies and rules that decided (exit status 0: allowed, 3: denied)')
+  .requiredOption('--from <pod>', 'the client: namespace/name of a pod, or an address')
+  .requiredOption('--to <pod>', 'the server, after service translation: namespace/name of a pod, or an address')
+  .requiredOption('--port <port[/protocol]>', 'the destination port and protocol (TCP when not given): 8080, 53/UDP')
+  .action(async (opts: SnapshotFlags & { json?: boolean; from: string; to: string; port: string }) => {
+    try {
+      const { inputs } = await loadPolicySnapshot(opts, createLogger('error', 2));
+      const check = checkPolicy(inputs, opts.from, opts.to, opts.port, localNodeOf(opts.nodeName));
+      process.stdout.write(opts.json ? `${JSON.stringify(check, null, 2)}\n` : formatPolicyCheck(inputs, check));
+      process.exit(check.verdict.allowed ? 0 : POLICY_DENIED_EXIT); // as in list: nothing else may hold it open
+    } catch (err) {
+      fail(err);
+    }
+  });
+
+program
+  .command('ct')
+  .description('inspect the tc flow tables')
+  .command('list')
+  .description("each entry of NetworkPolicy's lightweight conntrack (slb_pol_ct) and, in conntrack mode, of slb_ct: tuple, state, expiry, verdict bits")
+  .addOption(bpffsOption())
+  .option('--json', 'print JSON instead of text')
+  .action((opts: { bpffs: string; json?: boolean }) => {
+    try {
+      const tables = listFlowTables(opts.bpffs);
+      process.stdout.write(opts.json ? `${JSON.stringify(tables, null, 2)}\n` : formatFlowTables(tables));
     } catch (err) {
       fail(err);
     }

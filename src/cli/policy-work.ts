@@ -18,6 +18,9 @@ import type { PolicyInputs } from '../model/policy-inputs.js';
 import { PolicyCompiler, type CompiledPolicy } from '../model/policy/policy-compiler.js';
 import type { Clock, ClockTimer } from './agent-clock.js';
 import type { Logger } from './logger.js';
+import type { Metrics } from './metrics.js';
+import type { CounterName } from '../datapath/counters-map.js';
+import { programmedOf, registerPolicyMetrics, type PolicyProgrammed } from './policy-metrics.js';
 
 export interface PolicyWork {
   /** Compiles and writes when the inputs changed since the last successful write. */
@@ -46,12 +49,17 @@ export function startPolicyWork(
   clock: Clock,
   random: () => number,
   log: Logger,
+  metrics: Metrics,
+  counters: () => Record<CounterName, bigint>,
   namespaces?: PodNamespaceWork,
   interfaces?: PodInterfaceWork,
 ): PolicyWork {
   const compiler = new PolicyCompiler();
   let written = -1;
   let failures = 0;
+  let programmed: PolicyProgrammed = { endpoints: 0, identities: 0, rules: 0, cidr: 0, ipcache: 0 };
+  const writes = { succeeded: 0, failed: 0 };
+  registerPolicyMetrics(metrics, () => programmed, writes, counters);
   let retry: ClockTimer | undefined;
   let endpoints: CompiledPolicy['endpoints'] | undefined;
   const identify = (): void => {
@@ -99,23 +107,18 @@ export function startPolicyWork(
     if (generation === written) return;
     const started = clock.now();
     try {
-      const compiled = compiler.compile(
-        {
-          pods: [...inputs.pods.values()],
-          namespaces: [...inputs.namespaces.values()],
-          policies: [...inputs.policies.values()],
-          localNode: { name: node.name, addresses: node.addresses() },
-        },
-        { localOnly: true },
-      );
+      const compiled = compiler.compile(inputs.cluster({ name: node.name, addresses: node.addresses() }), { localOnly: true });
       const report = syncPolicyTables(maps, compiled);
       endpoints = compiled.endpoints;
       tick();
       written = generation;
       failures = 0;
+      writes.succeeded++;
+      programmed = programmedOf(compiled);
       for (const w of compiled.warnings) log.warn({ policy: true }, w);
       log.info({ endpoints: compiled.endpoints.size, identities: compiled.identities.size, ...report, durationMs: clock.now() - started }, 'network policy written');
     } catch (err) {
+      writes.failed++;
       const retryInMs = backoffDelayMs(DEFAULT_RETRY_POLICY, ++failures, random());
       log.error({ err: (err as Error).message, retryInMs }, 'network policy not written; the maps keep enforcing the last policy written, and it is retried');
       retry = clock.setTimeout(run, retryInMs);

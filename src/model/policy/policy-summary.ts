@@ -55,7 +55,7 @@ export function describePort(port: PolicyPort): string {
   return `${port.protocol}/${range}${ignored}`;
 }
 
-function describeRule(policy: string, namespace: string, rule: PolicyRule, i: number): RuleSummary {
+export function describeRule(policy: string, namespace: string, rule: PolicyRule, i: number): RuleSummary {
   return {
     policy,
     rule: i,
