@@ -49,9 +49,15 @@ export function registerPolicyMetrics(
   };
   metrics.register({
     name: 'socklb_policy_denied_total',
-    help: "Packets dropped by NetworkPolicy at tc (and connections the socket hooks refused with EPERM), by the isolated pod's direction.",
+    help: "Packets dropped by NetworkPolicy at tc, by the isolated pod's direction.",
     type: 'counter',
     read: countersAs('direction', { egress: 'policy_denied_egress', ingress: 'policy_denied_ingress' }),
+  });
+  metrics.register({
+    name: 'socklb_policy_refused_total',
+    help: "Connects and sends the socket hooks failed with EPERM by the pod's egress policy (socket mode): denied before any packet existed.",
+    type: 'counter',
+    read: countersAs('direction', { egress: 'policy_refused_egress' }),
   });
   metrics.register({
     name: 'socklb_policy_allowed_flows_total',
