@@ -173,6 +173,8 @@ static __always_inline int from_pod_to_service(struct __sk_buff *skb, const stru
 	if (denied)
 		return tc_drop(denied);
 	if (!flow) {
+		pol_count_allowed(pol_endpoint_of(p, true), POL_EGRESS);
+		pol_count_allowed(bpf_map_lookup_elem(&slb_pol_endpoints, &backend.address), POL_INGRESS);
 		created = ct_create_service_flow(p, &backend, backend_id, now);
 		if (created != REASON_CT_CREATED)
 			return tc_drop_ct(created);

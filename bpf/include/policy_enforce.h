@@ -29,6 +29,14 @@ static __always_inline enum slb_reason pol_denied(const struct pol_endpoint *ep,
 	return direction == POL_EGRESS ? REASON_POLICY_DENIED_EGRESS : REASON_POLICY_DENIED_INGRESS;
 }
 
+/* A new flow ep's policy allowed in direction, counted when ep is isolated that way (a verdict
+ * was made): once a flow, never per packet. */
+static __always_inline void pol_count_allowed(const struct pol_endpoint *ep, __u8 direction)
+{
+	if (ep && pol_isolated(ep, direction))
+		counter_inc(direction == POL_EGRESS ? REASON_POLICY_ALLOWED_EGRESS : REASON_POLICY_ALLOWED_INGRESS);
+}
+
 /* Whether p's packet answers a flow whose reply entry is in table. */
 static __always_inline bool pol_answers(void *table, const struct packet *p, __u64 now)
 {
@@ -70,11 +78,19 @@ static __always_inline int pol_enforce(void *table, const struct pol_endpoint *e
 	if (!pol_isolated_any(ep))
 		return TC_PASS;
 	ct_reply_key_of(&key, p, &p->dst, p->dport);
-	if (!ct_lookup(table, &key, p, now, NULL) && pol_opens_flow(p)) {
-		if (ct_insert(table, &key, p->protocol, 0, CT_F_POLICY_ALLOWED, NULL, now))
+	bool opens = pol_opens_flow(p);
+	/* A TCP SYN is each side's verdict on a new flow (both pods of one node judge it); UDP has
+	 * no opening: its first datagram at this side, the one that writes the entry. */
+	if (opens && p->protocol == IPPROTO_TCP)
+		pol_count_allowed(ep, direction);
+	if (!ct_lookup(table, &key, p, now, NULL) && opens) {
+		if (ct_insert(table, &key, p->protocol, 0, CT_F_POLICY_ALLOWED, NULL, now)) {
 			counter_inc(REASON_POLICY_CT_CREATED);
-		else
+			if (p->protocol != IPPROTO_TCP)
+				pol_count_allowed(ep, direction);
+		} else {
 			counter_inc(REASON_POLICY_CT_FAILED);
+		}
 	}
 	return TC_PASS;
 }

@@ -38,7 +38,9 @@ enum slb_reason {
 	REASON_POLICY_CT_FAILED = 23,       /* an allowed flow's reply entry could not be written: its replies meet the policy */
 	REASON_SOCK_REVNAT_FALLBACK = 24,   /* a translated socket's record kept in socket storage: another socket held its slot in slb_revnat_sk */
 	REASON_POLICY_REFUSED_EGRESS = 25,  /* a pod's connect or sendto failed with EPERM by its egress policy (socket hooks; its packets never existed) */
-	REASON_MAX = 26,
+	REASON_POLICY_ALLOWED_EGRESS = 26,  /* a new flow an egress-isolated pod opened, allowed by its policy (counted once a flow) */
+	REASON_POLICY_ALLOWED_INGRESS = 27, /* a new flow into an ingress-isolated pod, allowed by its policy (counted once a flow) */
+	REASON_MAX = 28,
 };
 
 BTF_EXPORT(enum slb_reason, slb_reason)

@@ -60,6 +60,12 @@ export function registerPolicyMetrics(
     read: countersAs('direction', { egress: 'policy_refused_egress' }),
   });
   metrics.register({
+    name: 'socklb_policy_allowed_total',
+    help: "New flows NetworkPolicy allowed, by the isolated pod's direction (counted once a flow, not per packet: the allowed path stays free of a per-packet counter).",
+    type: 'counter',
+    read: countersAs('direction', { egress: 'policy_allowed_egress', ingress: 'policy_allowed_ingress' }),
+  });
+  metrics.register({
     name: 'socklb_policy_allowed_flows_total',
     help: 'New allowed flows of pods isolated in the direction of their replies (each got a slb_pol_ct entry); "failed": its entry could not be written.',
     type: 'counter',

@@ -35,6 +35,8 @@ export const COUNTER_NAMES = [
   'policy_ct_failed',
   'sock_revnat_fallback',
   'policy_refused_egress',
+  'policy_allowed_egress',
+  'policy_allowed_ingress',
 ] as const;
 export type CounterName = (typeof COUNTER_NAMES)[number];
 

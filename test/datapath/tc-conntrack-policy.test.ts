@@ -96,8 +96,8 @@ t.test('an allowed service flow: translated and redirected as without policy; it
   const toWeb = (f: Flow): Flow => ({ ...f, dst: IP.web, dport: 8080 });
   t.same(
     countedBy(() => expectFrame(t, 'client → web VIP, SYN', fromPod, buildFrame(syn), TC_ACT_UNSPEC, buildFrame(toWeb(syn)))),
-    { translated: 1n, ct_created: 1n },
-    'counted as a translated flow and nothing else',
+    { translated: 1n, ct_created: 1n, policy_allowed_egress: 1n, policy_allowed_ingress: 1n },
+    'counted as a translated flow, allowed by the client’s egress and web’s ingress (both isolated), and nothing else',
   );
   const answer = reverse(toWeb(syn));
   t.match(dp.ct.get(ctKey(answer, CT_DIRECTION.reply)), { verdict: CT_VERDICT.revnat | CT_VERDICT.policy_allowed }, 'the reply entry says the policy allowed the flow');
@@ -152,8 +152,8 @@ t.test('traffic between pods that is no service’s: socket mode’s policy, its
   const toWeb: Flow = { src: IP.client, dst: IP.web, sport: 41005, dport: 8080, protocol: 'tcp', flags: TCP.SYN };
   t.same(
     countedBy(() => expectFrame(t, 'client → web directly', fromPod, buildFrame(toWeb), TC_ACT_UNSPEC, buildFrame(toWeb))),
-    { policy_ct_created: 1n },
-    'allowed by the client’s egress; the client is isolated for ingress, so the replies get an entry',
+    { policy_ct_created: 1n, policy_allowed_egress: 1n },
+    'allowed by the client’s egress (counted once, on the SYN); the client is isolated for ingress, so the replies get an entry',
   );
   t.match(dp.ct.get(ctKey(reverse(toWeb), CT_DIRECTION.reply)), { verdict: CT_VERDICT.policy_allowed }, 'a policy-only entry');
   expectFrame(t, 'web’s reply leaves web', fromPod, buildFrame(reverse(toWeb)), TC_ACT_UNSPEC, buildFrame(reverse(toWeb)));

@@ -185,6 +185,8 @@ t.test('policy check, policy list, ct list and the policy metrics beside real tr
     'client → open denied by client’s egress (at connect, or at tc), counted',
   );
   t.ok(sample(metrics, 'socklb_policy_allowed_flows_total{entry="created"}')! >= entries.length, 'the tracked allowed flows counted');
+  t.ok(sample(metrics, 'socklb_policy_allowed_total{direction="ingress"}')! >= 3, 'client → db allowed into db (isolated for ingress), counted once a flow');
+  t.ok(sample(metrics, 'socklb_policy_allowed_total{direction="egress"}')! >= 3, 'client → db allowed out of client (isolated for egress), counted once a flow');
   t.equal(sample(metrics, 'socklb_policy_allowed_flows_total{entry="failed"}'), 0);
   t.equal(sample(metrics, 'socklb_policy_programmed{kind="endpoints"}'), 3, 'three local pod addresses written');
   t.equal(sample(metrics, 'socklb_policy_programmed{kind="identities"}'), 3);
