@@ -29,6 +29,7 @@ import { startOpsServer } from './ops-server.js';
 import { startUdpSocketWork } from './udp-socket-work.js';
 import { startPolicyWork } from './policy-work.js';
 import { podInterfaceOf } from '../datapath/pod-interface-of.js';
+import { listLinks } from '../bpf/rtnetlink.js';
 import { scanPodNamespaces } from '../datapath/pod-namespaces.js';
 import { localInterfaceAddresses } from '../source/local-addresses.js';
 
@@ -115,7 +116,13 @@ export function startAgent(opts: AgentOptions, deps: AgentDeps): Agent {
   for (const step of policyInputSteps(policyInputs)) steps.register(step);
   const podNamespaces = datapath.podNetns && { maps: datapath.podNetns, scan: () => scanPodNamespaces(opts.cgroup), intervalMs: opts.interfaceScanMs ?? 2000 };
   const attach = datapath.attachPodInterface;
-  const podInterfaces = attach && { attach, find: (ip: string) => podInterfaceOf(ip) };
+  const podInterfaces = attach && {
+    attach,
+    finder: () => {
+      const links = listLinks();
+      return (ip: string) => podInterfaceOf(ip, links);
+    },
+  };
   const metrics = deps.metrics ?? new Metrics();
   const policyWork =
     datapath.policy && opts.nodeName

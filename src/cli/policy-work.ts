@@ -39,7 +39,8 @@ export interface PodNamespaceWork {
  * node routes the pod's address to, or the bridge port holding its MAC (pod-interface-of.ts). */
 export interface PodInterfaceWork {
   attach(ifname: string): boolean;
-  find: (address: string) => PodInterface;
+  /** A lookup for one pass: the namespace's links are listed once per pass, not per pod. */
+  finder: () => (address: string) => PodInterface;
 }
 
 export function startPolicyWork(
@@ -79,10 +80,17 @@ export function startPolicyWork(
     if (!interfaces || !endpoints) return;
     const attached: string[] = [];
     const unreached: string[] = [];
+    let find: (address: string) => PodInterface;
+    try {
+      find = interfaces.finder();
+    } catch (err) {
+      log.error({ err: (err as Error).message }, "the node's links could not be listed; isolated pods' interfaces are looked for again on the next pass");
+      return;
+    }
     for (const [ip, e] of endpoints) {
       if (!(e.flags & (ENDPOINT_INGRESS_ISOLATED | ENDPOINT_EGRESS_ISOLATED))) continue;
       try {
-        const found = interfaces.find(ip);
+        const found = find(ip);
         if ('interface' in found) {
           if (interfaces.attach(found.interface)) attached.push(found.interface);
         } else if (!found.retry) unreached.push(`pod ${e.pod} (${ip}): ${found.problem}`);

@@ -25,6 +25,11 @@ import { peerMatches, policySelects, rulesOf } from '../../model/policy/referenc
 export const MARK_ACCEPT = 0x10000;
 export const MARK_PASS = 0x20000;
 
+const hexMark = (n: number): string => `0x${n.toString(16)}`;
+/** The accept bit, as a value/mask pair for --set-xmark and -m mark --mark. */
+const ACCEPT = `${hexMark(MARK_ACCEPT)}/${hexMark(MARK_ACCEPT)}`;
+const PASS_CLEAR = `0x0/${hexMark(MARK_PASS)}`;
+
 export interface CalicoLayout {
   /** iptables-restore input (--noflush) for the filter table. */
   restore: string;
@@ -94,8 +99,8 @@ export function calicoIptables(cluster: PolicyCluster, interfaces: ReadonlyMap<s
         if (rule.ports.length > 0 && ports.length === 0) continue; // SCTP only: matches nothing here
         for (const peer of peers) {
           for (const port of ports.length === 0 ? [undefined] : ports) {
-            add(c, ...(peer ? peerMatchesFor(policy, peer, dir) : []), ...(port ? portMatch(port) : []), '-j', 'MARK', '--set-xmark', `0x${MARK_ACCEPT.toString(16)}/0x${MARK_ACCEPT.toString(16)}`);
-            add(c, '-m', 'mark', '--mark', `0x${MARK_ACCEPT.toString(16)}/0x${MARK_ACCEPT.toString(16)}`, '-j', 'RETURN');
+            add(c, ...(peer ? peerMatchesFor(policy, peer, dir) : []), ...(port ? portMatch(port) : []), '-j', 'MARK', '--set-xmark', ACCEPT);
+            add(c, '-m', 'mark', '--mark', ACCEPT, '-j', 'RETURN');
           }
         }
       }
@@ -104,8 +109,8 @@ export function calicoIptables(cluster: PolicyCluster, interfaces: ReadonlyMap<s
 
   add('cali-FORWARD', '-i', `${ifacePrefix}+`, '-j', 'cali-from-wl-dispatch');
   add('cali-FORWARD', '-o', `${ifacePrefix}+`, '-j', 'cali-to-wl-dispatch');
-  add('cali-FORWARD', '-m', 'mark', '--mark', `0x${MARK_ACCEPT.toString(16)}/0x${MARK_ACCEPT.toString(16)}`, '-j', 'ACCEPT');
-  const mask = `0x${(MARK_ACCEPT | MARK_PASS).toString(16)}`;
+  add('cali-FORWARD', '-m', 'mark', '--mark', ACCEPT, '-j', 'ACCEPT');
+  const mask = hexMark(MARK_ACCEPT | MARK_PASS);
   for (const pod of cluster.pods) {
     const iface = interfaces.get(podId(pod));
     if (!iface) continue;
@@ -121,16 +126,16 @@ export function calicoIptables(cluster: PolicyCluster, interfaces: ReadonlyMap<s
       const selecting = cluster.policies.filter((p) => p.policyTypes.includes(direction) && policySelects(p, pod as PodRow));
       if (selecting.length === 0) {
         // Not isolated in this direction: the namespace's profile allows.
-        add(c, '-m', 'comment', '--comment', `"profile kns.${pod.namespace} allows"`, '-j', 'MARK', '--set-xmark', `0x${MARK_ACCEPT.toString(16)}/0x${MARK_ACCEPT.toString(16)}`);
+        add(c, '-m', 'comment', '--comment', `"profile kns.${pod.namespace} allows"`, '-j', 'MARK', '--set-xmark', ACCEPT);
         add(c, '-j', 'RETURN');
         continue;
       }
-      add(c, '-m', 'comment', '--comment', '"Start of tier default"', '-j', 'MARK', '--set-xmark', `0x0/0x${MARK_PASS.toString(16)}`);
+      add(c, '-m', 'comment', '--comment', '"Start of tier default"', '-j', 'MARK', '--set-xmark', PASS_CLEAR);
       for (const p of selecting) {
-        add(c, '-m', 'mark', '--mark', `0x0/0x${MARK_PASS.toString(16)}`, '-j', chain(policyPrefix, policyName(p)));
-        add(c, '-m', 'mark', '--mark', `0x${MARK_ACCEPT.toString(16)}/0x${MARK_ACCEPT.toString(16)}`, '-m', 'comment', '--comment', '"Return if policy accepted"', '-j', 'RETURN');
+        add(c, '-m', 'mark', '--mark', PASS_CLEAR, '-j', chain(policyPrefix, policyName(p)));
+        add(c, '-m', 'mark', '--mark', ACCEPT, '-m', 'comment', '--comment', '"Return if policy accepted"', '-j', 'RETURN');
       }
-      add(c, '-m', 'mark', '--mark', `0x0/0x${MARK_PASS.toString(16)}`, '-m', 'comment', '--comment', '"Drop if no policies passed packet"', '-j', 'DROP');
+      add(c, '-m', 'mark', '--mark', PASS_CLEAR, '-m', 'comment', '--comment', '"Drop if no policies passed packet"', '-j', 'DROP');
     }
   }
   lines.push(...rules, '-A FORWARD -m comment --comment "cali:wUHhoiAYhphO9Mso" -j cali-FORWARD', 'COMMIT', '');
