@@ -10,6 +10,7 @@
 #include "lb_common.h"
 #include "lb_select.h"
 #include "revnat_maps.h"
+#include "service_ranges_map.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -216,28 +217,40 @@ static __always_inline int sock_deny_egress(void)
 	return sock_fail(REASON_POLICY_REFUSED_EGRESS, EPERM);
 }
 
+/* connect and sendmsg to an address that is no service's: it goes where it was sent. */
+static __always_inline int sock_pass(struct bpf_sock_addr *ctx, const struct frontend_key *key, bool connecting)
+{
+	if (!sock_egress_allows(ctx, &key->address, key->port))
+		return sock_deny_egress();
+	if (connecting && ctx->protocol == IPPROTO_UDP)
+		sock_revnat_forget(ctx);
+	return SYSCALL_PROCEED;
+}
+
 /* connect and sendmsg: VIP -> backend. */
 static __always_inline int sock_xlate_fwd(struct bpf_sock_addr *ctx, bool v6, bool connecting)
 {
 	struct frontend_key key = {};
 	struct backend_value backend;
 	__u32 backend_id;
+	bool in_range;
 
 	if (ctx->protocol != IPPROTO_TCP && ctx->protocol != IPPROTO_UDP)
 		return SYSCALL_PROCEED;
 	addr_from_ctx(&key.address, ctx, v6);
-	if (!lb_is_service_address(&key.address)) {
-		if (!sock_egress_allows(ctx, &key.address, (__be16)ctx->user_port))
-			return sock_deny_egress();
-		if (connecting && ctx->protocol == IPPROTO_UDP)
-			sock_revnat_forget(ctx);
-		return SYSCALL_PROCEED;
-	}
 	key.port = (__be16)ctx->user_port;
 	key.protocol = ctx->protocol;
+	/* Inside a service CIDR the frontend is looked up first (service_ranges_map.h). */
+	in_range = lb_in_service_range(&key.address);
+	if (!in_range && !lb_is_service_address(&key.address))
+		return sock_pass(ctx, &key, connecting);
 
 	/* The client of a service with session affinity is its pod, named by its netns cookie. */
-	switch (lb_select_backend_for(&key, ctx, 0, &backend, &backend_id)) {
+	enum lb_result result = lb_select_backend_for(&key, ctx, 0, &backend, &backend_id);
+
+	if (result == LB_NO_PORT && in_range && !lb_is_service_address(&key.address))
+		return sock_pass(ctx, &key, connecting);
+	switch (result) {
 	case LB_SELECTED:
 		/* Judged on the backend, the address the packets will carry, as tc judges them. */
 		if (!sock_egress_allows(ctx, &backend.address, backend.port))

@@ -31,6 +31,7 @@
 #include "pod_links.h"
 #include "policy_enforce.h"
 #include "refusal.h"
+#include "service_ranges_map.h"
 #include "tc_parse.h"
 
 char LICENSE[] SEC("license") = "GPL";
@@ -137,6 +138,8 @@ static __always_inline bool service_reply(const struct packet *p, __u64 now)
 }
 
 /* A packet to a service address: the forward direction of a flow, translated to its backend. */
+static __always_inline int from_pod_reply(struct __sk_buff *skb, const struct packet *p, __u64 now);
+
 static __always_inline int from_pod_to_service(struct __sk_buff *skb, const struct packet *p, __u64 now)
 {
 	struct ct_key key;
@@ -161,6 +164,9 @@ static __always_inline int from_pod_to_service(struct __sk_buff *skb, const stru
 		frontend_key_of(p, &frontend);
 		switch (lb_select_backend(&frontend, lb_client_id_of_address(&p->src), &backend, &backend_id)) {
 		case LB_NO_PORT:
+			/* Taken for a service by its range alone: no service has the address. */
+			if (!lb_is_service_address(&p->dst))
+				return from_pod_reply(skb, p, now);
 			counter_inc(REASON_PORT_REFUSED);
 			return refuse_packet(skb, p);
 		case LB_NO_BACKEND:
@@ -233,7 +239,9 @@ int slb_tc_from_pod(struct __sk_buff *skb)
 
 	if (!tc_parse(skb, &p))
 		return TC_PASS;
-	if (lb_is_service_address(&p.dst))
+	/* Inside a service CIDR a packet goes straight to its flow and frontend lookups, one lookup
+	 * fewer per packet (service_ranges_map.h). */
+	if (lb_in_service_range(&p.dst) || lb_is_service_address(&p.dst))
 		return from_pod_to_service(skb, &p, bpf_ktime_get_ns());
 	return from_pod_reply(skb, &p, bpf_ktime_get_ns());
 }

@@ -24,8 +24,14 @@ struct slot_key {
 	__u8 pad;
 };
 
+/* The backend itself rides in its slot, so picking one is one lookup, not two: a backend id
+ * names one address and port for good (ids are never reused), so the copy never goes stale.
+ * slb_backends stays for what starts from an id (affinity, conntrack entries). */
 struct slot_value {
 	__u32 backend_id;
+	struct lb_address address;
+	__be16 port;
+	__u8 pad[2];
 };
 
 struct {

@@ -8,6 +8,7 @@
 #include "counters_map.h"
 #include "affinity_maps.h"
 #include "vips_map.h"
+#include "lb_random.h"
 
 enum lb_result {
 	LB_NO_PORT = 0,    /* a service address, but no service has this port and protocol */
@@ -15,7 +16,7 @@ enum lb_result {
 	LB_SELECTED = 2,
 };
 
-/* Two reads at most: a miss on a slot or backend means user space flipped the frontend to a
+/* Two reads at most: a miss on a slot means user space flipped the frontend to a
  * new generation and retired the old one between our reads, and a fresh frontend read sees
  * the new, complete list. */
 #define LB_SELECT_ATTEMPTS 2
@@ -63,7 +64,6 @@ static __always_inline enum lb_result lb_select_backend_for(const struct fronten
 		struct frontend_value *svc = bpf_map_lookup_elem(&slb_frontends, key);
 		struct slot_key slot = {};
 		struct slot_value *slot_value;
-		struct backend_value *backend;
 		__u32 backend_id;
 
 		/* On a retry, the port was removed meanwhile: refused too. */
@@ -83,19 +83,14 @@ static __always_inline enum lb_result lb_select_backend_for(const struct fronten
 		}
 		slot.service_id = svc->service_id;
 		slot.generation = svc->generation;
-		slot.slot = bpf_get_prandom_u32() % svc->backend_count;
+		slot.slot = lb_random_below(svc->backend_count);
 		slot_value = bpf_map_lookup_elem(&slb_slots, &slot);
 		if (!slot_value) {
 			counter_inc(REASON_SLOT_RETRY);
 			continue;
 		}
 		backend_id = slot_value->backend_id;
-		backend = bpf_map_lookup_elem(&slb_backends, &backend_id);
-		if (!backend) {
-			counter_inc(REASON_SLOT_RETRY);
-			continue;
-		}
-		*out = *backend;
+		*out = (struct backend_value){ .address = slot_value->address, .port = slot_value->port };
 		*backend_id_out = backend_id;
 		if (svc->affinity_timeout) {
 			struct affinity_value remember = { .last_used_ns = now, .backend_id = backend_id };

@@ -32,6 +32,7 @@ import { podInterfaceOf } from '../datapath/pod-interface-of.js';
 import { listLinks } from '../bpf/rtnetlink.js';
 import { scanPodNamespaces } from '../datapath/pod-namespaces.js';
 import { localInterfaceAddresses } from '../source/local-addresses.js';
+import type { Cidr } from '../net/cidr.js';
 
 export interface AgentOptions {
   bpffs: string;
@@ -42,6 +43,8 @@ export interface AgentOptions {
   podInterfaces?: readonly string[];
   /** Enforce NetworkPolicy for this node's pods (socket mode); needs nodeName. */
   networkPolicy?: boolean;
+  /** --service-cidrs: the socket hooks look cluster IPs up faster (service_ranges_map.h). */
+  serviceCidrs?: readonly Cidr[];
   /** This node's name (spec.nodeName of its pods). */
   nodeName?: string;
   /** How often new pod interfaces (and with NetworkPolicy pods' network namespaces) are looked for, and expired flows collected. */
@@ -103,7 +106,7 @@ export function startAgent(opts: AgentOptions, deps: AgentDeps): Agent {
     deps.datapath ??
     installDatapath({
       bpffs: opts.bpffs,
-      components: modeComponents(mode, { cgroup: opts.cgroup, podInterfaces: opts.podInterfaces ?? [], networkPolicy: opts.networkPolicy }),
+      components: modeComponents(mode, { cgroup: opts.cgroup, podInterfaces: opts.podInterfaces ?? [], networkPolicy: opts.networkPolicy, serviceCidrs: opts.serviceCidrs }),
       timing: { now: () => clock.now(), random },
     });
   log.info({ mode, bpffs: opts.bpffs, ...datapath.summary }, 'datapath installed');

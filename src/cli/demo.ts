@@ -4,7 +4,7 @@
 // removed at the end, also on failure or Ctrl-C.
 import { uninstallSockDatapath } from '../datapath/sock-datapath.js';
 import { runProbe, startBackend } from '../lab/lab-processes.js';
-import { PodNetwork } from '../lab/pod-network.js';
+import { LAB_SERVICE_CIDRS, PodNetwork } from '../lab/pod-network.js';
 import type { ProbeResult } from '../lab/probe-client.js';
 import { FileSource } from '../source/file-source.js';
 import { startAgent, type Agent } from './agent.js';
@@ -45,7 +45,9 @@ export async function runDemo(opts: { services: string; connections: number }, l
     for (const name of BACKENDS) net.addPod(name);
     await Promise.all(BACKENDS.map((name) => startBackend(net, name, BACKEND_PORTS)));
     out(`pods: client ${net.pod('client').ipv4}; ${BACKENDS.map((b) => `${b} ${net.pod(b).ipv4}`).join(', ')} (namespaces slb-${net.runId}-*)`);
-    agent = startAgent({ bpffs, cgroup: net.cgroup.path }, { log, source: new FileSource(opts.services, log) });
+    // The lab's service CIDRs speed the hooks' lookups; the services file may hold VIPs outside
+    // them (they take the other lookup order), so the model is not told to refuse those.
+    agent = startAgent({ bpffs, cgroup: net.cgroup.path, serviceCidrs: LAB_SERVICE_CIDRS }, { log, source: new FileSource(opts.services, log) });
     await waitUntil(() => agent!.ready(), 5000, 'the agent did not apply the services file within 5 s');
     out(`agent: programs attached to cgroup ${net.cgroup.path}, maps pinned at ${bpffs}, services from ${opts.services}`);
 

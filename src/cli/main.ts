@@ -117,6 +117,7 @@ program
           mode: opts.mode,
           podInterfaces: parsePodInterfacePatterns(opts.podInterfaces),
           networkPolicy: opts.networkPolicy,
+          serviceCidrs,
           nodeName: opts.nodeName,
           opsAddress: opts.metricsAddress || undefined,
           extraMetrics: cluster && ((m) => m.register(watchRestartsMetric(cluster!))),

@@ -19,7 +19,8 @@ export interface SlotKey {
   generation: number;
 }
 
-export interface SlotValue {
+/** A slot carries its backend's address and port beside its id (backends_map.h says why). */
+export interface SlotValue extends BackendValue {
   backend_id: number;
 }
 
@@ -38,4 +39,9 @@ export const slotKeyLayout = defineStruct<SlotKey>('slot_key', [
   ['pad', padding(1)],
 ]);
 
-export const slotValueLayout = defineStruct<SlotValue>('slot_value', [['backend_id', u32]]);
+export const slotValueLayout = defineStruct<SlotValue>('slot_value', [
+  ['backend_id', u32],
+  ['address', lbAddress],
+  ['port', be16],
+  ['pad', padding(2)],
+]);

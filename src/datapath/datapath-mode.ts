@@ -10,16 +10,21 @@
 // Both load their programs against the same pinned maps, so switching is a restart: the
 // components of the other mode are detached (and conntrack state unpinned), the maps adopted,
 // and the first sync fixes any drift.
+import type { Cidr } from '../net/cidr.js';
 import type { ComponentConfigs } from './datapath.js';
 
 export const DATAPATH_MODES = ['socket', 'conntrack'] as const;
 export type DatapathMode = (typeof DATAPATH_MODES)[number];
 
-export function modeComponents(mode: DatapathMode, opts: { cgroup: string; podInterfaces: readonly string[]; networkPolicy?: boolean }): ComponentConfigs {
-  if (mode === 'conntrack') return { 'pod-tc': { podInterfaces: opts.podInterfaces, policy: opts.networkPolicy === true } };
+export function modeComponents(
+  mode: DatapathMode,
+  opts: { cgroup: string; podInterfaces: readonly string[]; networkPolicy?: boolean; serviceCidrs?: readonly Cidr[] },
+): ComponentConfigs {
+  const ranges = opts.serviceCidrs ? { serviceCidrs: opts.serviceCidrs } : {};
+  if (mode === 'conntrack') return { 'pod-tc': { podInterfaces: opts.podInterfaces, policy: opts.networkPolicy === true, ...ranges } };
   // With NetworkPolicy the pods' interfaces get the policy object: the socket hooks translate.
   return {
-    'socket-hooks': { cgroup: opts.cgroup, ...(opts.networkPolicy ? { networkPolicy: true } : {}) },
+    'socket-hooks': { cgroup: opts.cgroup, ...(opts.networkPolicy ? { networkPolicy: true } : {}), ...ranges },
     ...(opts.networkPolicy ? { 'pod-tc': { podInterfaces: opts.podInterfaces, translate: false } } : {}),
   };
 }

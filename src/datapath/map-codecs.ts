@@ -1,5 +1,6 @@
 // Which codec each map's key and value use: the list the BTF layout test walks, so every
 // struct shared with the kernel is checked against the compiled object.
+import { SERVICE_RANGES_MAP, serviceRangeLayout, serviceRangesLayout } from './service-ranges-map.js';
 import type { EnumMirror, StructLayout } from '../bpf/struct-layout.js';
 import { BACKENDS_MAP, SLOTS_MAP, backendKeyLayout, backendValueLayout, slotKeyLayout, slotValueLayout } from './backends-map.js';
 import { AFFINITY_MAP, AFFINITY_MATCH_MAP, affinityKeyLayout, affinityMatchKeyLayout, affinityValueLayout } from './affinity-maps.js';
@@ -71,10 +72,15 @@ export const MAP_CODECS: readonly MapCodec[] = [
   codec(UDP_DEPARTED_MAP, udpDepartedKeyLayout, undefined),
   codec(CT_MAP, ctKeyLayout, ctEntryLayout),
   codec(POD_LINKS_MAP, podLinkKeyLayout, podLinkLayout),
+  codec(SERVICE_RANGES_MAP, undefined, serviceRangesLayout),
 ];
 
 /** Structs shared with the kernel inside another struct (a member or an array member), checked the same way. */
-export const NESTED_STRUCT_LAYOUTS: readonly StructLayout<object>[] = [udpRevnatPeerLayout as StructLayout<object>, ctNatLayout as StructLayout<object>];
+export const NESTED_STRUCT_LAYOUTS: readonly StructLayout<object>[] = [
+  udpRevnatPeerLayout as StructLayout<object>,
+  ctNatLayout as StructLayout<object>,
+  serviceRangeLayout as StructLayout<object>,
+];
 
 /** Enums shared with the kernel (codes and flags), checked against the objects' BTF. */
 export const ENUM_MIRRORS: readonly EnumMirror[] = [REASON_ENUM, ...CT_ENUMS];

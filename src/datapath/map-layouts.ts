@@ -35,6 +35,8 @@ export const MAP_LAYOUT_VERSIONS: Readonly<Record<string, number>> = {
   // 3: 25 entries (the NetworkPolicy reasons and sock_revnat_fallback).
   // 4: 26 entries (policy_refused_egress).
   slb_counters: 4,
+  // 2: a slot carries its backend's address and port (one lookup fewer per new connection).
+  slb_slots: 2,
 };
 
 /** The maps the reconciler writes, which must change layout together (see above). */

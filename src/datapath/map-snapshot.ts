@@ -22,11 +22,16 @@ export interface MapSnapshot {
 }
 
 export function readSnapshot(maps: DatapathMaps): MapSnapshot {
+  const backends = new Map(maps.backends.entries().map(([k, v]) => [k.backend_id, v] as const));
   const slotsByService = new Map<number, [(number | undefined)[], (number | undefined)[]]>();
   for (const [key, value] of maps.slots.entries()) {
     let gens = slotsByService.get(key.service_id);
     if (!gens) slotsByService.set(key.service_id, (gens = [[], []]));
-    gens[key.generation & 1]![key.slot] = value.backend_id;
+    // A slot whose copy of its backend is not the backend its id names is as good as missing:
+    // the programs would send connections to the copy.
+    const backend = backends.get(value.backend_id);
+    const faithful = backend !== undefined && backend.address === value.address && backend.port === value.port;
+    gens[key.generation & 1]![key.slot] = faithful ? value.backend_id : undefined;
   }
   const frontends: ProgrammedFrontend[] = [];
   const referenced = new Set<number>();
@@ -42,6 +47,5 @@ export function readSnapshot(maps: DatapathMaps): MapSnapshot {
     if (referenced.has(serviceId)) continue;
     gens.forEach((ids, generation) => ids.forEach((_, slot) => orphanSlots.push({ service_id: serviceId, slot, generation })));
   }
-  const backends = new Map(maps.backends.entries().map(([k, v]) => [k.backend_id, v] as const));
   return { frontends, backends, orphanSlots };
 }

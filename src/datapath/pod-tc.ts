@@ -6,6 +6,7 @@
 //   policy     tc_policy.bpf.o: NetworkPolicy only (socket mode with --network-policy: the
 //              socket hooks translate), with the lightweight conntrack of isolated pods.
 // Both objects share the policy tables by their pins.
+import type { Cidr } from '../net/cidr.js';
 import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { listInterfaces } from '../bpf/interfaces.js';
@@ -29,6 +30,8 @@ export interface PodTcConfig {
   translate?: boolean;
   /** The translating object enforces NetworkPolicy too (the policy object always does). */
   policy?: boolean;
+  /** --service-cidrs, for the translating object's lookup order (service_ranges_map.h). */
+  serviceCidrs?: readonly Cidr[];
 }
 
 export interface PodTcComponent extends DatapathComponent {
@@ -50,11 +53,11 @@ export function detachTcEverywhere(): string[] {
 
 export const PodTc: ComponentKind<PodTcConfig, PodTcComponent> = {
   name: 'pod-tc',
-  install(bpffs, { podInterfaces, translate = true, policy = !translate }) {
+  install(bpffs, { podInterfaces, translate = true, policy = !translate, serviceCidrs }) {
     // Without policy the translating object starts from empty tables: the pinned ones of an
     // agent that had it would otherwise go on enforcing what nothing updates any more.
     if (!policy) removePins(bpffs, POLICY_TABLES);
-    const translating = translate ? installTcDatapath({ bpffs }) : undefined;
+    const translating = translate ? installTcDatapath({ bpffs, ...(serviceCidrs ? { serviceCidrs } : {}) }) : undefined;
     const dp = translating ?? installPolicyTc({ bpffs });
     const matches = podInterfaceMatcher(podInterfaces);
     const sync = (): TargetChanges => {

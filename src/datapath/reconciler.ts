@@ -23,7 +23,7 @@
 import { backendKey, frontendId, type Backend, type DesiredService } from '../model/desired-services.js';
 import { BackendTable } from './backend-table.js';
 import { ByBackend } from './by-backend.js';
-import type { SlotKey } from './backends-map.js';
+import type { SlotKey, SlotValue } from './backends-map.js';
 import type { DatapathMaps, WrittenMap } from './datapath-maps.js';
 import { frontendKey, frontendKeyId, IPPROTO_UDP, MAX_BACKENDS_PER_FRONTEND, type FrontendKey } from './frontends-map.js';
 import { readSnapshot } from './map-snapshot.js';
@@ -327,14 +327,15 @@ export class Reconciler {
     }
 
     // 3. New lists into spare generations, and membership pairs for them; no lookup reads these yet.
-    const slotWrites: { key: SlotKey; value: { backend_id: number }; tag: [Plan, number] }[] = [];
+    const slotWrites: { key: SlotKey; value: SlotValue; tag: [Plan, number] }[] = [];
     const slotExtras: { key: SlotKey; tag: [Plan, number] }[] = [];
     const memberAdds: { key: { service_id: number; backend_id: number }; value: { present: number }; tag: [Plan, number] }[] = [];
     for (const p of plans) {
       if (p.failed) continue;
       const service_id = p.state.serviceId;
       p.ids.forEach((backend_id, slot) => {
-        if (p.half[slot] !== backend_id) slotWrites.push({ key: { service_id, slot, generation: p.generation }, value: { backend_id }, tag: [p, slot] });
+        // Its backend is in the table: written in step 2 (a plan whose backend failed there is failed) or earlier.
+        if (p.half[slot] !== backend_id) slotWrites.push({ key: { service_id, slot, generation: p.generation }, value: { backend_id, ...this.backendsById.get(backend_id)! }, tag: [p, slot] });
         p.half[slot] = backend_id;
       });
       for (let slot = p.ids.length; slot < p.half.length; slot++) slotExtras.push({ key: { service_id, slot, generation: p.generation }, tag: [p, slot] });

@@ -10,10 +10,12 @@ import { join, resolve } from 'node:path';
 import { attachToCgroup, detachPinnedLinks, lostLinks } from '../bpf/cgroup-links.js';
 import { findCgroup2Root, readMounts } from '../bpf/kernel-env.js';
 import { bpfObjectPath } from '../install-paths.js';
+import type { Cidr } from '../net/cidr.js';
 import { NO_TARGET_CHANGES, type ComponentKind, type DatapathComponent } from './datapath-component.js';
 import { datapathMaps, type DatapathMaps } from './datapath-maps.js';
 import { closingOnError, linkDir, loadDatapathObject } from './datapath-object.js';
 import { openPodNetnsMaps, type PodNetnsMaps } from './pod-netns-map.js';
+import { SERVICE_RANGES_MAP, writeServiceRanges } from './service-ranges-map.js';
 import { openUdpSockets, type UdpSockets } from './udp-sockets.js';
 
 export const SOCK_OBJECT_PATH = bpfObjectPath('sock_lb');
@@ -24,6 +26,8 @@ export interface SocketHooksConfig {
   cgroup: string;
   /** Check pods' egress policy at connect and sendmsg (--network-policy). */
   networkPolicy?: boolean;
+  /** --service-cidrs: addresses in them are looked up as frontends first (service_ranges_map.h). */
+  serviceCidrs?: readonly Cidr[];
 }
 
 export interface SocketHooksComponent extends DatapathComponent {
@@ -45,10 +49,12 @@ function checkCgroup(cgroup: string): void {
 
 export const SocketHooks: ComponentKind<SocketHooksConfig, SocketHooksComponent> = {
   name: 'socket-hooks',
-  install(bpffs, { cgroup, networkPolicy }) {
+  install(bpffs, { cgroup, networkPolicy, serviceCidrs }) {
     checkCgroup(cgroup);
     const obj = loadDatapathObject(networkPolicy ? SOCK_POLICY_OBJECT_PATH : SOCK_OBJECT_PATH, bpffs);
     return closingOnError(obj, () => {
+      // This agent's flag, also over ranges an earlier one pinned.
+      if (serviceCidrs) writeServiceRanges(obj.mapFd(SERVICE_RANGES_MAP), serviceCidrs);
       const udp = openUdpSockets(obj.maps, bpffs, cgroup);
       /** The hooks this agent attached; their links are what missing() checks. */
       let links: string[] = [];

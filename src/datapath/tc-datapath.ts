@@ -12,6 +12,8 @@ import { datapathMaps, type DatapathMaps } from './datapath-maps.js';
 import { POD_LINKS_MAP, podLinkKeyLayout, podLinkLayout, type PodLink, type PodLinkKey } from './pod-links-map.js';
 import { openPolicyMaps, type PolicyMaps } from './policy-tables.js';
 import { closingOnError, loadDatapathObject, type DatapathObject } from './datapath-object.js';
+import { SERVICE_RANGES_MAP, writeServiceRanges } from './service-ranges-map.js';
+import type { Cidr } from '../net/cidr.js';
 
 export const TC_OBJECT_PATH = bpfObjectPath('tc_lb');
 /** Socket mode's tc object: NetworkPolicy only, no translation (bpf/tc_policy.bpf.c). */
@@ -63,20 +65,24 @@ export function tcAttacher(obj: DatapathObject, hooks: readonly (readonly [TcDir
   };
 }
 
-export function installTcDatapath(opts: { bpffs: string; objectPath?: string }): TcDatapath {
+export function installTcDatapath(opts: { bpffs: string; objectPath?: string; serviceCidrs?: readonly Cidr[] }): TcDatapath {
   const objectPath = opts.objectPath ?? TC_OBJECT_PATH;
   const obj = loadDatapathObject(objectPath, opts.bpffs);
-  return closingOnError(obj, () => ({
-    maps: datapathMaps(obj.maps),
-    ct: new TypedMap(CT_MAP, obj.mapFd(CT_MAP), ctKeyLayout, ctEntryLayout),
-    policy: openPolicyMaps((name) => obj.mapFd(name)),
-    podLinks: new TypedMap(POD_LINKS_MAP, obj.mapFd(POD_LINKS_MAP), podLinkKeyLayout, podLinkLayout),
-    programFds: new Map(obj.programs.map((p) => [p.name, obj.programFd(p.name)])),
-    attach: tcAttacher(obj, HOOKS),
-    missing: () => obj.lostMaps(),
-    setAside: obj.setAside,
-    close: () => obj.close(),
-  }));
+  return closingOnError(obj, () => {
+    // Shared with the socket hooks' object: written by whichever component is told the CIDRs.
+    if (opts.serviceCidrs) writeServiceRanges(obj.mapFd(SERVICE_RANGES_MAP), opts.serviceCidrs);
+    return {
+      maps: datapathMaps(obj.maps),
+      ct: new TypedMap(CT_MAP, obj.mapFd(CT_MAP), ctKeyLayout, ctEntryLayout),
+      policy: openPolicyMaps((name) => obj.mapFd(name)),
+      podLinks: new TypedMap(POD_LINKS_MAP, obj.mapFd(POD_LINKS_MAP), podLinkKeyLayout, podLinkLayout),
+      programFds: new Map(obj.programs.map((p) => [p.name, obj.programFd(p.name)])),
+      attach: tcAttacher(obj, HOOKS),
+      missing: () => obj.lostMaps(),
+      setAside: obj.setAside,
+      close: () => obj.close(),
+    };
+  });
 }
 
 /** Removes socklb's tc filters from the interface; true when there were any. */

@@ -12,6 +12,7 @@
 // In every shape the service ranges route to the node namespace, which blackholes them, and
 // the pods have no other routes, so a VIP that is not translated goes nowhere outside the
 // namespaces of this run (and hangs instead of answering).
+import { parseCidr, type Cidr } from '../net/cidr.js';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { run, tryRun } from './command.js';
 import { LabRun } from './lab-run.js';
@@ -19,6 +20,8 @@ import { RunCgroup } from './run-cgroup.js';
 
 export const SERVICE_CIDR_V4 = '10.96.0.0/16';
 export const SERVICE_CIDR_V6 = 'fd00:96::/112';
+/** Both, parsed: what a lab agent is told as --service-cidrs. */
+export const LAB_SERVICE_CIDRS: readonly Cidr[] = [parseCidr(SERVICE_CIDR_V4), parseCidr(SERVICE_CIDR_V6)];
 const POD_PREFIX_V4 = '10.244.0.';
 const POD_PREFIX_V6 = 'fd00:244::';
 /** The pod network the routed shape's pods reach through their gateway. */

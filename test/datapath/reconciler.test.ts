@@ -149,7 +149,7 @@ t.test('drift is repaired: a missing slot, an orphan slot, an unreferenced backe
   Reconciler.adopt(maps).apply(want);
   const [fk, fv] = maps.frontends.entries()[0]!;
   maps.slots.delete({ service_id: fv.service_id, slot: 1, generation: fv.generation });
-  maps.slots.set({ service_id: 999, slot: 0, generation: 0 }, { backend_id: 1 });
+  maps.slots.set({ service_id: 999, slot: 0, generation: 0 }, { backend_id: 1, address: '10.0.0.1', port: 80 });
   maps.backends.set({ backend_id: 500 }, { address: '10.9.9.9', port: 1 });
   t.equal(lookupView(maps).get('10.96.0.1|80|TCP'), 'broken');
   const r = Reconciler.adopt(maps);

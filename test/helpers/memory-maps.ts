@@ -138,10 +138,11 @@ export function lookupView(maps: DatapathMaps): Map<string, string[] | 'broken'>
     const list: string[] = [];
     let broken = false;
     for (let slot = 0; slot < value.backend_count; slot++) {
+      // The programs take the backend from its slot; the backends map must agree with it.
       const s = maps.slots.get({ service_id: value.service_id, slot, generation: value.generation });
       const b = s && maps.backends.get({ backend_id: s.backend_id });
-      if (!b) broken = true;
-      else list.push(backendKey(b));
+      if (!s || !b || backendKey(b) !== backendKey(s)) broken = true;
+      else list.push(backendKey(s));
     }
     out.set(id, broken ? 'broken' : list.sort());
   }

@@ -2,6 +2,7 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import t from 'tap';
+import { SLOTS_MAP } from '../../src/datapath/backends-map.js';
 import { COUNTERS_MAP } from '../../src/datapath/counters-map.js';
 import { pinName } from '../../src/datapath/map-layouts.js';
 import { CLI_PATH } from '../../src/install-paths.js';
@@ -93,8 +94,10 @@ t.test('agent life cycle', async (t) => {
       'slb_backends',
       pinName(COUNTERS_MAP),
       'slb_frontends',
+      'slb_random',
       'slb_revnat_sk',
-      'slb_slots',
+      'slb_service_ranges',
+      pinName(SLOTS_MAP),
       'slb_sock_revnat',
       'slb_udp_departed',
       'slb_udp_revnat',
@@ -155,7 +158,7 @@ t.test('agent life cycle', async (t) => {
   });
 
   t.test('uninstall detaches every program and removes every pin', async (t) => {
-    t.match(socklb('uninstall', '--bpffs', lab.bpffs), /^detached 9 socket programs and the tc programs of 0 interfaces, removed 12 maps/);
+    t.match(socklb('uninstall', '--bpffs', lab.bpffs), /^detached 9 socket programs and the tc programs of 0 interfaces, removed 14 maps/);
     t.same(attachedPrograms(lab.net.cgroup.path), []);
     t.notOk(existsSync(lab.bpffs));
     const r = await lab.probe({ mode: 'tcp', host: '10.96.0.10', port: 80, count: 1, timeoutMs: 500 });

@@ -16,6 +16,7 @@ import { pinName } from '../../src/datapath/map-layouts.js';
 import { interfacesWithTcFilters } from '../../src/datapath/tc-datapath.js';
 import { runProbe } from '../../src/lab/lab-processes.js';
 import { run } from '../../src/lab/command.js';
+import { SERVICE_CIDR_V4, SERVICE_CIDR_V6 } from '../../src/lab/pod-network.js';
 import { byBackend, eventually, KernelLab } from '../helpers/kernel-lab.js';
 import { dualStackSlices, service } from '../helpers/k8s-fixtures.js';
 
@@ -50,7 +51,8 @@ t.test('conntrack mode', async (t) => {
       BACKENDS.map((b) => lab.pod(b)),
     ),
   ]);
-  const agent = lab.startAgent(undefined, { mode: 'conntrack', inNodeNetns: true });
+  // Told the service CIDRs: packets to them go straight to the flow and frontend lookups.
+  const agent = lab.startAgent(['--services', lab.servicesFile, '--service-cidrs', [SERVICE_CIDR_V4, SERVICE_CIDR_V6].join(',')], { mode: 'conntrack', inNodeNetns: true });
   const installed = await agent.waitForLog((l) => l.msg === 'datapath installed');
   t.match(installed, { mode: 'conntrack' });
   t.equal((installed.attached as string[]).length, 3, 'on the host side of the three pods');
@@ -100,6 +102,25 @@ t.test('conntrack mode', async (t) => {
       t.same(tcpOnUdpPort.errors, { ECONNREFUSED: 2 }, `TCP ${host}:53, a port the service has for UDP only`);
     }
     t.equal(dp.maps.counters().port_refused - before, 2n * (5n + 3n + 2n), 'each refused packet counted as port_refused');
+  });
+
+  t.test('an address in the service CIDR that no service has passes untranslated', async (t) => {
+    const dp = openPinnedDatapath(lab.bpffs);
+    t.teardown(() => dp.close());
+    const holder = lab.pod('be-2');
+    for (const [address, via] of [
+      ['10.96.0.77', holder.ipv4],
+      ['fd00:96::77', holder.ipv6],
+    ] as const) {
+      const family = address.includes(':') ? ['-6'] : [];
+      run('ip', ['-n', holder.netns, ...family, 'addr', 'add', address, 'dev', 'eth0', ...(family.length ? ['nodad'] : [])]);
+      run('ip', ['-n', lab.net.nodeNetns, ...family, 'route', 'add', address, 'via', via]);
+      const before = dp.maps.counters().port_refused;
+      const r = await lab.probe({ mode: 'tcp', host: address, port: 8080, count: 5, timeoutMs: 3000 });
+      t.same(byBackend(r), { 'be-2': 5 }, `connect ${address}:8080 reaches the pod that holds it (errors: ${JSON.stringify(r.errors)})`);
+      t.same(r.peers, { [`${address}:8080`]: 5 }, 'untranslated');
+      t.equal(dp.maps.counters().port_refused - before, 0n, 'not refused');
+    }
   });
 
   t.test('a pod created after the agent started is picked up', async (t) => {

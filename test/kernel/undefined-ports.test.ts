@@ -3,10 +3,14 @@
 // Without that, such a connect leaves untranslated: in this lab the service range is a
 // blackhole (a timeout), on a node it may reach whatever holds the address, as here a pod
 // that also holds an address which is a service's cluster IP.
+// Twice: without --service-cidrs (the programs ask slb_vips first for every address) and with
+// them (inside the ranges the frontend is looked up first, service_ranges_map.h): the verdicts
+// must not differ.
 import t, { type Test } from 'tap';
 import { openPinnedDatapath } from '../../src/datapath/sock-datapath.js';
 import { run } from '../../src/lab/command.js';
 import type { ProbeRequest } from '../../src/lab/probe-client.js';
+import { SERVICE_CIDR_V4, SERVICE_CIDR_V6 } from '../../src/lab/pod-network.js';
 import { byBackend, KernelLab } from '../helpers/kernel-lab.js';
 import { dualStackSlices, service, type PortSpec } from '../helpers/k8s-fixtures.js';
 
@@ -16,7 +20,7 @@ const HELD = ['10.96.0.77', 'fd00:96::77'];
 /** Refusals happen in the connect()/sendto() call: far below any timeout. */
 const AT_ONCE_MS = 1000;
 
-t.test('ports a service does not define', async (t) => {
+for (const ranges of [false, true]) t.test(`ports a service does not define (${ranges ? 'with' : 'without'} --service-cidrs)`, async (t) => {
   const lab = await KernelLab.create(t, BACKENDS, [8080, 5353]);
   const holder = lab.pod('be-2');
   for (const [address, via] of [
@@ -43,7 +47,7 @@ t.test('ports a service does not define', async (t) => {
   ];
   const held = [service('ns', 'held', HELD, [{ name: 'http', port: 80, targetPort: 8080 }]), ...dualStackSlices('ns', 'held', [{ name: 'http', port: 8080 }], [lab.pod('be-1')])];
   lab.writeServices([...web(webPorts), ...held]);
-  const agent = lab.startAgent();
+  const agent = lab.startAgent(['--services', lab.servicesFile, ...(ranges ? ['--service-cidrs', [SERVICE_CIDR_V4, SERVICE_CIDR_V6].join(',')] : [])]);
   t.match(await agent.nextSync(), { frontendsAdded: 8, errors: 0, vips: 4 });
   const dp = openPinnedDatapath(lab.bpffs);
   t.teardown(() => dp.close());

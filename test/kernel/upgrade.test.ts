@@ -1,17 +1,19 @@
 // An upgrade on a live node, for real: the previous socklb (a commit of this repository, built in
 // a temporary checkout) installs and programs the datapath, a client loops connections through
 // a VIP, the old agent stops and this one starts over its pins. No connection may fail, and no
-// pin of the old layout may stay. Twice: from the previous release as it is (the maps the
-// reconciler writes are the same, so they are adopted in place; the counters and conntrack
-// table changed layout, so they are built anew and the old pins removed once the programs are
-// swapped), and from it with one reconciled map's layout changed (slb_slots sized differently),
-// which this agent must migrate without `socklb uninstall`: build the new maps beside the old
-// ones, fill them, swap the programs over.
+// pin of the old layout may stay. Twice: from the previous release as it is (since slb_slots v2
+// every map the reconciler writes has a new set, and the counters a new layout), and from it with
+// one reconciled map that does not fit at its own version (slb_vips sized differently). This
+// agent must migrate both without `socklb uninstall`: build the new maps beside the old ones,
+// fill them, swap the programs over. (An agent over maps of its own layout adopts them in
+// place: agent-lifecycle.test.ts.)
 // SOCKLB_UPGRADE_FROM names the commit (default: PREVIOUS_RELEASE).
 import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t, { type Test } from 'tap';
+import { SLOTS_MAP } from '../../src/datapath/backends-map.js';
+import { pinName } from '../../src/datapath/map-layouts.js';
 import { PACKAGE_ROOT } from '../../src/install-paths.js';
 import { byBackend, KernelLab } from '../helpers/kernel-lab.js';
 import { endpointSlice, service, webService } from '../helpers/k8s-fixtures.js';
@@ -96,42 +98,33 @@ t.test('an agent of the previous commit is upgraded under load', { skip: from ? 
     return logs as Record<string, unknown>[];
   };
 
-  t.test('the previous release: reconciled maps adopted in place, the counters built anew', async (t) => {
-    const [installed, upgraded] = await upgrade(t);
-    t.notOk(
-      'upgradingFrom' in installed! && (installed!.upgradingFrom as string[]).some((p) => /frontends|slots|backends|vips|affinity_match/.test(p)),
-      'the maps the reconciler writes are adopted, not rebuilt',
-    );
-    t.match(upgraded, { msg: /^upgraded/, removedPins: ['slb_counters'] }, 'the old counters pin is removed once the programs are swapped');
-    t.same(
-      (upgraded!.programs as { action: string }[]).map((p) => p.action),
-      Array(9).fill('updated'),
-      'each link updated in place once',
-    );
-  });
-
-  t.test('a changed layout (slb_slots): new maps beside the old, filled, then one swap per hook', async (t) => {
-    const header = join(prev, 'bpf', 'include', 'backends_map.h');
-    writeFileSync(header, readFileSync(header, 'utf8').replace(/#define SLOTS_MAX \d+/, '#define SLOTS_MAX 262144'));
-    build('build:bpf');
-    // The unchanged agent of the previous commit, on maps of the other layout: start from none.
-    execFileSync(process.execPath, [prevCli, 'uninstall', '--bpffs', lab.bpffs], { stdio: 'ignore' });
-    const [installed, upgraded] = await upgrade(t);
-    t.match(
-      installed,
-      { upgradingFrom: ['slb_affinity_match_replaced', 'slb_backends_replaced', 'slb_counters', 'slb_frontends_replaced', 'slb_slots_replaced', 'slb_vips_replaced'] },
-      'the maps the reconciler writes are built anew',
-    );
+  /** What both upgrades set aside and later remove: every map the reconciler writes (the old
+   * slb_slots keeps its name, an older version's), and the old counters. */
+  const REBUILT = ['slb_affinity_match_replaced', 'slb_backends_replaced', 'slb_counters', 'slb_frontends_replaced', 'slb_slots', 'slb_vips_replaced'];
+  const expectRebuilt = (t: Test, installed: Record<string, unknown> | undefined, upgraded: Record<string, unknown> | undefined): void => {
+    t.match(installed, { upgradingFrom: REBUILT }, 'the maps the reconciler writes are built anew');
     t.notOk('programs' in installed!, 'the programs are not swapped at install');
-    t.match(upgraded, {
-      msg: /^upgraded/,
-      removedPins: ['slb_affinity_match_replaced', 'slb_backends_replaced', 'slb_counters', 'slb_frontends_replaced', 'slb_slots_replaced', 'slb_vips_replaced'],
-    });
+    t.match(upgraded, { msg: /^upgraded/, removedPins: REBUILT }, 'the old pins are removed once the programs are swapped');
     t.same(
       (upgraded!.programs as { action: string }[]).map((p) => p.action),
       Array(9).fill('updated'),
       'then each link is updated once',
     );
-    t.ok(existsSync(join(lab.bpffs, 'maps', 'slb_slots')));
+    t.ok(existsSync(join(lab.bpffs, 'maps', pinName(SLOTS_MAP))), `${pinName(SLOTS_MAP)} is pinned`);
+  };
+
+  t.test('the previous release: slb_slots has a new layout (v2), so the reconciled maps are built beside the old, filled, then one swap per hook', async (t) => {
+    const [installed, upgraded] = await upgrade(t);
+    expectRebuilt(t, installed, upgraded);
+  });
+
+  t.test('a reconciled map that does not fit at its own version (slb_vips sized differently): set aside, and the others with it', async (t) => {
+    const header = join(prev, 'bpf', 'include', 'vips_map.h');
+    writeFileSync(header, readFileSync(header, 'utf8').replace(/#define VIPS_MAX FRONTENDS_MAX/, '#define VIPS_MAX 32768'));
+    build('build:bpf');
+    // The unchanged agent of the previous commit, on maps of the other layout: start from none.
+    execFileSync(process.execPath, [prevCli, 'uninstall', '--bpffs', lab.bpffs], { stdio: 'ignore' });
+    const [installed, upgraded] = await upgrade(t);
+    expectRebuilt(t, installed, upgraded);
   });
 });

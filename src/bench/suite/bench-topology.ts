@@ -24,7 +24,7 @@ import { SocketHooks, type SocketHooksComponent } from '../../datapath/socket-ho
 import { benchToolPath } from '../../install-paths.js';
 import { run } from '../../lab/command.js';
 import { waitForLine } from '../../lab/lab-processes.js';
-import { PodNetwork, type Pod, type PodNetworkShape } from '../../lab/pod-network.js';
+import { LAB_SERVICE_CIDRS, PodNetwork, type Pod, type PodNetworkShape } from '../../lab/pod-network.js';
 import { installIptablesMode, type IptablesMode } from '../baselines/iptables-node.js';
 import { installIpvsMode, ipvsAvailability, type IpvsMode } from '../baselines/ipvs-node.js';
 import { installNftablesMode, type NftablesMode } from '../baselines/nftables-node.js';
@@ -165,8 +165,9 @@ export class BenchTopology {
     if (wants('socket') || wants('conntrack')) {
       // Both components on the same maps; the socket hooks stay attached (only the client of a
       // socket run is in the cgroup), the tc programs are on the pods' interfaces for conntrack runs only.
-      this.sock = SocketHooks.install(this.bpffs, { cgroup: this.net.cgroup.path });
-      this.tc = PodTc.install(this.bpffs, { podInterfaces: ['veth*'] });
+      // Told the service CIDRs, as a cluster's agent is (--service-cidrs).
+      this.sock = SocketHooks.install(this.bpffs, { cgroup: this.net.cgroup.path, serviceCidrs: LAB_SERVICE_CIDRS });
+      this.tc = PodTc.install(this.bpffs, { podInterfaces: ['veth*'], serviceCidrs: LAB_SERVICE_CIDRS });
       const report = Reconciler.adopt(this.sock.maps).apply(services);
       if (report.errors.length > 0) throw new Error(`socklb could not program ${report.errors[0]!.owner}: ${report.errors[0]!.message}`);
       this.sock.attach();

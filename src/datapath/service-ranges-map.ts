@@ -1,0 +1,48 @@
+// Codec for bpf/include/service_ranges_map.h: the service CIDRs whose addresses the socket
+// hooks look up as frontends first. Written whole, once, when the socket hooks are installed.
+import { arrayOf, byteArray, defineStruct, padding, u32 } from '../bpf/struct-layout.js';
+import { TypedMap } from '../bpf/typed-map.js';
+import type { Cidr } from '../net/cidr.js';
+
+export const SERVICE_RANGES_MAP = 'slb_service_ranges';
+export const SERVICE_RANGES_MAX = 4;
+
+export interface ServiceRange {
+  net: Uint8Array;
+  mask: Uint8Array;
+}
+
+export interface ServiceRanges {
+  count: number;
+  ranges: ServiceRange[];
+}
+
+export const serviceRangeLayout = defineStruct<ServiceRange>('service_range', [
+  ['net', byteArray(16)],
+  ['mask', byteArray(16)],
+]);
+
+export const serviceRangesLayout = defineStruct<ServiceRanges>('service_ranges', [
+  ['count', u32],
+  ['pad', padding(4)],
+  ['ranges', arrayOf(serviceRangeLayout, SERVICE_RANGES_MAX)],
+]);
+
+export const serviceRangesKeyLayout = defineStruct<{ index: number }>('(u32)', [['index', u32]]);
+
+/** The map's value for these CIDRs (in the datapath's 16-byte form already, see cidr.ts). More
+ * than the map holds: only the first SERVICE_RANGES_MAX speed lookups up; the others' addresses
+ * take the slower order, which reaches the same verdict. */
+export function serviceRangesOf(cidrs: readonly Cidr[]): ServiceRanges {
+  const ranges = cidrs.slice(0, SERVICE_RANGES_MAX).map((c) => {
+    const mask = new Uint8Array(16);
+    for (let i = 0; i < 16; i++) mask[i] = (0xff << (8 - Math.max(0, Math.min(8, c.bits - i * 8)))) & 0xff;
+    return { net: Uint8Array.from(c.bytes), mask };
+  });
+  return { count: ranges.length, ranges };
+}
+
+/** Writes the ranges into the socket object's map (its fd). */
+export function writeServiceRanges(fd: number, cidrs: readonly Cidr[]): void {
+  new TypedMap(SERVICE_RANGES_MAP, fd, serviceRangesKeyLayout, serviceRangesLayout).set({ index: 0 }, serviceRangesOf(cidrs));
+}
