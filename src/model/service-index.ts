@@ -302,12 +302,11 @@ export class ServiceIndex {
     // An index walks the queue: shift() would move the whole array per service.
     for (let at = 0; at < queue.length; at++) {
       const owner = queue[at]!;
+      const released: string[] = [];
       for (const [fid, value] of this.outputs.get(owner) ?? []) {
         touch(fid, value);
         this.claims.delete(fid);
-        // A service that wanted this frontend may take it now.
-        for (const w of this.waiting.get(fid) ?? []) if (w !== owner) queue.push(w);
-        this.waiting.delete(fid);
+        released.push(fid);
       }
       for (const waiters of this.waiting.values()) waiters.delete(owner);
       const next = new Map<string, DesiredService>();
@@ -344,6 +343,14 @@ export class ServiceIndex {
           fields.set(fid, field);
           next.set(fid, desired);
         }
+      }
+      // A service that wanted a frontend this one let go may take it now. Only one really let
+      // go: waking the waiters of a frontend taken again would wake this service in turn when
+      // two services each hold what the other waits for, without end.
+      for (const fid of released) {
+        if (next.has(fid)) continue;
+        for (const w of this.waiting.get(fid) ?? []) queue.push(w);
+        this.waiting.delete(fid);
       }
       this.problemBook.set(`conflicts ${owner}`, problems);
       if (next.size > 0) this.outputs.set(owner, next);

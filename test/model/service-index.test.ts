@@ -158,3 +158,26 @@ t.test('any sequence of events ends where a fresh computation over the final obj
   );
   t.pass('1,500 random event sequences');
 });
+
+t.test('two services each holding a VIP the other waits for: the flush ends, each keeps what it holds', async (t) => {
+  const index = new ServiceIndex();
+  index.upsertService(service('ns', 'b', ['10.96.0.2'], [{ port: 80 }]));
+  index.flush();
+  index.upsertService(service('ns', 'a', ['10.96.0.1', '10.96.0.2'], [{ port: 80 }]));
+  index.flush();
+  // b now wants 10.96.0.1 (held by a) while a waits for 10.96.0.2 (held by b).
+  index.upsertService(service('ns', 'b', ['10.96.0.1', '10.96.0.2'], [{ port: 80 }]));
+  t.same(index.flush(), { upserts: [], removals: [] });
+  t.same(
+    index
+      .desired()
+      .map((s) => `${s.frontend.address} ${s.owner}`)
+      .sort(),
+    ['10.96.0.1 ns/a', '10.96.0.2 ns/b'],
+  );
+  index.deleteService('ns', 'a');
+  t.same(
+    index.flush().upserts.map((s) => `${s.frontend.address} ${s.owner}`),
+    ['10.96.0.1 ns/b'],
+  );
+});
