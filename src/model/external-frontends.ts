@@ -68,8 +68,8 @@ export function externalFrontends(svc: DecodedService, endpoints: ServiceEndpoin
     return out;
   }
   for (const address of context.nodeAddresses) {
-    const family = ipFamily(address);
-    if (family === undefined) continue;
+    // Checked addresses: a Node's by nodeAddresses(), explicit ones by the index's constructor.
+    const family = ipFamily(address)!;
     for (const sp of nodePorts) add(address, family, `${sp.field}.nodePort`, sp, sp.nodePort!, []);
   }
   return out;

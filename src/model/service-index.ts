@@ -14,7 +14,7 @@ import type { PodRow } from './policy-objects.js';
 import { describeValue, ProblemBook, ProblemSink, type Problem } from './problems.js';
 import { externalFrontends } from './external-frontends.js';
 import { ServiceEndpoints, serviceFrontends, type ServiceFrontend } from './service-frontends.js';
-import { canonicalIp } from '../net/ip-address.js';
+import { canonicalIp, ipFamily } from '../net/ip-address.js';
 
 export interface IndexOptions {
   /** --service-cidrs: cluster IPs outside these are refused; empty or unset: any usable unicast address. */
@@ -72,7 +72,10 @@ export class ServiceIndex {
   constructor(node: NodeContext = {}, options: IndexOptions = {}) {
     this.node = node;
     this.serviceCidrs = options.serviceCidrs ?? [];
-    this.explicitNodePortAddresses = options.nodePortAddresses?.map(canonicalIp);
+    this.explicitNodePortAddresses = options.nodePortAddresses?.map((a) => {
+      if (ipFamily(a) === undefined) throw new Error(`node port address ${JSON.stringify(a)} is not an IP address; give this node's IPv4 or IPv6 addresses`);
+      return canonicalIp(a);
+    });
   }
 
   private addressChanged(address: string): void {

@@ -186,6 +186,7 @@ t.test('NodePorts: explicit addresses win over the Node object; local interfaces
   const np = nsService('ns', 'web', ['10.96.0.10'], [{ port: 80, targetPort: 8080, nodePort: 30080 }], { type: 'NodePort' });
   const explicit = run([np], [slice80], { name: 'n1' }, { nodePortAddresses: ['10.1.1.1', 'FD10::0001'] }, { nodes: [node('n1', ['172.16.0.1'])] });
   t.same(ids(explicit.list), ['10.1.1.1|30080|TCP', '10.96.0.10|80|TCP', 'fd10::1|30080|TCP']);
+  t.throws(() => run([np], [], {}, { nodePortAddresses: ['10.1.1.1', 'eth0'] }), /node port address "eth0" is not an IP address/);
   const local = run([np], [slice80], {}, {}, { localAddresses: ['172.16.0.9'] });
   t.same(ids(local.list), ['10.96.0.10|80|TCP']);
 });

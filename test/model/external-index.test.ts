@@ -8,6 +8,7 @@ import { desiredServices, ServiceIndex } from '../../src/model/service-index.js'
 import { parseServicesText } from '../../src/source/services-file.js';
 import { endpointSlice, service, toYaml } from '../helpers/k8s-fixtures.js';
 import { node, nsService } from './ns-fixtures.js';
+import { appliedDeltas } from './applied-deltas.js';
 
 const asMap = (list: DesiredService[]): Map<string, DesiredService> => new Map(list.map((s) => [frontendId(s.frontend), s]));
 const pod = (name: string, ip: string): Record<string, unknown> => ({ apiVersion: 'v1', kind: 'Pod', metadata: { namespace: 'ns', name }, status: { podIPs: [{ ip }] } });
@@ -136,12 +137,7 @@ t.test('any sequence of events with north-south addresses ends where a fresh com
       const services = new Map<string, Record<string, unknown>>();
       let nodeObj: Record<string, unknown> | undefined;
       let podObj: Record<string, unknown> | undefined;
-      const applied = new Map<string, DesiredService>();
-      const flush = (): void => {
-        const d = index.flush();
-        for (const fid of d.removals) applied.delete(fid);
-        for (const s of d.upserts) applied.set(frontendId(s.frontend), s);
-      };
+      const { applied, flush } = appliedDeltas(index);
       for (const e of events) {
         if (e.kind === 'svc') {
           const s = nsService('ns', e.name, [e.ip], [{ port: 80, nodePort: e.nodePort }], { type: e.nodePort ? 'NodePort' : 'ClusterIP', externalIPs: e.external });

@@ -5,6 +5,7 @@ import { frontendId, type DesiredService } from '../../src/model/desired-service
 import { desiredServices, ServiceIndex } from '../../src/model/service-index.js';
 import { formatProblem } from '../../src/model/problems.js';
 import { endpointSlice, service } from '../helpers/k8s-fixtures.js';
+import { appliedDeltas } from './applied-deltas.js';
 
 const asMap = (list: DesiredService[]): Map<string, DesiredService> => new Map(list.map((s) => [frontendId(s.frontend), s]));
 
@@ -108,13 +109,7 @@ t.test('any sequence of events ends where a fresh computation over the final obj
       const index = new ServiceIndex();
       const services = new Map<string, Record<string, unknown>>();
       const slices = new Map<string, Record<string, unknown>>();
-      // What a consumer applying every flush's delta would hold.
-      const applied = new Map<string, DesiredService>();
-      const flush = (): void => {
-        const d = index.flush();
-        for (const fid of d.removals) applied.delete(fid);
-        for (const s of d.upserts) applied.set(frontendId(s.frontend), s);
-      };
+      const { applied, flush } = appliedDeltas(index);
       for (const e of events) {
         if (e.kind === 'svc') {
           const s = service('ns', e.name, [`10.96.0.${e.ip}`], [{ port: e.port }]);
