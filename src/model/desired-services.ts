@@ -23,6 +23,28 @@ export interface DesiredService {
   owner: string;
   /** sessionAffinity ClientIP: a client keeps its backend until idle this long; 0 or unset: none. */
   affinityTimeoutSeconds?: number;
+  /**
+   * 'external': the address is not the service's own (an externalIP, a load-balancer ingress IP,
+   * or one of this node's addresses with a NodePort): only this port is balanced, connections to
+   * its other ports must pass untouched. Unset: a cluster IP, owned by services, whose other
+   * ports are refused.
+   */
+  reach?: 'external';
+  /**
+   * externalTrafficPolicy: Local, on the frontends it concerns (reach 'external'). NOT YET
+   * ENFORCED by the datapath, and for the clients it sees it must not be: kube-proxy sends pods'
+   * and the node's own traffic to these addresses to all the service's endpoints anyway
+   * ("short-circuit"), which is what backends holds. Only traffic from outside the cluster would
+   * be limited to this node's endpoints.
+   */
+  externalPolicyLocal?: true;
+  /**
+   * loadBalancerSourceRanges of the frontend's family (canonical CIDR text, e.g.
+   * "203.0.113.0/24"), on load-balancer ingress IP frontends only (kube-proxy applies them to
+   * neither externalIPs nor NodePorts). A client outside them must not be balanced (kube-proxy
+   * drops it). NOT YET ENFORCED by the datapath. Unset: any client.
+   */
+  sourceRanges?: string[];
 }
 
 // Keys are built with join(), which yields one flat string: a template literal yields a tree of

@@ -7,6 +7,10 @@ import { canonicalIp, ipFamily, type IpFamily } from '../net/ip-address.js';
 import { endpointConditions } from './endpoint-selection.js';
 import { SERVICE_NAME_LABEL, SERVICE_PROXY_NAME_LABEL, type EndpointSlice, type ObjectMeta, type Service } from './k8s-objects.js';
 import { describeValue, ProblemSink, type Problem } from './problems.js';
+import { decodeAddress, eachRecord, isPort, isRecord, itemFieldName, portProblem, type DecodedAddress } from './decode-fields.js';
+import { decodeExternal, decodeNodePort, type DecodedExternal } from './external-decode.js';
+
+export { isRecord };
 
 export interface NamedObject {
   namespace: string;
@@ -56,11 +60,13 @@ export interface DecodedServicePort {
   port: number;
   targetPort: number | string | undefined;
   field: string;
+  /** spec.ports[i].nodePort of a NodePort or LoadBalancer service; undefined: none. */
+  nodePort: number | undefined;
 }
 
 export interface DecodedService extends NamedObject {
   owner: string;
-  clusterIPs: { ip: string; family: IpFamily; field: string }[];
+  clusterIPs: DecodedAddress[];
   ports: DecodedServicePort[];
   /** spec.internalTrafficPolicy: Local */
   localOnly: boolean;
@@ -68,23 +74,8 @@ export interface DecodedService extends NamedObject {
   topologyAware: boolean;
   /** spec.sessionAffinity ClientIP: its timeout in seconds; 0 without affinity. */
   affinityTimeoutSeconds: number;
-}
-
-export const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
-const isPort = (v: unknown): v is number => Number.isInteger(v) && (v as number) >= 1 && (v as number) <= 65535;
-const portProblem = (v: unknown): string => `is ${describeValue(v)}; a port is an integer from 1 to 65535`;
-
-/** "field[i]", flat (see flatKey): decoded services keep it for later reports. */
-const itemFieldName = (field: string, i: number): string => [field, '[', i, ']'].join('');
-
-/** Calls fn for each object in a list field, reporting a non-list and each non-object item. */
-function eachRecord(list: unknown, field: string, sink: ProblemSink, fn: (item: Record<string, unknown>, itemField: string) => void): void {
-  if (!Array.isArray(list)) return sink.add(field, `is ${describeValue(list)}; expected a list`);
-  list.forEach((item: unknown, i) => {
-    const itemField = itemFieldName(field, i);
-    if (isRecord(item)) fn(item, itemField);
-    else sink.add(itemField, `is ${describeValue(item)}; expected an object`);
-  });
+  /** externalIPs, load-balancer IPs and their policies (external-decode.ts). */
+  external: DecodedExternal;
 }
 
 /** "namespace/name" as one flat string: join() yields one, a template literal a tree of
@@ -213,28 +204,24 @@ function decodeServicePorts(spec: Record<string, unknown>, sink: ProblemSink): D
     if (t !== undefined && !isPort(t) && (typeof t !== 'string' || t === '')) {
       return sink.add(`${field}.targetPort`, `is ${describeValue(t)}; use a port number or a port name`);
     }
-    out.push({ name: typeof p.name === 'string' ? p.name : '', protocol, port: p.port, targetPort: t as number | string | undefined, field });
+    const nodePort = decodeNodePort(spec, p, field, sink);
+    out.push({ name: typeof p.name === 'string' ? p.name : '', protocol, port: p.port, targetPort: t as number | string | undefined, field, nodePort });
   });
   return out;
 }
 
-function decodeClusterIPs(spec: Record<string, unknown>, sink: ProblemSink): DecodedService['clusterIPs'] {
+function decodeClusterIPs(spec: Record<string, unknown>, sink: ProblemSink): DecodedAddress[] {
   const list = spec.clusterIPs ?? (spec.clusterIP === undefined ? undefined : [spec.clusterIP]);
   const listField = spec.clusterIPs !== undefined ? 'spec.clusterIPs' : 'spec.clusterIP';
   if (!Array.isArray(list) || list.length === 0) {
     sink.add(listField, `is ${describeValue(list)}; a ClusterIP Service needs spec.clusterIPs (or spec.clusterIP)`);
     return [];
   }
-  const out: DecodedService['clusterIPs'] = [];
+  const out: DecodedAddress[] = [];
   list.forEach((ip: unknown, i) => {
     const field = spec.clusterIPs !== undefined ? itemFieldName('spec.clusterIPs', i) : 'spec.clusterIP';
-    const family = typeof ip === 'string' ? ipFamily(ip) : undefined;
-    if (typeof ip !== 'string' || family === undefined) return sink.add(field, `is ${describeValue(ip)}; expected an IPv4 or IPv6 address`);
-    const unusable = unusableAddressClass(ip);
-    if (unusable !== undefined) {
-      return sink.add(field, `is ${describeAddressClass(unusable)} (${ip}); every balanced process would have its traffic to it captured, so it is not programmed: use an address of the cluster's service CIDR`);
-    }
-    out.push({ ip: canonicalIp(ip), family, field });
+    const decoded = decodeAddress(ip, field, sink, "use an address of the cluster's service CIDR");
+    if (decoded) out.push(decoded);
   });
   return out;
 }
@@ -283,5 +270,6 @@ export function decodeService(service: Service, problems: Problem[]): DecodedSer
     localOnly: spec.internalTrafficPolicy === 'Local',
     topologyAware,
     affinityTimeoutSeconds: decodeAffinity(spec, sink),
+    external: decodeExternal(spec, service.status, sink),
   };
 }

@@ -15,6 +15,8 @@ export interface ServicePort {
   protocol?: unknown;
   port?: unknown;
   targetPort?: unknown;
+  /** NodePort and LoadBalancer services: the port opened on every node's addresses. */
+  nodePort?: unknown;
 }
 
 export interface ServiceSpec {
@@ -26,6 +28,19 @@ export interface ServiceSpec {
   trafficDistribution?: unknown;
   sessionAffinity?: unknown;
   sessionAffinityConfig?: unknown;
+  /** Addresses routed to the cluster that the service answers on (any type). */
+  externalIPs?: unknown;
+  /** Cluster | Local: which endpoints traffic from outside the cluster may reach. */
+  externalTrafficPolicy?: unknown;
+  /** CIDRs the load balancer admits clients from. */
+  loadBalancerSourceRanges?: unknown;
+  /** false: a LoadBalancer service without node ports. */
+  allocateLoadBalancerNodePorts?: unknown;
+}
+
+export interface ServiceStatus {
+  /** {ingress: [{ip, hostname, ipMode: VIP | Proxy}]} */
+  loadBalancer?: unknown;
 }
 
 export interface Service {
@@ -33,6 +48,7 @@ export interface Service {
   kind?: unknown;
   metadata?: ObjectMeta;
   spec?: ServiceSpec;
+  status?: ServiceStatus;
 }
 
 export interface EndpointConditions {

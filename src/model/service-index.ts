@@ -12,11 +12,17 @@ import { decodeService, decodeSlice, flatKey, isRecord, objectKey, type DecodedS
 import type { EndpointSlice, Node, Pod, Service } from './k8s-objects.js';
 import type { PodRow } from './policy-objects.js';
 import { describeValue, ProblemBook, ProblemSink, type Problem } from './problems.js';
-import { serviceFrontends } from './service-frontends.js';
+import { externalFrontends } from './external-frontends.js';
+import { ServiceEndpoints, serviceFrontends, type ServiceFrontend } from './service-frontends.js';
+import { canonicalIp, ipFamily } from '../net/ip-address.js';
 
 export interface IndexOptions {
   /** --service-cidrs: cluster IPs outside these are refused; empty or unset: any usable unicast address. */
   serviceCidrs?: readonly Cidr[];
+  /** This node's addresses for NodePorts, as kube-proxy's --nodeport-addresses gives them.
+   * Unset: the InternalIP and ExternalIP addresses of the Node object named by the node
+   * context (--node-name), once it is known; without either, NodePorts get no frontend. */
+  nodePortAddresses?: readonly string[];
 }
 
 /** Frontends added or whose backends or settings changed (upserts), and frontend ids
@@ -27,6 +33,7 @@ const key = flatKey;
 
 function sameService(a: DesiredService, b: DesiredService): boolean {
   if ((a.affinityTimeoutSeconds ?? 0) !== (b.affinityTimeoutSeconds ?? 0) || a.owner !== b.owner || a.backends.length !== b.backends.length) return false;
+  if (a.reach !== b.reach || a.externalPolicyLocal !== b.externalPolicyLocal || (a.sourceRanges ?? []).join() !== (b.sourceRanges ?? []).join()) return false;
   // Backends are sorted by selectEndpoints, so equal sets are equal lists.
   return a.backends.every((x, i) => x.address === b.backends[i]!.address && x.port === b.backends[i]!.port);
 }
@@ -48,33 +55,64 @@ export class ServiceIndex {
   private readonly dirty = new Set<string>();
   /** Addresses of pods and nodes (endpoints of every slice, Pods, Nodes, the agent's own
    * interfaces): a cluster IP equal to one would capture that pod's or node's traffic. */
-  private readonly hostAddresses = new AddressRefs((address) => {
-    for (const owner of this.servicesByClusterIp.get(address) ?? []) this.dirty.add(owner);
-  });
+  private readonly hostAddresses = new AddressRefs((address) => this.addressChanged(address));
+  /** The node addresses among them (Nodes, the agent's own interfaces): an externalIP may be
+   * one (a node port of sorts), while one that is only a pod's would hijack its traffic. */
+  private readonly nodeHostAddresses = new AddressRefs((address) => this.addressChanged(address));
   /** What each holder other than a slice contributed to hostAddresses, by "Pod ns/name" etc. */
   private readonly heldBy = new Map<string, readonly string[]>();
-  /** Services by cluster IP, so a change of hostAddresses finds the services it affects. */
-  private readonly servicesByClusterIp = new Map<string, Set<string>>();
+  /** Services by cluster IP, externalIP and load-balancer IP, so a change of hostAddresses
+   * finds the services it affects. */
+  private readonly servicesByAddress = new Map<string, Set<string>>();
+  /** Services with a NodePort, looked at again when this node's addresses change. */
+  private readonly servicesWithNodePorts = new Set<string>();
   private readonly serviceCidrs: readonly Cidr[];
+  private readonly explicitNodePortAddresses: readonly string[] | undefined;
 
   constructor(node: NodeContext = {}, options: IndexOptions = {}) {
     this.node = node;
     this.serviceCidrs = options.serviceCidrs ?? [];
+    this.explicitNodePortAddresses = options.nodePortAddresses?.map((a) => {
+      if (ipFamily(a) === undefined) throw new Error(`node port address ${JSON.stringify(a)} is not an IP address; give this node's IPv4 or IPv6 addresses`);
+      return canonicalIp(a);
+    });
   }
 
-  /** The addresses a holder (a Pod, a Node, "local interfaces") has now; [] forgets it. */
-  setHostAddresses(holder: string, addresses: readonly string[]): void {
+  private addressChanged(address: string): void {
+    for (const owner of this.servicesByAddress.get(address) ?? []) this.dirty.add(owner);
+  }
+
+  /** The addresses a holder (a Pod, a Node, "local interfaces") has now; [] forgets it.
+   * node: the holder is a node (its addresses may carry externalIPs and NodePorts). */
+  setHostAddresses(holder: string, addresses: readonly string[], node = false): void {
     const before = this.heldBy.get(holder) ?? [];
     if (before.length === addresses.length && before.every((a, i) => a === addresses[i])) return;
     this.hostAddresses.add(addresses);
     this.hostAddresses.remove(before);
+    if (node) {
+      this.nodeHostAddresses.add(addresses);
+      this.nodeHostAddresses.remove(before);
+      if (holder === this.nodeHolder() && this.explicitNodePortAddresses === undefined) for (const owner of this.servicesWithNodePorts) this.dirty.add(owner);
+    }
     if (addresses.length > 0) this.heldBy.set(holder, addresses);
     else this.heldBy.delete(holder);
   }
 
   /** The addresses of the agent's own interfaces: node addresses even without a Node object. */
   setLocalAddresses(addresses: readonly string[]): void {
-    this.setHostAddresses('this node (its own interfaces)', addresses);
+    this.setHostAddresses('this node (its own interfaces)', addresses, true);
+  }
+
+  /** The heldBy key of this node's Node object. */
+  private nodeHolder(): string | undefined {
+    return this.node.name === undefined ? undefined : `Node ${this.node.name}`;
+  }
+
+  /** Where this node serves NodePorts: the explicit list, else its Node object's addresses. */
+  private nodePortAddresses(): readonly string[] | undefined {
+    if (this.explicitNodePortAddresses !== undefined) return this.explicitNodePortAddresses;
+    const holder = this.nodeHolder();
+    return holder === undefined ? undefined : this.heldBy.get(holder);
   }
 
   upsertPod(raw: Pod): void {
@@ -101,25 +139,28 @@ export class ServiceIndex {
     const addresses = isRecord(raw) ? nodeAddresses(raw, problems) : [];
     const name = isRecord(raw) && isRecord(raw.metadata) && typeof raw.metadata.name === 'string' ? raw.metadata.name : undefined;
     this.problemBook.set(`Node ${name ?? `?${this.unnamed++}`}`, problems);
-    if (name !== undefined) this.setHostAddresses(`Node ${name}`, addresses);
+    if (name !== undefined) this.setHostAddresses(`Node ${name}`, addresses, true);
   }
 
   deleteNode(name: string): void {
     this.problemBook.delete(`Node ${name}`);
-    this.setHostAddresses(`Node ${name}`, []);
+    this.setHostAddresses(`Node ${name}`, [], true);
   }
 
-  private indexClusterIps(owner: string, svc: DecodedService | undefined, add: boolean): void {
-    for (const { ip } of svc?.clusterIPs ?? []) {
-      let owners = this.servicesByClusterIp.get(ip);
+  private indexAddresses(owner: string, svc: DecodedService | undefined, add: boolean): void {
+    if (!svc) return;
+    for (const { ip } of [...svc.clusterIPs, ...svc.external.externalIPs, ...svc.external.loadBalancerIPs]) {
+      let owners = this.servicesByAddress.get(ip);
       if (add) {
-        if (!owners) this.servicesByClusterIp.set(ip, (owners = new Set()));
+        if (!owners) this.servicesByAddress.set(ip, (owners = new Set()));
         owners.add(owner);
       } else if (owners) {
         owners.delete(owner);
-        if (owners.size === 0) this.servicesByClusterIp.delete(ip);
+        if (owners.size === 0) this.servicesByAddress.delete(ip);
       }
     }
+    if (add && svc.ports.some((p) => p.nodePort !== undefined)) this.servicesWithNodePorts.add(owner);
+    else if (!add) this.servicesWithNodePorts.delete(owner);
   }
 
   /** Why this cluster IP must not be programmed, or undefined. */
@@ -129,6 +170,20 @@ export class ServiceIndex {
     }
     if (this.serviceCidrs.length > 0 && !this.serviceCidrs.some((c) => cidrContains(c, ip))) {
       return `${ip} is outside --service-cidrs (${this.serviceCidrs.map((c) => c.text).join(', ')}); cluster IPs come from the cluster's service CIDR, so this one is not programmed (fix the address or the flag)`;
+    }
+    return undefined;
+  }
+
+  /** Why an externalIP or load-balancer IP must not be programmed, or undefined. kube-proxy
+   * takes any; socklb balances at the socket of every local process, so one that is a pod's
+   * address would take that pod's traffic from every balanced client, and one in the service
+   * CIDRs belongs to cluster IPs. A node's address is fine: only the service's ports are taken. */
+  private externalIpRefusal(ip: string): string | undefined {
+    if (this.hostAddresses.has(ip) && !this.nodeHostAddresses.has(ip)) {
+      return `${ip} is the address of ${this.holderOf(ip)}; an external or load-balancer IP that is a pod's address would capture that pod's traffic for every balanced process, so it is not programmed (use an address routed to the cluster)`;
+    }
+    if (this.serviceCidrs.some((c) => cidrContains(c, ip))) {
+      return `${ip} is inside --service-cidrs (${this.serviceCidrs.map((c) => c.text).join(', ')}), which belong to cluster IPs; it is not programmed as an external or load-balancer IP (use an address outside the service CIDRs)`;
     }
     return undefined;
   }
@@ -155,8 +210,8 @@ export class ServiceIndex {
     // An object without a name cannot be updated or deleted later; its problems stay with this index.
     this.problemBook.set(`Service ${owner ?? `?${this.unnamed++}`}`, problems);
     if (owner === undefined) return;
-    this.indexClusterIps(owner, this.services.get(owner), false);
-    this.indexClusterIps(owner, decoded, true);
+    this.indexAddresses(owner, this.services.get(owner), false);
+    this.indexAddresses(owner, decoded, true);
     if (decoded) this.services.set(owner, decoded);
     else this.services.delete(owner);
     this.dirty.add(owner);
@@ -164,7 +219,7 @@ export class ServiceIndex {
 
   deleteService(namespace: string, name: string): void {
     const owner = key(namespace, name);
-    this.indexClusterIps(owner, this.services.get(owner), false);
+    this.indexAddresses(owner, this.services.get(owner), false);
     this.services.delete(owner);
     this.problemBook.delete(`Service ${owner}`);
     this.dirty.add(owner);
@@ -223,6 +278,19 @@ export class ServiceIndex {
     return { services: this.services.size, slices: this.slices.size };
   }
 
+  /** A cluster IP outranks a north-south address (anyone who may edit a Service can name any
+   * externalIP): it takes the frontend from its holder, which is recomputed and then waits,
+   * reported. Any other conflict keeps the holder. */
+  private preempt(fid: string, holder: string, wanted: DesiredService, touch: (fid: string, value: DesiredService | undefined) => void, queue: string[]): boolean {
+    const held = this.outputs.get(holder)?.get(fid);
+    if (wanted.reach !== undefined || held?.reach !== 'external') return false;
+    touch(fid, held);
+    this.outputs.get(holder)!.delete(fid);
+    this.claims.delete(fid);
+    queue.push(holder);
+    return true;
+  }
+
   /** Recomputes the services touched since the last flush and returns what changed. */
   flush(): DesiredChanges {
     // What each frontend touched in this flush held before it: the delta compares end with start,
@@ -237,12 +305,11 @@ export class ServiceIndex {
     // An index walks the queue: shift() would move the whole array per service.
     for (let at = 0; at < queue.length; at++) {
       const owner = queue[at]!;
+      const released: string[] = [];
       for (const [fid, value] of this.outputs.get(owner) ?? []) {
         touch(fid, value);
         this.claims.delete(fid);
-        // A service that wanted this frontend may take it now.
-        for (const w of this.waiting.get(fid) ?? []) if (w !== owner) queue.push(w);
-        this.waiting.delete(fid);
+        released.push(fid);
       }
       for (const waiters of this.waiting.values()) waiters.delete(owner);
       const next = new Map<string, DesiredService>();
@@ -251,11 +318,23 @@ export class ServiceIndex {
       if (svc) {
         const sink = new ProblemSink(problems, `Service ${owner}`);
         const slices = [...(this.slicesByOwner.get(owner) ?? [])].map((id) => this.slices.get(id)!);
-        for (const { field, ...desired } of serviceFrontends(svc, slices, this.node, sink, (ip) => this.clusterIpRefusal(ip))) {
+        const endpoints = new ServiceEndpoints(slices, sink);
+        // Cluster IPs first: within a service they win a frontend over its north-south addresses.
+        const frontends: ServiceFrontend[] = [
+          ...serviceFrontends(svc, endpoints, this.node, sink, (ip) => this.clusterIpRefusal(ip)),
+          ...externalFrontends(svc, endpoints, this.node, { nodeAddresses: this.nodePortAddresses(), refuse: (ip) => this.externalIpRefusal(ip) }, sink),
+        ];
+        const fields = new Map<string, string>();
+        for (const { field, ...desired } of frontends) {
           const fid = frontendId(desired.frontend);
+          const { address, port, protocol } = desired.frontend;
+          const first = fields.get(fid);
+          if (first !== undefined) {
+            sink.add(field, `${address} port ${port}/${protocol} is also the frontend of ${first} of this service; it is served once, for ${first}`);
+            continue;
+          }
           const holder = this.claims.get(fid);
-          if (holder !== undefined && holder !== owner) {
-            const { address, port, protocol } = desired.frontend;
+          if (holder !== undefined && holder !== owner && !this.preempt(fid, holder, desired, touch, queue)) {
             sink.add(field, `${address} port ${port}/${protocol} is already served for Service ${holder}; this port is skipped until one of them changes`);
             let w = this.waiting.get(fid);
             if (!w) this.waiting.set(fid, (w = new Set()));
@@ -264,8 +343,17 @@ export class ServiceIndex {
           }
           touch(fid, undefined);
           this.claims.set(fid, owner);
+          fields.set(fid, field);
           next.set(fid, desired);
         }
+      }
+      // A service that wanted a frontend this one let go may take it now. Only one really let
+      // go: waking the waiters of a frontend taken again would wake this service in turn when
+      // two services each hold what the other waits for, without end.
+      for (const fid of released) {
+        if (next.has(fid)) continue;
+        for (const w of this.waiting.get(fid) ?? []) queue.push(w);
+        this.waiting.delete(fid);
       }
       this.problemBook.set(`conflicts ${owner}`, problems);
       if (next.size > 0) this.outputs.set(owner, next);

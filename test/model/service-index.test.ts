@@ -5,6 +5,7 @@ import { frontendId, type DesiredService } from '../../src/model/desired-service
 import { desiredServices, ServiceIndex } from '../../src/model/service-index.js';
 import { formatProblem } from '../../src/model/problems.js';
 import { endpointSlice, service } from '../helpers/k8s-fixtures.js';
+import { appliedDeltas } from './applied-deltas.js';
 
 const asMap = (list: DesiredService[]): Map<string, DesiredService> => new Map(list.map((s) => [frontendId(s.frontend), s]));
 
@@ -108,13 +109,7 @@ t.test('any sequence of events ends where a fresh computation over the final obj
       const index = new ServiceIndex();
       const services = new Map<string, Record<string, unknown>>();
       const slices = new Map<string, Record<string, unknown>>();
-      // What a consumer applying every flush's delta would hold.
-      const applied = new Map<string, DesiredService>();
-      const flush = (): void => {
-        const d = index.flush();
-        for (const fid of d.removals) applied.delete(fid);
-        for (const s of d.upserts) applied.set(frontendId(s.frontend), s);
-      };
+      const { applied, flush } = appliedDeltas(index);
       for (const e of events) {
         if (e.kind === 'svc') {
           const s = service('ns', e.name, [`10.96.0.${e.ip}`], [{ port: e.port }]);
@@ -157,4 +152,27 @@ t.test('any sequence of events ends where a fresh computation over the final obj
     { numRuns: 1500 },
   );
   t.pass('1,500 random event sequences');
+});
+
+t.test('two services each holding a VIP the other waits for: the flush ends, each keeps what it holds', async (t) => {
+  const index = new ServiceIndex();
+  index.upsertService(service('ns', 'b', ['10.96.0.2'], [{ port: 80 }]));
+  index.flush();
+  index.upsertService(service('ns', 'a', ['10.96.0.1', '10.96.0.2'], [{ port: 80 }]));
+  index.flush();
+  // b now wants 10.96.0.1 (held by a) while a waits for 10.96.0.2 (held by b).
+  index.upsertService(service('ns', 'b', ['10.96.0.1', '10.96.0.2'], [{ port: 80 }]));
+  t.same(index.flush(), { upserts: [], removals: [] });
+  t.same(
+    index
+      .desired()
+      .map((s) => `${s.frontend.address} ${s.owner}`)
+      .sort(),
+    ['10.96.0.1 ns/a', '10.96.0.2 ns/b'],
+  );
+  index.deleteService('ns', 'a');
+  t.same(
+    index.flush().upserts.map((s) => `${s.frontend.address} ${s.owner}`),
+    ['10.96.0.1 ns/b'],
+  );
 });
