@@ -38,7 +38,8 @@ const RESTORE: Record<IptablesBackend, string> = { nft: 'iptables-nft-restore', 
  * is only asked in a legacy namespace: listing a legacy table instantiates it, hooks and all. */
 function checkBackend(netns: string, backend: IptablesBackend): void {
   const ns = ['netns', 'exec', netns];
-  const inNft = run('ip', [...ns, 'nft', 'list', 'tables']).includes('table ip nat');
+  // As long as the load: next to thousands of services' chains, nft's listing takes tens of seconds.
+  const inNft = run('ip', [...ns, 'nft', 'list', 'tables'], { timeoutMs: 300_000 }).includes('table ip nat');
   const inLegacy = backend === 'legacy' && run('ip', [...ns, 'iptables-legacy-save', '-t', 'nat']).includes(':KUBE-SERVICES');
   if (backend === 'nft' && !inNft) throw new Error(`kube-proxy's iptables rules did not reach nf_tables in ${netns}`);
   if (backend === 'legacy' && (inNft || !inLegacy))
