@@ -144,10 +144,10 @@ export class BenchTopology {
     this.net.addPod('client');
     // Before any server starts: its readiness wait would otherwise include their creation.
     for (let i = 0; i < (opts.idlePods ?? 0); i++) this.net.addPod(`idle-${i}`);
+    // Every pod first: at 150 pods their creation takes longer than a server's readiness wait.
+    for (let i = 0; i < opts.backends; i++) this.backends.push(this.net.addPod(`be-${i}`));
     const started = [];
-    for (let i = 0; i < opts.backends; i++) {
-      const pod = this.net.addPod(`be-${i}`);
-      this.backends.push(pod);
+    for (const [i, pod] of this.backends.entries()) {
       const server = this.net.spawn(pod.name, benchToolPath('crr'), ['server', String(BACKEND_PORT), String(i)], { inCgroup: false });
       started.push(waitForLine(server, /^listening$/, 10_000, `crr server in ${pod.name}`));
     }
