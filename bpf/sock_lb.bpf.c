@@ -242,13 +242,13 @@ static __always_inline int sock_xlate_fwd(struct bpf_sock_addr *ctx, bool v6, bo
 	key.protocol = ctx->protocol;
 	/* Inside a service CIDR the frontend is looked up first (service_ranges_map.h). */
 	in_range = lb_in_service_range(&key.address);
-	if (!in_range && !lb_is_service_address(&key.address))
+	if (!in_range && !lb_service_address(&key.address))
 		return sock_pass(ctx, &key, connecting);
 
 	/* The client of a service with session affinity is its pod, named by its netns cookie. */
 	enum lb_result result = lb_select_backend_for(&key, ctx, 0, &backend, &backend_id);
 
-	if (result == LB_NO_PORT && in_range && !lb_is_service_address(&key.address))
+	if (result == LB_NO_PORT && !lb_refuses_other_ports(&key.address))
 		return sock_pass(ctx, &key, connecting);
 	switch (result) {
 	case LB_SELECTED:

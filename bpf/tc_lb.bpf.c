@@ -164,8 +164,9 @@ static __always_inline int from_pod_to_service(struct __sk_buff *skb, const stru
 		frontend_key_of(p, &frontend);
 		switch (lb_select_backend(&frontend, lb_client_id_of_address(&p->src), &backend, &backend_id)) {
 		case LB_NO_PORT:
-			/* Taken for a service by its range alone: no service has the address. */
-			if (!lb_is_service_address(&p->dst))
+			/* No service has the address (taken for one by its range alone), or only
+			 * north-south frontends are on it: the port goes where it was sent. */
+			if (!lb_refuses_other_ports(&p->dst))
 				return from_pod_reply(skb, p, now);
 			counter_inc(REASON_PORT_REFUSED);
 			return refuse_packet(skb, p);
@@ -241,7 +242,7 @@ int slb_tc_from_pod(struct __sk_buff *skb)
 		return TC_PASS;
 	/* Inside a service CIDR a packet goes straight to its flow and frontend lookups, one lookup
 	 * fewer per packet (service_ranges_map.h). */
-	if (lb_in_service_range(&p.dst) || lb_is_service_address(&p.dst))
+	if (lb_in_service_range(&p.dst) || lb_service_address(&p.dst))
 		return from_pod_to_service(skb, &p, bpf_ktime_get_ns());
 	return from_pod_reply(skb, &p, bpf_ktime_get_ns());
 }

@@ -13,6 +13,10 @@ struct frontend_key {
 	__u8 pad;
 };
 
+/* A north-south frontend (reach 'external'): user space's record, from which an agent that
+ * adopts the maps learns the address's VIP_F_* flags; the programs read those. */
+#define FRONTEND_F_EXTERNAL 1
+
 /* generation names which half of slb_slots is live for this frontend. User space writes a new
  * backend list into the other half, then replaces this value in one update, so a lookup sees
  * either the whole old list or the whole new one, never a mix. */
@@ -20,7 +24,7 @@ struct frontend_value {
 	__u32 service_id;
 	__u16 backend_count;    /* 0: the service exists but has no usable endpoint */
 	__u8 generation;        /* 0 or 1 */
-	__u8 flags;             /* reserved for per-service behaviour */
+	__u8 flags;             /* FRONTEND_F_* */
 	__u32 affinity_timeout; /* sessionAffinity ClientIP: idle seconds a client keeps its backend; 0: none */
 };
 

@@ -45,11 +45,21 @@ static __always_inline bool lb_affinity_backend(const struct frontend_value *svc
 	return true;
 }
 
-/* Whether the address is a service's. Callers ask this first, before anything else they
- * compute for a lookup: traffic that is not for a service then costs this one lookup. */
-static __always_inline bool lb_is_service_address(const struct lb_address *a)
+/* The address's entry if it is a service's. Callers ask this first, before anything else
+ * they compute for a lookup (or know the address in a service CIDR): traffic that is not for a
+ * service then costs this one lookup. */
+static __always_inline struct vip_value *lb_service_address(const struct lb_address *a)
 {
-	return bpf_map_lookup_elem(&slb_vips, a) != NULL;
+	return bpf_map_lookup_elem(&slb_vips, a);
+}
+
+/* After LB_NO_PORT: whether the port is to be refused (the address is a cluster IP's), or
+ * passed (no service has the address, or only north-south frontends are on it). */
+static __always_inline bool lb_refuses_other_ports(const struct lb_address *a)
+{
+	struct vip_value *vip = lb_service_address(a);
+
+	return vip && !(vip->flags & VIP_F_OTHER_PORTS_PASS);
 }
 
 /* For a key whose address is a service's. The client of a service with session affinity is

@@ -13,10 +13,14 @@
 /* Each address has at least one frontend, so there are never more addresses than frontends. */
 #define VIPS_MAX FRONTENDS_MAX
 
-/* What the programs know about a service address beyond its existence. No flag is defined
- * yet (always 0); north-south work can mark addresses reached from outside here. */
+/* No cluster IP frontend is on the address, only north-south ones (a node's address with
+ * NodePorts, an externalIP): the address is not the services', so its other ports pass (to
+ * whatever holds it, the node's kubelet say) instead of being refused. */
+#define VIP_F_OTHER_PORTS_PASS 1
+
+/* What the programs know about a service address beyond its existence. */
 struct vip_value {
-	__u32 flags;
+	__u32 flags; /* VIP_F_* */
 };
 
 struct {

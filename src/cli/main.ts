@@ -50,6 +50,7 @@ interface AgentFlags {
   mode: DatapathMode;
   podInterfaces: string;
   serviceCidrs?: string;
+  nodeportAddresses?: string;
   networkPolicy?: boolean;
 }
 
@@ -68,8 +69,13 @@ program
   )
   .option(
     '--service-cidrs <cidrs>',
-    "the cluster's service CIDRs, comma-separated (kube-apiserver's --service-cluster-ip-range); cluster IPs outside them are refused",
+    "the cluster's service CIDRs, comma-separated (kube-apiserver's --service-cluster-ip-range); cluster IPs outside them are refused, and connects to them take one lookup fewer",
     process.env.SERVICE_CIDRS,
+  )
+  .option(
+    '--nodeport-addresses <ips>',
+    "this node's addresses where NodePorts are balanced for pods and the node's processes, comma-separated (default: the InternalIP and ExternalIP addresses of the Node named by --node-name)",
+    process.env.NODEPORT_ADDRESSES,
   )
   .option(
     '--pod-interfaces <patterns>',
@@ -95,6 +101,11 @@ program
     const log = createLogger(opts.logLevel);
     try {
       const serviceCidrs = parseCidrList(opts.serviceCidrs ?? '');
+      const nodePortAddresses = opts.nodeportAddresses
+        ?.split(',')
+        .map((a) => a.trim())
+        .filter((a) => a !== '');
+      const indexOptions = { serviceCidrs, ...(nodePortAddresses ? { nodePortAddresses } : {}) };
       if (serviceCidrs.length === 0) {
         log.warn(
           "--service-cidrs is not set: any unicast cluster IP that is no pod or node address is programmed; set it to the cluster's service CIDRs so a wrong one is refused",
@@ -108,7 +119,7 @@ program
           import('../k8s/kube-config.js'),
           import('../k8s/resource-watch.js'),
         ]);
-        cluster = new ClusterSource(await loadApiConnection(opts.kubeconfig), opts.nodeName, log, DEFAULT_BACKOFF, { serviceCidrs });
+        cluster = new ClusterSource(await loadApiConnection(opts.kubeconfig), opts.nodeName, log, DEFAULT_BACKOFF, indexOptions);
       }
       const agent = startAgent(
         {
@@ -122,7 +133,7 @@ program
           opsAddress: opts.metricsAddress || undefined,
           extraMetrics: cluster && ((m) => m.register(watchRestartsMetric(cluster!))),
         },
-        { log, source: cluster ?? new FileSource(opts.services!, log, { nodeName: opts.nodeName, serviceCidrs }) },
+        { log, source: cluster ?? new FileSource(opts.services!, log, { nodeName: opts.nodeName, ...indexOptions }) },
       );
       const stop = (): void => {
         void agent.stop().then(() => process.exit(0));

@@ -63,5 +63,11 @@ export const frontendValueLayout = defineStruct<FrontendValue>('frontend_value',
   ['affinity_timeout', u32],
 ]);
 
+/** frontend_value.flags (frontends_map.h). */
+export const FRONTEND_FLAGS = {
+  /** A north-south frontend (reach 'external'). */
+  external: 1,
+} as const;
+
 /** Upper bound of backend_count (a __u16). */
 export const MAX_BACKENDS_PER_FRONTEND = 0xffff;

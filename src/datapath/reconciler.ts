@@ -25,7 +25,7 @@ import { BackendTable } from './backend-table.js';
 import { ByBackend } from './by-backend.js';
 import type { SlotKey, SlotValue } from './backends-map.js';
 import type { DatapathMaps, WrittenMap } from './datapath-maps.js';
-import { frontendKey, frontendKeyId, IPPROTO_UDP, MAX_BACKENDS_PER_FRONTEND, type FrontendKey } from './frontends-map.js';
+import { FRONTEND_FLAGS, frontendKey, frontendKeyId, IPPROTO_UDP, MAX_BACKENDS_PER_FRONTEND, type FrontendKey } from './frontends-map.js';
 import { readSnapshot } from './map-snapshot.js';
 import { deleteAll, writeAll } from './batched-writes.js';
 import type { SockRevnat } from './revnat-maps.js';
@@ -42,6 +42,8 @@ interface FrontendState {
   spare: (number | undefined)[];
   /** Seconds of session affinity; 0: none. */
   affinityTimeout: number;
+  /** reach 'external' (a north-south frontend): its address's other ports pass. */
+  external: boolean;
   /** Backend ids whose (service, backend) membership pair is in the affinity match map;
    * NO_MEMBERS (shared, never added to) until the first pair: most services have no affinity. */
   members: Set<number>;
@@ -58,6 +60,7 @@ interface Plan {
   /** What the spare generation will hold once the writes are done. */
   half: (number | undefined)[];
   affinityTimeout: number;
+  external: boolean;
   failed: boolean;
 }
 
@@ -183,6 +186,7 @@ export class Reconciler {
         active: f.active,
         spare: f.spare,
         affinityTimeout: f.value.affinity_timeout,
+        external: (f.value.flags & FRONTEND_FLAGS.external) !== 0,
         members: NO_MEMBERS,
       });
       r.nextServiceId = Math.max(r.nextServiceId, f.value.service_id + 1);
@@ -191,7 +195,7 @@ export class Reconciler {
     // Slots no frontend points to are debris of an interrupted run; nothing can read them.
     for (const key of snap.orphanSlots) maps.slots.delete(key);
     r.repairAffinityMembers();
-    r.vips.adopt([...r.frontends.values()].map((f) => f.key.address));
+    r.vips.adopt([...r.frontends.values()].map((f) => ({ address: f.key.address, external: f.external })));
     return r;
   }
 
@@ -360,7 +364,7 @@ export class Reconciler {
     // New frontends' addresses first; then the switch: one frontend update per service
     // replaces count, generation and affinity together.
     report.mapOperations += this.vips.ensure(
-      plans.filter((p) => p.isNew && !p.failed).map((p) => ({ address: p.state.key.address, tag: p })),
+      plans.filter((p) => p.isNew && !p.failed).map((p) => ({ address: p.state.key.address, external: p.external, tag: p })),
       (p, err) => fail(p, err),
     );
     const flips = plans.filter((p) => !p.failed);
@@ -368,7 +372,7 @@ export class Reconciler {
       this.maps.frontends,
       flips.map((p) => ({
         key: p.state.key,
-        value: { service_id: p.state.serviceId, backend_count: p.ids.length, generation: p.generation, flags: 0, affinity_timeout: p.affinityTimeout },
+        value: { service_id: p.state.serviceId, backend_count: p.ids.length, generation: p.generation, flags: p.external ? FRONTEND_FLAGS.external : 0, affinity_timeout: p.affinityTimeout },
         tag: p,
       })),
       (p, err) => fail(p, err),
@@ -389,8 +393,13 @@ export class Reconciler {
       }
       if (p.isNew) {
         this.frontends.set(p.fid, s);
-        this.vips.live(s.key.address);
+        this.vips.live({ address: s.key.address, external: p.external });
+      } else if (s.external !== p.external) {
+        // A frontend that became a cluster IP's, or stopped being one: its address's flags follow.
+        this.vips.gone({ address: s.key.address, external: s.external });
+        this.vips.live({ address: s.key.address, external: p.external });
       }
+      s.external = p.external;
       for (const b of p.ids) this.ref(b, +1);
       for (const b of s.active) if (b !== undefined) this.ref(b, -1);
       this.noteDepartedUdp(report, s, s.active, p.ids);
@@ -446,7 +455,7 @@ export class Reconciler {
     for (const { fid, state } of removed) {
       if (failedRemovals.has(fid)) continue;
       this.frontends.delete(fid);
-      this.vips.gone(state.key.address);
+      this.vips.gone({ address: state.key.address, external: state.external });
       for (const b of state.active) if (b !== undefined) this.ref(b, -1);
       this.noteDepartedUdp(report, state, state.active, []);
       report.frontendsRemoved++;
@@ -536,6 +545,7 @@ export class Reconciler {
       }
       const current = this.frontends.get(fid);
       const affinityTimeout = service.affinityTimeoutSeconds ?? 0;
+      const external = service.reach === 'external';
       const used: PendingBackend[] = [];
       let ids: number[];
       try {
@@ -544,11 +554,11 @@ export class Reconciler {
         unsupported(service, fid, (err as Error).message);
         continue;
       }
-      if (current && current.affinityTimeout === affinityTimeout && sameMembers(current.active, ids)) continue;
+      if (current && current.affinityTimeout === affinityTimeout && current.external === external && sameMembers(current.active, ids)) continue;
       let state = current;
       if (!state) {
         try {
-          state = { key: frontendKey(service.frontend), serviceId: this.allocServiceId(), generation: 0, active: [], spare: [], affinityTimeout: 0, members: NO_MEMBERS };
+          state = { key: frontendKey(service.frontend), serviceId: this.allocServiceId(), generation: 0, active: [], spare: [], affinityTimeout: 0, external, members: NO_MEMBERS };
         } catch (err) {
           unsupported(service, fid, (err as Error).message);
           continue;
@@ -563,6 +573,7 @@ export class Reconciler {
         generation: current ? current.generation ^ 1 : 0,
         half: current ? [...current.spare] : [],
         affinityTimeout,
+        external,
         failed: false,
       };
       for (const b of used) b.plans.push(p);

@@ -9,13 +9,19 @@ export interface VipKey {
 }
 
 export interface VipValue {
-  /** None defined yet: always 0. */
+  /** VIP_FLAGS bits. */
   flags: number;
 }
+
+/** vip_value.flags (vips_map.h). */
+export const VIP_FLAGS = {
+  /** No cluster IP frontend is on the address: ports no frontend has pass, not refused. */
+  otherPortsPass: 1,
+} as const;
 
 export const vipKeyLayout = defineStruct<VipKey>('lb_address', [['words', lbAddress]]);
 
 export const vipValueLayout = defineStruct<VipValue>('vip_value', [['flags', u32]]);
 
-/** The value every address gets while no flag is defined. */
+/** A cluster IP's value: its other ports are refused. */
 export const PLAIN_VIP: VipValue = { flags: 0 };

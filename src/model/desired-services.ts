@@ -38,13 +38,6 @@ export interface DesiredService {
    * be limited to this node's endpoints.
    */
   externalPolicyLocal?: true;
-  /**
-   * loadBalancerSourceRanges of the frontend's family (canonical CIDR text, e.g.
-   * "203.0.113.0/24"), on load-balancer ingress IP frontends only (kube-proxy applies them to
-   * neither externalIPs nor NodePorts). A client outside them must not be balanced (kube-proxy
-   * drops it). NOT YET ENFORCED by the datapath. Unset: any client.
-   */
-  sourceRanges?: string[];
 }
 
 // Keys are built with join(), which yields one flat string: a template literal yields a tree of

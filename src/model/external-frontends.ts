@@ -28,7 +28,7 @@ export function externalFrontends(svc: DecodedService, endpoints: ServiceEndpoin
   const policy: SelectionPolicy = { localOnly: false, topologyAware: svc.topologyAware };
   // Backends per family and port, shared by every address of the family.
   const chosen = new Map<string, Backend[]>();
-  const add = (address: string, family: IpFamily, field: string, sp: DecodedServicePort, port: number, sourceRanges: string[]): void => {
+  const add = (address: string, family: IpFamily, field: string, sp: DecodedServicePort, port: number): void => {
     const id = [family, sp.field].join('|');
     let backends = chosen.get(id);
     if (!backends) chosen.set(id, (backends = selectEndpoints(endpoints.candidates(family, sp), policy, node)));
@@ -41,7 +41,6 @@ export function externalFrontends(svc: DecodedService, endpoints: ServiceEndpoin
       reach: 'external',
     };
     if (ext.externalPolicyLocal) row.externalPolicyLocal = true;
-    if (sourceRanges.length > 0) row.sourceRanges = sourceRanges;
     out.push(row);
   };
   const addresses = (list: readonly DecodedAddress[], ranges: boolean): void => {
@@ -53,7 +52,16 @@ export function externalFrontends(svc: DecodedService, endpoints: ServiceEndpoin
       }
       // kube-proxy keeps the ranges of the address's family: one of the other family only limits that family.
       const sourceRanges = ranges ? ext.sourceRanges.filter((r) => r.family === family).map((r) => r.cidr) : [];
-      for (const sp of svc.ports) add(ip, family, field, sp, sp.port, sourceRanges);
+      if (sourceRanges.length > 0) {
+        // Balancing every pod to it would let in clients the ranges keep out: left to the load
+        // balancer, which enforces them, until the datapath checks them too.
+        sink.add(
+          field,
+          `${ip} has loadBalancerSourceRanges (${sourceRanges.join(', ')}), which socklb does not enforce yet: connections from the cluster to it are not balanced at the socket but left to the load balancer`,
+        );
+        continue;
+      }
+      for (const sp of svc.ports) add(ip, family, field, sp, sp.port);
     }
   };
   addresses(ext.externalIPs, false);
@@ -70,7 +78,7 @@ export function externalFrontends(svc: DecodedService, endpoints: ServiceEndpoin
   for (const address of context.nodeAddresses) {
     // Checked addresses: a Node's by nodeAddresses(), explicit ones by the index's constructor.
     const family = ipFamily(address)!;
-    for (const sp of nodePorts) add(address, family, `${sp.field}.nodePort`, sp, sp.nodePort!, []);
+    for (const sp of nodePorts) add(address, family, `${sp.field}.nodePort`, sp, sp.nodePort!);
   }
   return out;
 }

@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import t from 'tap';
 import { backendKey, type DesiredService, type Protocol } from '../../src/model/desired-services.js';
-import { frontendKeyId } from '../../src/datapath/frontends-map.js';
+import { FRONTEND_FLAGS, frontendKeyId } from '../../src/datapath/frontends-map.js';
+import { VIP_FLAGS } from '../../src/datapath/vips-map.js';
 import { Reconciler } from '../../src/datapath/reconciler.js';
 import { affinityMembers, desiredView, frontendsWithoutVip, lookupView, mapError, memoryMaps, type MemoryMaps } from '../helpers/memory-maps.js';
 
@@ -307,4 +308,36 @@ t.test('at every single map operation, each lookup sees a whole old or a whole n
     { numRuns: 400 },
   );
   t.pass(`400 random update sequences, ${steps} intermediate states checked`);
+});
+
+t.test("an address's other ports: refused while a cluster IP frontend is on it, passed while only north-south ones are", async (t) => {
+  const maps = memoryMaps();
+  const r = Reconciler.adopt(maps);
+  const external = (s: DesiredService): DesiredService => ({ ...s, reach: 'external' });
+  const flags = (address: string): number | undefined => maps.vips.get({ words: address })?.flags;
+  // Never, at any operation of a sync, may a node's address refuse its other ports.
+  const seen: (number | undefined)[] = [];
+  maps.onEveryOp(() => void seen.push(flags('10.0.0.100')));
+  const nodePort = external(svc('10.0.0.100', 30080, ['10.0.0.1']));
+  r.apply([nodePort]);
+  maps.onEveryOp(undefined);
+  t.same([...new Set(seen)], [undefined, VIP_FLAGS.otherPortsPass], 'written passing before its frontend goes live');
+  t.same(viewOf(maps), expected([nodePort]));
+  t.equal(maps.frontends.entries()[0]![1].flags, FRONTEND_FLAGS.external, 'the frontend records its reach');
+
+  const cluster = svc('10.0.0.100', 80, ['10.0.0.2']);
+  r.apply([nodePort, cluster]);
+  t.equal(flags('10.0.0.100'), 0, 'a cluster IP frontend on the address: its other ports are refused');
+  r.apply([nodePort]);
+  t.equal(flags('10.0.0.100'), VIP_FLAGS.otherPortsPass, 'and passed again once it left');
+  r.apply([{ ...nodePort, reach: undefined }]);
+  t.equal(flags('10.0.0.100'), 0, 'a frontend that becomes a cluster IP one');
+  r.apply([nodePort]);
+  t.equal(flags('10.0.0.100'), VIP_FLAGS.otherPortsPass, 'and back');
+
+  maps.vips.set({ words: '10.0.0.100' }, { flags: 0 });
+  Reconciler.adopt(maps);
+  t.equal(flags('10.0.0.100'), VIP_FLAGS.otherPortsPass, 'adoption repairs the flags from the frontends');
+  r.apply([]);
+  t.same(vipsOf(maps), [], 'the address goes with its last frontend');
 });

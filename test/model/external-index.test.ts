@@ -7,7 +7,7 @@ import { frontendId, type DesiredService } from '../../src/model/desired-service
 import { desiredServices, ServiceIndex } from '../../src/model/service-index.js';
 import { parseServicesText } from '../../src/source/services-file.js';
 import { endpointSlice, service, toYaml } from '../helpers/k8s-fixtures.js';
-import { node, nsService } from './ns-fixtures.js';
+import { node, nsService } from '../helpers/ns-fixtures.js';
 import { appliedDeltas } from './applied-deltas.js';
 
 const asMap = (list: DesiredService[]): Map<string, DesiredService> => new Map(list.map((s) => [frontendId(s.frontend), s]));
@@ -89,7 +89,6 @@ t.test('a services file with NodePort and LoadBalancer services decodes into the
     nsService('demo', 'lb', ['10.96.0.11'], [{ port: 443, targetPort: 8443, nodePort: 30443 }], {
       type: 'LoadBalancer',
       externalTrafficPolicy: 'Local',
-      loadBalancerSourceRanges: ['203.0.113.0/24'],
       ingress: [{ ip: '198.51.100.1', ipMode: 'VIP' }, { hostname: 'lb.example.com' }],
     }),
     endpointSlice('demo', 'web-1', 'web', 'IPv4', [{ name: 'http', port: 8080 }], ['10.0.0.1']),
@@ -109,7 +108,6 @@ t.test('a services file with NodePort and LoadBalancer services decodes into the
     affinityTimeoutSeconds: 0,
     reach: 'external',
     externalPolicyLocal: true,
-    sourceRanges: ['203.0.113.0/24'],
   });
   t.same(rows.get('172.16.0.1|30080|TCP')?.backends, [{ address: '10.0.0.1', port: 8080 }]);
 });

@@ -1,6 +1,6 @@
 // North-south Service fixtures (externalIPs, load-balancer status, node ports) and the Node
 // objects that give this node its addresses, for the model's tests.
-import { service, type PortSpec } from '../helpers/k8s-fixtures.js';
+import { service, type PortSpec } from './k8s-fixtures.js';
 
 export interface NsPortSpec extends PortSpec {
   nodePort?: unknown;
