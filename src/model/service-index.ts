@@ -350,10 +350,24 @@ export class ServiceIndex {
       // A service that wanted a frontend this one let go may take it now. Only one really let
       // go: waking the waiters of a frontend taken again would wake this service in turn when
       // two services each hold what the other waits for, without end.
+      // A frontend taken again as a north-south address can still be taken from this service by
+      // one that wants it as a cluster IP (preempt()): those waiters are woken, and only they, so
+      // two services holding north-south addresses the other waits for do not wake each other.
       for (const fid of released) {
-        if (next.has(fid)) continue;
-        for (const w of this.waiting.get(fid) ?? []) queue.push(w);
-        this.waiting.delete(fid);
+        const waiters = this.waiting.get(fid);
+        if (!waiters) continue;
+        const retaken = next.get(fid);
+        if (!retaken) {
+          for (const w of waiters) queue.push(w);
+          this.waiting.delete(fid);
+        } else if (retaken.reach === 'external') {
+          for (const w of waiters) {
+            if (!this.services.get(w)?.clusterIPs.some((c) => c.ip === retaken.frontend.address)) continue;
+            queue.push(w);
+            waiters.delete(w);
+          }
+          if (waiters.size === 0) this.waiting.delete(fid);
+        }
       }
       this.problemBook.set(`conflicts ${owner}`, problems);
       if (next.size > 0) this.outputs.set(owner, next);

@@ -175,3 +175,20 @@ t.test('any sequence of events with north-south addresses ends where a fresh com
   );
   t.pass('1,500 random event sequences');
 });
+
+t.test('a service that takes its own cluster IP again as an externalIP yields it to a service waiting with that cluster IP', async (t) => {
+  // Found by the property above (seed -2043099458): a and c both claim cluster IP 10.96.0.1, a
+  // holds it; then a moves to 10.96.0.3 and names 10.96.0.1 as an externalIP. a released the
+  // frontend and took it again at once, as a north-south address, which c's cluster IP outranks.
+  const index = new ServiceIndex({ name: 'n1' });
+  const { applied, flush } = appliedDeltas(index);
+  index.upsertService(nsService('ns', 'a', ['10.96.0.1'], [{ port: 80 }]));
+  index.upsertService(nsService('ns', 'c', ['10.96.0.1'], [{ port: 80 }]));
+  flush();
+  t.equal(applied.get('10.96.0.1|80|TCP')?.owner, 'ns/a');
+  index.upsertService(nsService('ns', 'a', ['10.96.0.3'], [{ port: 80 }], { externalIPs: ['10.96.0.1'] }));
+  flush();
+  t.match(applied.get('10.96.0.1|80|TCP'), { owner: 'ns/c' });
+  t.notOk('reach' in applied.get('10.96.0.1|80|TCP')!, "c's cluster IP");
+  t.equal(applied.get('10.96.0.3|80|TCP')?.owner, 'ns/a');
+});
