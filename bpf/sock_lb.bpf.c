@@ -10,7 +10,6 @@
 #include "lb_common.h"
 #include "lb_select.h"
 #include "revnat_maps.h"
-#include "service_ranges_map.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -233,16 +232,13 @@ static __always_inline int sock_xlate_fwd(struct bpf_sock_addr *ctx, bool v6, bo
 	struct frontend_key key = {};
 	struct backend_value backend;
 	__u32 backend_id;
-	bool in_range;
 
 	if (ctx->protocol != IPPROTO_TCP && ctx->protocol != IPPROTO_UDP)
 		return SYSCALL_PROCEED;
 	addr_from_ctx(&key.address, ctx, v6);
 	key.port = (__be16)ctx->user_port;
 	key.protocol = ctx->protocol;
-	/* Inside a service CIDR the frontend is looked up first (service_ranges_map.h). */
-	in_range = lb_in_service_range(&key.address);
-	if (!in_range && !lb_service_address(&key.address))
+	if (!lb_may_be_service(&key.address))
 		return sock_pass(ctx, &key, connecting);
 
 	/* The client of a service with session affinity is its pod, named by its netns cookie. */

@@ -31,7 +31,6 @@
 #include "pod_links.h"
 #include "policy_enforce.h"
 #include "refusal.h"
-#include "service_ranges_map.h"
 #include "tc_parse.h"
 
 char LICENSE[] SEC("license") = "GPL";
@@ -241,8 +240,8 @@ int slb_tc_from_pod(struct __sk_buff *skb)
 	if (!tc_parse(skb, &p))
 		return TC_PASS;
 	/* Inside a service CIDR a packet goes straight to its flow and frontend lookups, one lookup
-	 * fewer per packet (service_ranges_map.h). */
-	if (lb_in_service_range(&p.dst) || lb_service_address(&p.dst))
+	 * fewer per packet. */
+	if (lb_may_be_service(&p.dst))
 		return from_pod_to_service(skb, &p, bpf_ktime_get_ns());
 	return from_pod_reply(skb, &p, bpf_ktime_get_ns());
 }

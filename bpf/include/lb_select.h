@@ -9,6 +9,7 @@
 #include "affinity_maps.h"
 #include "vips_map.h"
 #include "lb_random.h"
+#include "service_ranges_map.h"
 
 enum lb_result {
 	LB_NO_PORT = 0,    /* a service address, but no service has this port and protocol */
@@ -51,6 +52,15 @@ static __always_inline bool lb_affinity_backend(const struct frontend_value *svc
 static __always_inline struct vip_value *lb_service_address(const struct lb_address *a)
 {
 	return bpf_map_lookup_elem(&slb_vips, a);
+}
+
+/* Whether the address may be a service's, asked before anything else is computed for it:
+ * inside a service CIDR yes at once (the frontend lookup that follows tells, see
+ * service_ranges_map.h), else one slb_vips lookup, which is all that traffic to an address that
+ * is no service's costs. */
+static __always_inline bool lb_may_be_service(const struct lb_address *a)
+{
+	return lb_in_service_range(a) || lb_service_address(a);
 }
 
 /* After LB_NO_PORT: whether the port is to be refused (the address is a cluster IP's), or

@@ -2,7 +2,7 @@
 // hooks look up as frontends first. Written whole, once, when the socket hooks are installed.
 import { arrayOf, byteArray, defineStruct, padding, u32 } from '../bpf/struct-layout.js';
 import { TypedMap } from '../bpf/typed-map.js';
-import type { Cidr } from '../net/cidr.js';
+import { prefixByteMask, type Cidr } from '../net/cidr.js';
 
 export const SERVICE_RANGES_MAP = 'slb_service_ranges';
 export const SERVICE_RANGES_MAX = 4;
@@ -34,11 +34,10 @@ export const serviceRangesKeyLayout = defineStruct<{ index: number }>('(u32)', [
  * than the map holds: only the first SERVICE_RANGES_MAX speed lookups up; the others' addresses
  * take the slower order, which reaches the same verdict. */
 export function serviceRangesOf(cidrs: readonly Cidr[]): ServiceRanges {
-  const ranges = cidrs.slice(0, SERVICE_RANGES_MAX).map((c) => {
-    const mask = new Uint8Array(16);
-    for (let i = 0; i < 16; i++) mask[i] = (0xff << (8 - Math.max(0, Math.min(8, c.bits - i * 8)))) & 0xff;
-    return { net: Uint8Array.from(c.bytes), mask };
-  });
+  const ranges = cidrs.slice(0, SERVICE_RANGES_MAX).map((c) => ({
+    net: Uint8Array.from(c.bytes),
+    mask: Uint8Array.from({ length: 16 }, (_, i) => prefixByteMask(c.bits, i)),
+  }));
   return { count: ranges.length, ranges };
 }
 

@@ -30,7 +30,9 @@ interface AddressState {
   flags: number;
 }
 
-const flagsOf = (cluster: number): number => (cluster > 0 ? 0 : VIP_FLAGS.otherPortsPass);
+/** An address with a cluster IP frontend refuses its other ports; one with only north-south ones passes them. */
+const flagsOf = (hasCluster: boolean): number => (hasCluster ? 0 : VIP_FLAGS.otherPortsPass);
+const flagsOfState = (s: AddressState): number => flagsOf(s.cluster > 0);
 
 export class VipAddresses {
   /** Every address in the map; with no live frontend until one goes live or after the last one
@@ -62,15 +64,15 @@ export class VipAddresses {
     for (const [key, value] of this.map.entries()) {
       const state = this.addresses.get(key.words);
       if (!state) stale.push(key);
-      else if (value.flags === flagsOf(state.cluster)) right.add(key.words);
+      else if (value.flags === flagsOfState(state)) right.add(key.words);
     }
     const rewrite = [...this.addresses].filter(([address]) => !right.has(address));
-    const written = this.map.setMany(rewrite.map(([words, s]) => [{ words }, { flags: flagsOf(s.cluster) }] as const));
+    const written = this.map.setMany(rewrite.map(([words, s]) => [{ words }, { flags: flagsOfState(s) }] as const));
     if (written.error) throw written.error;
     const deleted = this.map.deleteMany(stale);
     if (deleted.error) throw deleted.error;
     // The map holds every address with its flags now: nothing for settle() to do.
-    for (const state of this.addresses.values()) state.flags = flagsOf(state.cluster);
+    for (const state of this.addresses.values()) state.flags = flagsOfState(state);
     this.touched.clear();
   }
 
@@ -87,10 +89,9 @@ export class VipAddresses {
       } else missing.set(address, { tags: [tag], cluster: !external });
     }
     const failed = new Set<string>();
-    const flags = (m: { cluster: boolean }): number => flagsOf(m.cluster ? 1 : 0);
     const operations = writeAll(
       this.map,
-      [...missing].map(([words, m]) => ({ key: { words }, value: { flags: flags(m) }, tag: words })),
+      [...missing].map(([words, m]) => ({ key: { words }, value: { flags: flagsOf(m.cluster) }, tag: words })),
       (address, err) => {
         failed.add(address);
         for (const tag of missing.get(address)!.tags) onError(tag, err);
@@ -98,7 +99,7 @@ export class VipAddresses {
     );
     for (const [address, m] of missing) {
       if (failed.has(address)) continue;
-      this.addresses.set(address, { cluster: 0, external: 0, flags: flags(m) });
+      this.addresses.set(address, { cluster: 0, external: 0, flags: flagsOf(m.cluster) });
       this.touched.add(address); // deleted again unless a frontend on it goes live
     }
     return operations;
@@ -131,7 +132,7 @@ export class VipAddresses {
     for (const address of this.touched) {
       const s = this.addresses.get(address)!;
       if (s.cluster + s.external <= 0) unused.push(address);
-      else if (s.flags !== flagsOf(s.cluster)) reflag.push(address);
+      else if (s.flags !== flagsOfState(s)) reflag.push(address);
     }
     this.touched.clear();
     const retry = (address: string, err: Error): void => {
@@ -140,10 +141,13 @@ export class VipAddresses {
     };
     let operations = writeAll(
       this.map,
-      reflag.map((words) => ({ key: { words }, value: { flags: flagsOf(this.addresses.get(words)!.cluster) }, tag: words })),
+      reflag.map((words) => ({ key: { words }, value: { flags: flagsOfState(this.addresses.get(words)!) }, tag: words })),
       retry,
     );
-    for (const address of reflag) if (!this.touched.has(address)) this.addresses.get(address)!.flags = flagsOf(this.addresses.get(address)!.cluster);
+    for (const address of reflag) {
+      const s = this.addresses.get(address)!;
+      if (!this.touched.has(address)) s.flags = flagsOfState(s);
+    }
     operations += deleteAll(
       this.map,
       unused.map((words) => ({ key: { words }, tag: words })),

@@ -24,10 +24,7 @@ export function parseCidr(text: string): Cidr {
   const bytes = ipToBytes(address);
   const bits = family === 4 ? 96 + len : len;
   // Host bits are cleared, as Kubernetes' --service-cluster-ip-range does.
-  for (let i = 0; i < 16; i++) {
-    const keep = Math.max(0, Math.min(8, bits - i * 8));
-    bytes[i]! &= (0xff << (8 - keep)) & 0xff;
-  }
+  for (let i = 0; i < 16; i++) bytes[i]! &= prefixByteMask(bits, i);
   return { text: `${canonicalIp(ipFromPrefix(bytes, family))}/${len}`, bytes, bits };
 }
 
@@ -47,13 +44,19 @@ export function parseCidrList(text: string): Cidr[] {
     .map(parseCidr);
 }
 
-export function cidrContains(cidr: Cidr, address: string): boolean {
-  const b = ipToBytes(address);
-  for (let i = 0; i < 16; i++) {
-    const keep = Math.max(0, Math.min(8, cidr.bits - i * 8));
-    if (keep === 0) return true;
-    const mask = (0xff << (8 - keep)) & 0xff;
-    if ((b[i]! & mask) !== cidr.bytes[i]) return false;
-  }
+/** The mask of byte i (0..15) of a prefix `bits` long in the 16-byte form: the bits of that
+ * byte the prefix covers. */
+export function prefixByteMask(bits: number, i: number): number {
+  const keep = Math.max(0, Math.min(8, bits - i * 8));
+  return (0xff << (8 - keep)) & 0xff;
+}
+
+/** Whether an address in the 16-byte form lies in the prefix. */
+export function prefixHolds(cidr: Cidr, bytes: Uint8Array): boolean {
+  for (let i = 0; i * 8 < cidr.bits; i++) if ((bytes[i]! & prefixByteMask(cidr.bits, i)) !== cidr.bytes[i]) return false;
   return true;
+}
+
+export function cidrContains(cidr: Cidr, address: string): boolean {
+  return prefixHolds(cidr, ipToBytes(address));
 }

@@ -7,7 +7,7 @@
 // no except is therefore the same for every address that lands on X, and X's value is that set.
 // A naive "except = deny entry" would also hide other rules' allows under the hole; here the
 // hole's entry carries what the other rules still allow there. Pure.
-import type { Cidr } from '../../net/cidr.js';
+import { prefixHolds, type Cidr } from '../../net/cidr.js';
 
 export interface RegionRule<T> {
   cidr: Cidr;
@@ -23,13 +23,7 @@ export interface Region<T> {
 
 /** Whether prefix `outer` holds all of prefix `inner`. */
 export function prefixContains(outer: Cidr, inner: Cidr): boolean {
-  if (outer.bits > inner.bits) return false;
-  for (let i = 0; i < 16; i++) {
-    const keep = Math.max(0, Math.min(8, outer.bits - i * 8));
-    if (keep === 0) return true;
-    if ((inner.bytes[i]! & ((0xff << (8 - keep)) & 0xff)) !== outer.bytes[i]) return false;
-  }
-  return true;
+  return outer.bits <= inner.bits && prefixHolds(outer, inner.bytes);
 }
 
 const prefixId = (c: Cidr): string => `${Buffer.from(c.bytes).toString('hex')}/${c.bits}`;

@@ -3,6 +3,7 @@
 // of the longest entry whose first prefixLen bits equal the key's. The compiler fills these and
 // the datapath codec will write exactly these entries; the model's lookup uses this class so the
 // tests run the datapath's algorithm. Pure.
+import { prefixByteMask } from '../../net/cidr.js';
 
 export interface LpmEntry<V> {
   key: Uint8Array;
@@ -17,7 +18,7 @@ function prefixOf(key: Buffer, bits: number): string {
   const whole = bits >> 3;
   const rest = bits & 7;
   const head = key.toString('latin1', 0, whole);
-  return rest === 0 ? head : head + String.fromCharCode(key[whole]! & ((0xff << (8 - rest)) & 0xff));
+  return rest === 0 ? head : head + String.fromCharCode(key[whole]! & prefixByteMask(bits, whole));
 }
 
 const asBuffer = (key: Uint8Array): Buffer => Buffer.from(key.buffer, key.byteOffset, key.length);
