@@ -31,25 +31,11 @@
 #include "pod_links.h"
 #include "policy_enforce.h"
 #include "refusal.h"
+#include "tc_frontend.h"
 #include "tc_parse.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
-/* A conntrack or NAT failure: its own reason, and ct_failed, the total users have known. */
-static __always_inline int tc_drop_ct(enum slb_reason reason)
-{
-	counter_inc(REASON_CT_FAILED);
-	return tc_drop(reason);
-}
-
-
-static __always_inline void frontend_key_of(const struct packet *p, struct frontend_key *key)
-{
-	key->address = p->dst;
-	key->port = p->dport;
-	key->protocol = p->protocol;
-	key->pad = 0;
-}
 
 /* Tracks p's new flow (client -> VIP) to the backend: a forward entry that DNATs to it, and a
  * reply entry that gives the backend's replies the VIP back and lets them through the policy

@@ -2,8 +2,9 @@
  * build a key, look up a live entry (keeping its state and expiry in step with the packet), and
  * insert an entry with its verdict and optional NAT data. What a path does with a verdict is the
  * path's. The table is the caller's: slb_ct for conntrack mode's translated flows, slb_pol_ct
- * (policy_ct_map.h) for the replies of policy-isolated pods' flows, so a pod that no policy
- * selects never costs conntrack mode's table an entry, nor the reverse. */
+ * (policy_ct_map.h) for the replies of policy-isolated pods' flows, slb_node_ct (node_ct_map.h,
+ * entries that extend these) for north-south flows from outside the node, so a pod that no
+ * policy selects never costs conntrack mode's table an entry, nor the reverse. */
 #ifndef SOCKLB_CONNTRACK_H
 #define SOCKLB_CONNTRACK_H
 
@@ -108,19 +109,28 @@ static __always_inline struct ct_entry *ct_lookup(void *table, const struct ct_k
 	return entry;
 }
 
-/* Writes the entry for key: this packet's state (state_of: the packet that created it, 0 for
- * the direction it has not been seen in yet), the verdict, and nat (NULL: no NAT data). */
+/* An entry for this packet's state (state_of: the packet that created it, 0 for the direction
+ * it has not been seen in yet), the verdict, and nat (NULL: no NAT data). */
+static __always_inline void ct_entry_init(struct ct_entry *entry, __u8 protocol, __u8 state, __u8 verdict,
+					  const struct ct_nat *nat, __u64 now)
+{
+	entry->expires = ct_expiry(now, ct_lifetime(protocol, state));
+	entry->state = state;
+	entry->verdict = verdict;
+	entry->pad = 0;
+	if (nat)
+		entry->nat = *nat;
+	else
+		__builtin_memset(&entry->nat, 0, sizeof(entry->nat));
+}
+
+/* Writes the entry for key (see ct_entry_init). */
 static __always_inline bool ct_insert(void *table, const struct ct_key *key, __u8 protocol, __u8 state, __u8 verdict,
 				      const struct ct_nat *nat, __u64 now)
 {
-	struct ct_entry entry = {
-		.expires = ct_expiry(now, ct_lifetime(protocol, state)),
-		.state = state,
-		.verdict = verdict,
-	};
+	struct ct_entry entry;
 
-	if (nat)
-		entry.nat = *nat;
+	ct_entry_init(&entry, protocol, state, verdict, nat, now);
 	return bpf_map_update_elem(table, key, &entry, BPF_ANY) == 0;
 }
 

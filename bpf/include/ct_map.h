@@ -1,6 +1,6 @@
 /* socklb's connection tracking, for the flows that packets, not sockets, must carry state for:
- * conntrack mode's pod-to-service flows now; north-south reverse NAT and NetworkPolicy replies
- * next. One LRU map, one entry per direction of a flow:
+ * conntrack mode's pod-to-service flows, NetworkPolicy replies, and north-south flows from
+ * outside the node (node_ct_map.h, whose entries extend these). One LRU map, one entry per direction of a flow:
  *  - CT_DIR_FORWARD, keyed by the original tuple (client -> service),
  *  - CT_DIR_REPLY, keyed by the tuple its replies carry (backend -> client).
  * An entry holds what every tracked flow has (its protocol state, its expiry, and verdict bits
@@ -44,6 +44,7 @@ enum ct_verdict {
 	CT_F_REVNAT = 1 << 1,         /* rewrite the source back to nat (the service a reply answers for) */
 	CT_F_REV_SNAT = 1 << 2,       /* rewrite the destination back to nat (undo a source NAT) */
 	CT_F_POLICY_ALLOWED = 1 << 3, /* NetworkPolicy allowed the flow: its packets skip the policy lookup */
+	CT_F_SNAT = 1 << 4,           /* rewrite the source to the node's address and port (node_ct_map.h) */
 };
 
 /* A translated flow's NAT data. */

@@ -16,6 +16,10 @@ struct frontend_key {
 /* A north-south frontend (reach 'external'): user space's record, from which an agent that
  * adopts the maps learns the address's VIP_F_* flags; the programs read those. */
 #define FRONTEND_F_EXTERNAL 1
+/* externalTrafficPolicy Local (with FRONTEND_F_EXTERNAL): traffic from outside the node must keep
+ * its client address and reach only this node's endpoints; the node programs leave it alone
+ * until they can (counted), in-cluster clients use every endpoint as kube-proxy's do. */
+#define FRONTEND_F_EXTERNAL_LOCAL 2
 
 /* generation names which half of slb_slots is live for this frontend. User space writes a new
  * backend list into the other half, then replaces this value in one update, so a lookup sees

@@ -40,7 +40,13 @@ enum slb_reason {
 	REASON_POLICY_REFUSED_EGRESS = 25,  /* a pod's connect or sendto failed with EPERM by its egress policy (socket hooks; its packets never existed) */
 	REASON_POLICY_ALLOWED_EGRESS = 26,  /* a new flow an egress-isolated pod opened, allowed by its policy (counted once a flow) */
 	REASON_POLICY_ALLOWED_INGRESS = 27, /* a new flow into an ingress-isolated pod, allowed by its policy (counted once a flow) */
-	REASON_MAX = 28,
+	REASON_NODE_TRANSLATED = 28,        /* a north-south flow from outside the node translated at a node device (its entries made) */
+	REASON_NODE_SNAT = 29,              /* ... and source-NATed to the node: its backend is on another node */
+	REASON_NODE_SNAT_NO_PORT = 30,      /* a north-south flow dropped: no source port of the node's was free for its backend */
+	REASON_NODE_NO_ROUTE = 31,          /* a north-south packet dropped: no route to its backend or client (FIB lookup failed) */
+	REASON_NODE_NO_SNAT_ADDRESS = 32,   /* a north-south flow dropped: the device to its backend has no address of its family */
+	REASON_NODE_LOCAL_POLICY_PASSED = 33, /* a packet from outside to a frontend with externalTrafficPolicy Local: passed untranslated (not served from outside yet) */
+	REASON_MAX = 34,
 };
 
 BTF_EXPORT(enum slb_reason, slb_reason)

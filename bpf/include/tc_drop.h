@@ -15,4 +15,11 @@ static __always_inline int tc_drop(enum slb_reason reason)
 	return TC_ACT_SHOT;
 }
 
+/* A conntrack or NAT failure: its own reason, and ct_failed, the total users have known. */
+static __always_inline int tc_drop_ct(enum slb_reason reason)
+{
+	counter_inc(REASON_CT_FAILED);
+	return tc_drop(reason);
+}
+
 #endif

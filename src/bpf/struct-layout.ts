@@ -212,4 +212,7 @@ export function defineStruct<T extends object>(cName: string, specs: readonly Fi
 }
 
 /** A map value that is a __u8 flag: presence is what counts. */
+/** A map whose key is a plain __u32 (an array's index, an ifindex). */
+export const u32KeyLayout = defineStruct<{ index: number }>('(u32)', [['index', u32]]);
+
 export const presenceValueLayout = defineStruct<{ present: number }>('(u8)', [['present', u8]]);

@@ -25,8 +25,11 @@ function absent(ret: number): boolean {
   return true;
 }
 
-/** socklb's filter identity on every hook: handle "5c1b" (s-l-b), priority 1 (runs first). */
+/** socklb's filter identity on every hook: handle "5c1b" (s-l-b), priority 1 (runs first):
+ * the pods' interfaces' programs. The node's devices' programs have a handle of their own, so
+ * a scan for one component's filters never takes the other's for its own. */
 export const TC_HANDLE = 0x5c1b;
+export const NODE_TC_HANDLE = 0x5c1c;
 export const TC_PRIORITY = 1;
 
 interface TcOpts {
@@ -43,7 +46,7 @@ function hook(ifindex: number, direction: TcDirection): object {
   return { sz: HOOK_SIZE, ifindex, attach_point: direction === 'ingress' ? BPF_TC_INGRESS : BPF_TC_EGRESS, parent: 0 };
 }
 
-const socklbFilter = (progFd = 0, flags = 0): TcOpts => ({ sz: OPTS_SIZE, prog_fd: progFd, flags, prog_id: 0, handle: TC_HANDLE, priority: TC_PRIORITY });
+const socklbFilter = (handle: number, progFd = 0, flags = 0): TcOpts => ({ sz: OPTS_SIZE, prog_fd: progFd, flags, prog_id: 0, handle, priority: TC_PRIORITY });
 
 /** The interface's index in the calling thread's network namespace, or 0 when it has none. */
 export function interfaceIndex(name: string): number {
@@ -51,18 +54,18 @@ export function interfaceIndex(name: string): number {
 }
 
 /** Attaches (or replaces) socklb's filter on the hook; returns the attached program's id. */
-export function attachTc(ifindex: number, direction: TcDirection, progFd: number, what: string): number {
+export function attachTc(ifindex: number, direction: TcDirection, progFd: number, what: string, handle = TC_HANDLE): number {
   const h = hook(ifindex, direction);
   const created = native.tcHookCreate(h) as number;
   if (created < 0 && -created !== EEXIST) checkReturn(created, `create the clsact qdisc on ${what}`);
-  const opts = socklbFilter(progFd, BPF_TC_F_REPLACE);
+  const opts = socklbFilter(handle, progFd, BPF_TC_F_REPLACE);
   checkReturn(native.tcAttach(h, opts) as number, `attach the tc ${direction} program to ${what}`);
   return opts.prog_id;
 }
 
 /** The id of the program in socklb's filter on the hook, or undefined when there is none. */
-export function queryTc(ifindex: number, direction: TcDirection, what: string): number | undefined {
-  const opts = socklbFilter();
+export function queryTc(ifindex: number, direction: TcDirection, what: string, handle = TC_HANDLE): number | undefined {
+  const opts = socklbFilter(handle);
   const ret = native.tcQuery(hook(ifindex, direction), opts) as number;
   if (absent(ret)) return undefined;
   checkReturn(ret, `query the tc ${direction} hook of ${what}`);
@@ -70,8 +73,8 @@ export function queryTc(ifindex: number, direction: TcDirection, what: string): 
 }
 
 /** Removes socklb's filter from the hook; false when it was not there. The qdisc stays (others may use it). */
-export function detachTc(ifindex: number, direction: TcDirection, what: string): boolean {
-  const ret = native.tcDetach(hook(ifindex, direction), socklbFilter()) as number;
+export function detachTc(ifindex: number, direction: TcDirection, what: string, handle = TC_HANDLE): boolean {
+  const ret = native.tcDetach(hook(ifindex, direction), socklbFilter(handle)) as number;
   if (absent(ret)) return false;
   if (ret < 0) throw new BpfError(`detach the tc ${direction} program from ${what}`, -ret);
   return true;

@@ -41,6 +41,9 @@ export interface AgentOptions {
   mode?: DatapathMode;
   /** conntrack mode and NetworkPolicy: name patterns of the pods' host-side interfaces. */
   podInterfaces?: readonly string[];
+  /** Name patterns of the node's external devices: NodeTc translates north-south connections
+   * arriving from outside the node there (tc_node.bpf.c); unset: no NodeTc. */
+  nodeDevices?: readonly string[];
   /** Enforce NetworkPolicy for this node's pods (socket mode); needs nodeName. */
   networkPolicy?: boolean;
   /** --service-cidrs: the socket hooks look cluster IPs up faster (service_ranges_map.h). */
@@ -106,7 +109,13 @@ export function startAgent(opts: AgentOptions, deps: AgentDeps): Agent {
     deps.datapath ??
     installDatapath({
       bpffs: opts.bpffs,
-      components: modeComponents(mode, { cgroup: opts.cgroup, podInterfaces: opts.podInterfaces ?? [], networkPolicy: opts.networkPolicy, serviceCidrs: opts.serviceCidrs }),
+      components: modeComponents(mode, {
+        cgroup: opts.cgroup,
+        podInterfaces: opts.podInterfaces ?? [],
+        networkPolicy: opts.networkPolicy,
+        serviceCidrs: opts.serviceCidrs,
+        nodeDevices: opts.nodeDevices,
+      }),
       timing: { now: () => clock.now(), random },
     });
   log.info({ mode, bpffs: opts.bpffs, ...datapath.summary }, 'datapath installed');
@@ -157,7 +166,7 @@ export function startAgent(opts: AgentOptions, deps: AgentDeps): Agent {
     finishUpgradeWhenFilled();
   };
   const retries = startRetryTimer(reconciler, clock, random, watch.installed, metrics, log, afterWrites);
-  const stopConntrackWork = datapath.ct ? startConntrackWork(datapath, opts, watch.checkNow, clock, metrics, log) : () => undefined;
+  const stopConntrackWork = datapath.flowTables.length > 0 ? startConntrackWork(datapath, opts, watch.checkNow, clock, metrics, log) : () => undefined;
   opts.extraMetrics?.(metrics);
 
   let synced = false;

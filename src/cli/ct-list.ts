@@ -1,7 +1,9 @@
 // `socklb ct list`: the flow tables of the tc programs, read straight from their pins: the
 // lightweight conntrack of NetworkPolicy (slb_pol_ct: one reply entry per allowed flow of a
 // pod isolated in its replies' direction) and, where conntrack mode runs, its full table
-// (slb_ct: a forward and a reply entry per flow). Expiry is shown in seconds from now on the
+// (slb_ct: a forward and a reply entry per flow), and with --node-devices the north-south flows
+// from outside the node (slb_node_ct: two entries per flow, with a source NAT's other end where
+// the backend is on another node). Expiry is shown in seconds from now on the
 // programs' own clock (ctNow), so a negative one is dead and waits for GC or a packet.
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -10,10 +12,11 @@ import { TypedMap } from '../bpf/typed-map.js';
 import { CT_DIRECTION, CT_MAP, CT_STATE, CT_VERDICT, ctEntryLayout, ctKeyLayout, ctNow, type CtEntry, type CtKey } from '../datapath/ct-map.js';
 import { mapDir } from '../datapath/datapath-object.js';
 import { pinName } from '../datapath/map-layouts.js';
+import { NODE_CT_MAP, nodeCtEntryLayout } from '../datapath/node-ct-map.js';
 import { POLICY_CT_MAP } from '../datapath/policy-maps.js';
 import { formatHostPort } from '../net/ip-address.js';
 
-export const FLOW_TABLES = [POLICY_CT_MAP, CT_MAP] as const;
+export const FLOW_TABLES = [POLICY_CT_MAP, CT_MAP, NODE_CT_MAP] as const;
 
 export interface ListedFlow {
   src: string;
@@ -28,6 +31,8 @@ export interface ListedFlow {
   verdict: string[];
   /** conntrack mode's NAT data; absent when the entry has none. */
   nat?: { address: string; port: number; backendId: number };
+  /** slb_node_ct: a source NAT's other end (the node's address and port, or the client) and its device. */
+  snat?: { address: string; port: number; ifindex: number };
 }
 
 export interface ListedFlowTable {
@@ -71,7 +76,13 @@ export function listFlowTables(bpffs: string, nowS: number = ctNow()): ListedFlo
     if (!existsSync(path)) continue;
     const fd = openPinned(path);
     try {
-      const flows = new TypedMap(map, fd, ctKeyLayout, ctEntryLayout).entries().map(([k, v]) => describeFlow(k, v, nowS));
+      const flows =
+        map === NODE_CT_MAP
+          ? new TypedMap(map, fd, ctKeyLayout, nodeCtEntryLayout).entries().map(([k, v]) => ({
+              ...describeFlow(k, v.ct, nowS),
+              ...(v.ct.verdict & (CT_VERDICT.snat | CT_VERDICT.rev_snat) ? { snat: v.snat } : {}),
+            }))
+          : new TypedMap(map, fd, ctKeyLayout, ctEntryLayout).entries().map(([k, v]) => describeFlow(k, v, nowS));
       flows.sort((a, b) => (flowText(a) < flowText(b) ? -1 : 1));
       tables.push({ map, flows });
     } finally {
@@ -80,7 +91,7 @@ export function listFlowTables(bpffs: string, nowS: number = ctNow()): ListedFlo
   }
   if (tables.length === 0) {
     throw new Error(
-      `no flow table is pinned under ${mapDir(bpffs)} (${FLOW_TABLES.join(', ')}): run the agent with --network-policy or --mode conntrack, or pass the --bpffs it uses`,
+      `no flow table is pinned under ${mapDir(bpffs)} (${FLOW_TABLES.join(', ')}): run the agent with --network-policy, --mode conntrack or --node-devices, or pass the --bpffs it uses`,
     );
   }
   return tables;
@@ -95,7 +106,8 @@ export function formatFlowTables(tables: readonly ListedFlowTable[]): string {
     for (const f of t.flows) {
       const expiry = f.expiresInS > 0 ? `expires in ${f.expiresInS} s` : `expired ${-f.expiresInS} s ago`;
       const nat = f.nat ? `  nat ${formatHostPort(f.nat.address, f.nat.port)} backend ${f.nat.backendId}` : '';
-      out.push(`  ${flowText(f)}  ${f.state}  ${expiry}  ${f.verdict.length > 0 ? f.verdict.join(',') : '-'}${nat}`);
+      const snat = f.snat ? `  snat ${formatHostPort(f.snat.address, f.snat.port)} ifindex ${f.snat.ifindex}` : '';
+      out.push(`  ${flowText(f)}  ${f.state}  ${expiry}  ${f.verdict.length > 0 ? f.verdict.join(',') : '-'}${nat}${snat}`);
     }
   }
   return `${out.join('\n')}\n`;

@@ -6,8 +6,9 @@ import { Command, Option } from 'commander';
 import { findCgroup2Root } from '../bpf/kernel-env.js';
 import { DEFAULT_BPFFS, uninstallSockDatapath } from '../datapath/sock-datapath.js';
 import { DATAPATH_MODES, type DatapathMode } from '../datapath/datapath-mode.js';
-import { detachTcEverywhere } from '../datapath/pod-tc.js';
-import { DEFAULT_POD_INTERFACE_PATTERNS, parsePodInterfacePatterns } from '../datapath/pod-interfaces.js';
+import { detachTcEverywhere } from '../datapath/tc-datapath.js';
+import { NODE_TC_HANDLE } from '../bpf/tc-attach.js';
+import { commaList, DEFAULT_POD_INTERFACE_PATTERNS, parseInterfacePatterns } from '../datapath/pod-interfaces.js';
 import type { ClusterSource } from '../k8s/cluster-source.js';
 import { watchRestartsMetric } from './watch-metrics.js';
 import { FileSource } from '../source/file-source.js';
@@ -51,6 +52,7 @@ interface AgentFlags {
   podInterfaces: string;
   serviceCidrs?: string;
   nodeportAddresses?: string;
+  nodeDevices?: string;
   networkPolicy?: boolean;
 }
 
@@ -83,6 +85,11 @@ program
     DEFAULT_POD_INTERFACE_PATTERNS.join(','),
   )
   .option(
+    '--node-devices <patterns>',
+    "the node's external devices (its uplinks, and any device other nodes' pods are reached by), comma-separated name patterns: connections from outside the node to NodePorts, externalIPs and load-balancer IPs are balanced there (tc programs; unset: they are not)",
+    process.env.NODE_DEVICES,
+  )
+  .option(
     '--network-policy',
     "enforce NetworkPolicy for this node's pods (needs --node-name): tc programs on the pods' interfaces, in either mode",
     process.env.NETWORK_POLICY === 'true' || process.env.NETWORK_POLICY === '1',
@@ -101,10 +108,7 @@ program
     const log = createLogger(opts.logLevel);
     try {
       const serviceCidrs = parseCidrList(opts.serviceCidrs ?? '');
-      const nodePortAddresses = opts.nodeportAddresses
-        ?.split(',')
-        .map((a) => a.trim())
-        .filter((a) => a !== '');
+      const nodePortAddresses = opts.nodeportAddresses === undefined ? undefined : commaList(opts.nodeportAddresses);
       const indexOptions = { serviceCidrs, ...(nodePortAddresses ? { nodePortAddresses } : {}) };
       if (serviceCidrs.length === 0) {
         log.warn(
@@ -126,7 +130,8 @@ program
           bpffs: opts.bpffs,
           cgroup: opts.cgroup ?? findCgroup2Root(),
           mode: opts.mode,
-          podInterfaces: parsePodInterfacePatterns(opts.podInterfaces),
+          podInterfaces: parseInterfacePatterns(opts.podInterfaces),
+          ...(opts.nodeDevices ? { nodeDevices: parseInterfacePatterns(opts.nodeDevices, '--node-devices', 'eth0,ens*') } : {}),
           networkPolicy: opts.networkPolicy,
           serviceCidrs,
           nodeName: opts.nodeName,
@@ -232,7 +237,7 @@ program
   .addOption(bpffsOption())
   .action((opts: { bpffs: string }) => {
     try {
-      const tc = detachTcEverywhere();
+      const tc = [...detachTcEverywhere(), ...detachTcEverywhere(NODE_TC_HANDLE)];
       const removed = uninstallSockDatapath(opts.bpffs);
       new StatusFile(opts.bpffs).remove();
       process.stdout.write(

@@ -37,6 +37,12 @@ export const COUNTER_NAMES = [
   'policy_refused_egress',
   'policy_allowed_egress',
   'policy_allowed_ingress',
+  'node_translated',
+  'node_snat',
+  'node_snat_no_port',
+  'node_no_route',
+  'node_no_snat_address',
+  'node_local_policy_passed',
 ] as const;
 export type CounterName = (typeof COUNTER_NAMES)[number];
 

@@ -17,13 +17,17 @@ export interface CtGcResult {
 /** nowS: the programs' clock (ctNow). An entry that vanished meanwhile (deleted by a packet,
  * evicted by the LRU) is simply gone; any other failure is thrown once the pass has deleted
  * what it could. */
-export function collectExpiredFlows(ct: KeyValueMap<CtKey, CtEntry>, nowS: number = ctNow()): CtGcResult {
+export function collectExpiredFlows<V = CtEntry>(
+  ct: KeyValueMap<CtKey, V>,
+  nowS: number = ctNow(),
+  expiresOf: (entry: V) => number = (entry) => (entry as CtEntry).expires,
+): CtGcResult {
   const started = performance.now();
   const dead: { key: CtKey; tag: undefined }[] = [];
   let live = 0;
   let liveFlows = 0;
   for (const [key, entry] of ct.entries()) {
-    if (entry.expires <= nowS) {
+    if (expiresOf(entry) <= nowS) {
       dead.push({ key, tag: undefined });
       continue;
     }

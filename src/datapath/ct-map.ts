@@ -10,7 +10,7 @@ export const CT_DIRECTION = { forward: 0, reply: 1 } as const;
 /** enum ct_state: a direction's TCP phase. */
 export const CT_STATE = { established: 1, closing: 2 } as const;
 /** enum ct_verdict: what a direction's packets need. */
-export const CT_VERDICT = { dnat: 1, revnat: 2, rev_snat: 4, policy_allowed: 8 } as const;
+export const CT_VERDICT = { dnat: 1, revnat: 2, rev_snat: 4, policy_allowed: 8, snat: 16 } as const;
 
 export const CT_ENUMS: readonly EnumMirror[] = [
   { cName: 'ct_direction', prefix: 'CT_DIR_', members: CT_DIRECTION },

@@ -13,10 +13,13 @@
 //            removed when the agent starts, so a configuration change is a restart.
 // Attach is separate from install so the maps can be adopted (and repaired) before any program
 // of the new load runs.
+import type { CtGcResult } from './ct-gc.js';
 import type { DatapathMaps } from './datapath-maps.js';
 
-export const COMPONENT_NAMES = ['socket-hooks', 'pod-tc'] as const;
+export const COMPONENT_NAMES = ['socket-hooks', 'pod-tc', 'node-tc'] as const;
 export type ComponentName = (typeof COMPONENT_NAMES)[number];
+/** What each component's targets are, for the agent's log lines. */
+export const COMPONENT_TARGETS: Readonly<Record<ComponentName, string>> = { 'socket-hooks': 'cgroup', 'pod-tc': 'pod interfaces', 'node-tc': 'node devices' };
 
 export interface TargetChanges {
   attached: string[];
@@ -24,6 +27,15 @@ export interface TargetChanges {
 }
 
 export const NO_TARGET_CHANGES: TargetChanges = { attached: [], detached: [] };
+
+/** A flow table of a component's programs, for the agent's garbage collection and metrics. */
+export interface FlowTable {
+  /** The map's name: the `map` label of socklb_conntrack_entries. */
+  readonly map: string;
+  readonly capacity: number;
+  /** Deletes the expired entries; returns what is live. */
+  collect(): CtGcResult;
+}
 
 export interface DatapathComponent {
   readonly name: ComponentName;
@@ -34,6 +46,8 @@ export interface DatapathComponent {
   attach(): Record<string, unknown>;
   /** Brings the attachments up to date with the targets there are now. */
   sync(): TargetChanges;
+  /** Its programs' flow tables, if they keep any. */
+  readonly flowTables?: readonly FlowTable[];
   /** Pins of another layout its load set aside (map-layouts.ts). */
   readonly setAside: readonly string[];
   /** What of this component is gone from the kernel (`socklb uninstall`), one line each; empty while in place. */

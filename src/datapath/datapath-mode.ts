@@ -7,6 +7,8 @@
 //              packet and keep a conntrack entry per flow (the design of the tc-eBPF datapaths
 //              socket mode is measured against); with --network-policy the same programs
 //              enforce it, on their full conntrack.
+// In either mode --node-devices adds NodeTc on the node's external devices: connections from
+// outside the node to NodePorts, externalIPs and load-balancer IPs (tc_node.bpf.c).
 // Both load their programs against the same pinned maps, so switching is a restart: the
 // components of the other mode are detached (and conntrack state unpinned), the maps adopted,
 // and the first sync fixes any drift.
@@ -18,13 +20,16 @@ export type DatapathMode = (typeof DATAPATH_MODES)[number];
 
 export function modeComponents(
   mode: DatapathMode,
-  opts: { cgroup: string; podInterfaces: readonly string[]; networkPolicy?: boolean; serviceCidrs?: readonly Cidr[] },
+  opts: { cgroup: string; podInterfaces: readonly string[]; networkPolicy?: boolean; serviceCidrs?: readonly Cidr[]; nodeDevices?: readonly string[] },
 ): ComponentConfigs {
   const ranges = opts.serviceCidrs ? { serviceCidrs: opts.serviceCidrs } : {};
-  if (mode === 'conntrack') return { 'pod-tc': { podInterfaces: opts.podInterfaces, policy: opts.networkPolicy === true, ...ranges } };
+  // North-south traffic from outside the node, in either mode: NodeTc on the node's devices.
+  const nodeTc = opts.nodeDevices && opts.nodeDevices.length > 0 ? { 'node-tc': { devices: opts.nodeDevices } } : {};
+  if (mode === 'conntrack') return { 'pod-tc': { podInterfaces: opts.podInterfaces, policy: opts.networkPolicy === true, ...ranges }, ...nodeTc };
   // With NetworkPolicy the pods' interfaces get the policy object: the socket hooks translate.
   return {
     'socket-hooks': { cgroup: opts.cgroup, ...(opts.networkPolicy ? { networkPolicy: true } : {}), ...ranges },
     ...(opts.networkPolicy ? { 'pod-tc': { podInterfaces: opts.podInterfaces, translate: false } } : {}),
+    ...nodeTc,
   };
 }

@@ -3,7 +3,7 @@
 // adopted from their pins (under their versioned names, pins of another layout set aside first:
 // map-layouts.ts), and the question the agent's watch asks of every component: are this
 // object's maps still pinned as the maps it writes?
-import { existsSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadPinnedObject, lostMapPins, type LoadedObject } from '../bpf/bpf-object.js';
 import { checkReturn } from '../bpf/bpf-error.js';
@@ -63,5 +63,13 @@ export function closingOnError<T>(obj: { close(): void }, fn: () => T): T {
   } catch (err) {
     obj.close();
     throw err;
+  }
+}
+
+/** Removes the pins of these maps (by their names at this layout) under bpffs, where present. */
+export function removePins(bpffs: string, maps: readonly string[]): void {
+  for (const map of maps) {
+    const pin = join(mapDir(bpffs), pinName(map));
+    if (existsSync(pin)) rmSync(pin);
   }
 }

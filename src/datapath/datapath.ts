@@ -12,10 +12,11 @@ import { lockBpffs } from '../bpf/bpffs-lock.js';
 import { ensureBpffs } from '../bpf/kernel-env.js';
 import type { KeyValueMap } from '../bpf/typed-map.js';
 import type { CtEntry, CtKey } from './ct-map.js';
-import { COMPONENT_NAMES, type ComponentKind, type ComponentName, type DatapathComponent, type TargetChanges } from './datapath-component.js';
+import { COMPONENT_NAMES, type ComponentKind, type ComponentName, type DatapathComponent, type FlowTable, type TargetChanges } from './datapath-component.js';
 import type { DatapathMaps } from './datapath-maps.js';
 import { mapDir } from './datapath-object.js';
 import { removeStalePins, stalePins } from './map-layouts.js';
+import { NodeTc, type NodeTcConfig } from './node-tc.js';
 import { PodTc, type PodTcComponent, type PodTcConfig } from './pod-tc.js';
 import type { PodNetnsMaps } from './pod-netns-map.js';
 import type { PolicyMaps } from './policy-tables.js';
@@ -28,11 +29,13 @@ import type { UdpSockets } from './udp-sockets.js';
 export interface ComponentConfigs {
   'socket-hooks'?: SocketHooksConfig;
   'pod-tc'?: PodTcConfig;
+  'node-tc'?: NodeTcConfig;
 }
 
 const KINDS: { [N in ComponentName]: ComponentKind<NonNullable<ComponentConfigs[N]>> } = {
   'socket-hooks': SocketHooks,
   'pod-tc': PodTc,
+  'node-tc': NodeTc,
 };
 
 export interface Datapath {
@@ -42,6 +45,8 @@ export interface Datapath {
   readonly components: readonly DatapathComponent[];
   /** PodTc's flow table, when it runs (conntrack mode's flows, or the policy's reply entries). */
   ct: KeyValueMap<CtKey, CtEntry> | undefined;
+  /** Every component's flow tables (PodTc's, NodeTc's), for garbage collection and metrics. */
+  readonly flowTables: readonly FlowTable[];
   /** The NetworkPolicy tables, when PodTc enforces policy. */
   policy: PolicyMaps | undefined;
   /** PodTc's programs onto one interface (a local pod's, by its route), when PodTc runs. */
@@ -94,6 +99,7 @@ export function installDatapath(opts: { bpffs: string; components: ComponentConf
       reconciler,
       components,
       ct: byName<PodTcComponent>('pod-tc')?.ct,
+      flowTables: components.flatMap((c) => c.flowTables ?? []),
       policy: byName<PodTcComponent>('pod-tc')?.policy,
       attachPodInterface: byName<PodTcComponent>('pod-tc')?.attachInterface,
       udp: byName<SocketHooksComponent>('socket-hooks')?.udp,

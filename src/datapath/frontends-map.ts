@@ -67,6 +67,8 @@ export const frontendValueLayout = defineStruct<FrontendValue>('frontend_value',
 export const FRONTEND_FLAGS = {
   /** A north-south frontend (reach 'external'). */
   external: 1,
+  /** externalTrafficPolicy Local on a north-south frontend: left alone by the node programs (tc_node.bpf.c). */
+  externalLocal: 2,
 } as const;
 
 /** Upper bound of backend_count (a __u16). */

@@ -37,6 +37,8 @@ import {
   policyRuleValueLayout,
 } from './policy-maps.js';
 import { POD_NETNS_MAP, POLICY_SOCK_STATE_MAP, podNetnsEntryLayout, policySockStateLayout } from './pod-netns-map.js';
+import { NODE_CT_MAP, nodeCtEntryLayout, nodeSnatLayout } from './node-ct-map.js';
+import { NODE_DEVICE_ENUM, NODE_DEVICES_MAP, nodeDeviceLayout } from './node-devices-map.js';
 
 export interface MapCodec {
   map: string;
@@ -73,6 +75,8 @@ export const MAP_CODECS: readonly MapCodec[] = [
   codec(CT_MAP, ctKeyLayout, ctEntryLayout),
   codec(POD_LINKS_MAP, podLinkKeyLayout, podLinkLayout),
   codec(SERVICE_RANGES_MAP, undefined, serviceRangesLayout),
+  codec(NODE_CT_MAP, ctKeyLayout, nodeCtEntryLayout),
+  codec(NODE_DEVICES_MAP, undefined, nodeDeviceLayout),
 ];
 
 /** Structs shared with the kernel inside another struct (a member or an array member), checked the same way. */
@@ -80,7 +84,9 @@ export const NESTED_STRUCT_LAYOUTS: readonly StructLayout<object>[] = [
   udpRevnatPeerLayout as StructLayout<object>,
   ctNatLayout as StructLayout<object>,
   serviceRangeLayout as StructLayout<object>,
+  ctEntryLayout as StructLayout<object>,
+  nodeSnatLayout as StructLayout<object>,
 ];
 
 /** Enums shared with the kernel (codes and flags), checked against the objects' BTF. */
-export const ENUM_MIRRORS: readonly EnumMirror[] = [REASON_ENUM, ...CT_ENUMS];
+export const ENUM_MIRRORS: readonly EnumMirror[] = [REASON_ENUM, ...CT_ENUMS, NODE_DEVICE_ENUM];

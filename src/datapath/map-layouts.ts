@@ -33,8 +33,9 @@ export const MAP_LAYOUT_VERSIONS: Readonly<Record<string, number>> = {
   slb_ct: 2,
   // 2: indexed by enum slb_reason (bpf/include/reasons.h), 20 entries instead of 11.
   // 3: 25 entries (the NetworkPolicy reasons and sock_revnat_fallback).
-  // 4: 26 entries (policy_refused_egress).
-  slb_counters: 4,
+  // 4: 26 entries (policy_refused_egress), then 28 (the policy's allowed flows; set aside by size).
+  // 5: 34 entries (the node programs' reasons).
+  slb_counters: 5,
   // 2: a slot carries its backend's address and port (one lookup fewer per new connection).
   slb_slots: 2,
 };

@@ -1,7 +1,7 @@
 // Codecs for bpf/include/policy_netns_map.h: which pod a socket belongs to, by its network
 // namespace's cookie (the socket hooks' egress check, bpf/include/sock_policy.h), and the
 // count of such entries that lets the hooks skip the lookup while there are none.
-import { defineStruct, lbAddress, u32, u64 } from '../bpf/struct-layout.js';
+import { defineStruct, lbAddress, u32, u64, u32KeyLayout } from '../bpf/struct-layout.js';
 import type { KeyValueMap } from '../bpf/typed-map.js';
 import { TypedMap } from '../bpf/typed-map.js';
 
@@ -33,7 +33,7 @@ export const podNetnsEntryLayout = defineStruct<PodNetnsEntry>('pol_netns_pod', 
   ['v4', lbAddress],
   ['v6', lbAddress],
 ]);
-export const policySockKeyLayout = defineStruct<{ index: number }>('(u32)', [['index', u32]]);
+export const policySockKeyLayout = u32KeyLayout;
 export const policySockStateLayout = defineStruct<PolicySockState>('pol_sock_state', [['netns_pods', u32]]);
 
 export interface PodNetnsMaps {

@@ -7,21 +7,19 @@
 //              socket hooks translate), with the lightweight conntrack of isolated pods.
 // Both objects share the policy tables by their pins.
 import type { Cidr } from '../net/cidr.js';
-import { existsSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
 import { listInterfaces } from '../bpf/interfaces.js';
 import type { KeyValueMap } from '../bpf/typed-map.js';
-import { CT_MAP, type CtEntry, type CtKey } from './ct-map.js';
-import { POLICY_CT_MAP, POLICY_MAPS } from './policy-maps.js';
+import { collectExpiredFlows } from './ct-gc.js';
+import { CT_CAPACITY, CT_MAP, type CtEntry, type CtKey } from './ct-map.js';
+import { POLICY_CAPACITY, POLICY_CT_MAP, POLICY_MAPS } from './policy-maps.js';
 import { SOCK_POLICY_MAPS } from './pod-netns-map.js';
 import { installPolicyTc } from './policy-tc.js';
 import type { PolicyMaps } from './policy-tables.js';
 import type { ComponentKind, DatapathComponent, TargetChanges } from './datapath-component.js';
-import { mapDir } from './datapath-object.js';
-import { pinName } from './map-layouts.js';
-import { podInterfaceMatcher } from './pod-interfaces.js';
+import { removePins } from './datapath-object.js';
+import { interfaceMatcher } from './pod-interfaces.js';
 import { POD_LINKS_MAP } from './pod-links-map.js';
-import { detachTcFrom, installTcDatapath, interfacesWithTcFilters } from './tc-datapath.js';
+import { detachTcEverywhere, detachTcFrom, installTcDatapath } from './tc-datapath.js';
 
 export interface PodTcConfig {
   /** Name patterns of the pods' host-side interfaces (--pod-interfaces). */
@@ -46,11 +44,6 @@ export interface PodTcComponent extends DatapathComponent {
   detachInterfaces(): string[];
 }
 
-/** Removes socklb's tc filters from every interface of this network namespace. */
-export function detachTcEverywhere(): string[] {
-  return interfacesWithTcFilters().filter((name) => detachTcFrom(name));
-}
-
 export const PodTc: ComponentKind<PodTcConfig, PodTcComponent> = {
   name: 'pod-tc',
   install(bpffs, { podInterfaces, translate = true, policy = !translate, serviceCidrs }) {
@@ -59,7 +52,7 @@ export const PodTc: ComponentKind<PodTcConfig, PodTcComponent> = {
     if (!policy) removePins(bpffs, POLICY_TABLES);
     const translating = translate ? installTcDatapath({ bpffs, ...(serviceCidrs ? { serviceCidrs } : {}) }) : undefined;
     const dp = translating ?? installPolicyTc({ bpffs });
-    const matches = podInterfaceMatcher(podInterfaces);
+    const matches = interfaceMatcher(podInterfaces);
     const sync = (): TargetChanges => {
       const names = listInterfaces();
       const attached: string[] = [];
@@ -80,11 +73,12 @@ export const PodTc: ComponentKind<PodTcConfig, PodTcComponent> = {
       maps: translating?.maps,
       policy: policy ? dp.policy : undefined,
       ct: dp.ct,
+      flowTables: [{ map: dp.ct.name, capacity: FLOW_TABLE_CAPACITY[dp.ct.name] ?? 0, collect: () => collectExpiredFlows(dp.ct) }],
       setAside: dp.setAside,
       attach: () => ({ podInterfaces, ...sync() }),
       sync,
       attachInterface: (ifname) => dp.attach(ifname),
-      detachInterfaces: detachTcEverywhere,
+      detachInterfaces: () => detachTcEverywhere(),
       // The scan keeps the filters on, so only the maps can tell that an uninstall ran.
       missing: () => dp.missing(),
       close: () => dp.close(),
@@ -100,12 +94,8 @@ export const PodTc: ComponentKind<PodTcConfig, PodTcComponent> = {
   },
 };
 
+/** max_entries of the two objects' flow tables (checked against BTF). */
+const FLOW_TABLE_CAPACITY: Readonly<Record<string, number>> = { [CT_MAP]: CT_CAPACITY, [POLICY_CT_MAP]: POLICY_CAPACITY.ct };
+
 /** The compiled policy's tables (not the policy's conntrack). */
 const POLICY_TABLES = POLICY_MAPS.filter((map) => map !== POLICY_CT_MAP);
-
-function removePins(bpffs: string, maps: readonly string[]): void {
-  for (const map of maps) {
-    const pin = join(mapDir(bpffs), pinName(map));
-    if (existsSync(pin)) rmSync(pin);
-  }
-}

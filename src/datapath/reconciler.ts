@@ -44,6 +44,8 @@ interface FrontendState {
   affinityTimeout: number;
   /** reach 'external' (a north-south frontend): its address's other ports pass. */
   external: boolean;
+  /** externalTrafficPolicy Local on a north-south frontend (FRONTEND_FLAGS.externalLocal). */
+  externalLocal: boolean;
   /** Backend ids whose (service, backend) membership pair is in the affinity match map;
    * NO_MEMBERS (shared, never added to) until the first pair: most services have no affinity. */
   members: Set<number>;
@@ -61,6 +63,7 @@ interface Plan {
   half: (number | undefined)[];
   affinityTimeout: number;
   external: boolean;
+  externalLocal: boolean;
   failed: boolean;
 }
 
@@ -132,6 +135,11 @@ function addMember(state: FrontendState, backendId: number): void {
   state.members.add(backendId);
 }
 
+/** frontend_value.flags of a plan's frontend. */
+function frontendFlags(p: Pick<Plan, 'external' | 'externalLocal'>): number {
+  return (p.external ? FRONTEND_FLAGS.external : 0) | (p.externalLocal ? FRONTEND_FLAGS.externalLocal : 0);
+}
+
 function sameMembers(a: readonly (number | undefined)[], b: readonly number[]): boolean {
   if (a.length !== b.length) return false;
   const sa = [...a].sort();
@@ -187,6 +195,7 @@ export class Reconciler {
         spare: f.spare,
         affinityTimeout: f.value.affinity_timeout,
         external: (f.value.flags & FRONTEND_FLAGS.external) !== 0,
+        externalLocal: (f.value.flags & FRONTEND_FLAGS.externalLocal) !== 0,
         members: NO_MEMBERS,
       });
       r.nextServiceId = Math.max(r.nextServiceId, f.value.service_id + 1);
@@ -372,7 +381,7 @@ export class Reconciler {
       this.maps.frontends,
       flips.map((p) => ({
         key: p.state.key,
-        value: { service_id: p.state.serviceId, backend_count: p.ids.length, generation: p.generation, flags: p.external ? FRONTEND_FLAGS.external : 0, affinity_timeout: p.affinityTimeout },
+        value: { service_id: p.state.serviceId, backend_count: p.ids.length, generation: p.generation, flags: frontendFlags(p), affinity_timeout: p.affinityTimeout },
         tag: p,
       })),
       (p, err) => fail(p, err),
@@ -400,6 +409,7 @@ export class Reconciler {
         this.vips.live({ address: s.key.address, external: p.external });
       }
       s.external = p.external;
+      s.externalLocal = p.externalLocal;
       for (const b of p.ids) this.ref(b, +1);
       for (const b of s.active) if (b !== undefined) this.ref(b, -1);
       this.noteDepartedUdp(report, s, s.active, p.ids);
@@ -546,6 +556,7 @@ export class Reconciler {
       const current = this.frontends.get(fid);
       const affinityTimeout = service.affinityTimeoutSeconds ?? 0;
       const external = service.reach === 'external';
+      const externalLocal = external && service.externalPolicyLocal === true;
       const used: PendingBackend[] = [];
       let ids: number[];
       try {
@@ -554,11 +565,11 @@ export class Reconciler {
         unsupported(service, fid, (err as Error).message);
         continue;
       }
-      if (current && current.affinityTimeout === affinityTimeout && current.external === external && sameMembers(current.active, ids)) continue;
+      if (current && current.affinityTimeout === affinityTimeout && current.external === external && current.externalLocal === externalLocal && sameMembers(current.active, ids)) continue;
       let state = current;
       if (!state) {
         try {
-          state = { key: frontendKey(service.frontend), serviceId: this.allocServiceId(), generation: 0, active: [], spare: [], affinityTimeout: 0, external, members: NO_MEMBERS };
+          state = { key: frontendKey(service.frontend), serviceId: this.allocServiceId(), generation: 0, active: [], spare: [], affinityTimeout: 0, external, externalLocal, members: NO_MEMBERS };
         } catch (err) {
           unsupported(service, fid, (err as Error).message);
           continue;
@@ -574,6 +585,7 @@ export class Reconciler {
         half: current ? [...current.spare] : [],
         affinityTimeout,
         external,
+        externalLocal,
         failed: false,
       };
       for (const b of used) b.plans.push(p);

@@ -1,6 +1,6 @@
 // Codecs for bpf/include/revnat_maps.h: the UDP reverse map, the record of a socket with one
 // peer (by socket cookie, or in socket storage), and the keys an unconnected UDP socket remembers for its sock_release hook.
-import { arrayOf, be16, defineStruct, lbAddress, padding, structField, u32, u64 } from '../bpf/struct-layout.js';
+import { arrayOf, be16, defineStruct, lbAddress, padding, structField, u32, u64, u32KeyLayout } from '../bpf/struct-layout.js';
 
 export const UDP_REVNAT_MAP = 'slb_udp_revnat';
 export const SOCK_REVNAT_MAP = 'slb_sock_revnat';
@@ -62,7 +62,7 @@ export const sockRevnatLayout = defineStruct<SockRevnat>('sock_revnat', [
 ]);
 
 /** slb_revnat_sk's key: a slot index (a plain __u32 in C). */
-export const slotIndexLayout = defineStruct<{ index: number }>('(u32)', [['index', u32]]);
+export const slotIndexLayout = u32KeyLayout;
 
 export interface SockRevnatSlot {
   /** The owner socket's cookie; 0n: the slot is free. */

@@ -1,6 +1,6 @@
 // Codec for bpf/include/service_ranges_map.h: the service CIDRs whose addresses the socket
 // hooks look up as frontends first. Written whole, once, when the socket hooks are installed.
-import { arrayOf, byteArray, defineStruct, padding, u32 } from '../bpf/struct-layout.js';
+import { arrayOf, byteArray, defineStruct, padding, u32, u32KeyLayout } from '../bpf/struct-layout.js';
 import { TypedMap } from '../bpf/typed-map.js';
 import { prefixByteMask, type Cidr } from '../net/cidr.js';
 
@@ -28,7 +28,7 @@ export const serviceRangesLayout = defineStruct<ServiceRanges>('service_ranges',
   ['ranges', arrayOf(serviceRangeLayout, SERVICE_RANGES_MAX)],
 ]);
 
-export const serviceRangesKeyLayout = defineStruct<{ index: number }>('(u32)', [['index', u32]]);
+export const serviceRangesKeyLayout = u32KeyLayout;
 
 /** The map's value for these CIDRs (in the datapath's 16-byte form already, see cidr.ts). More
  * than the map holds: only the first SERVICE_RANGES_MAX speed lookups up; the others' addresses

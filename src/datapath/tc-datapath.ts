@@ -4,7 +4,7 @@
 // to the pods' interfaces: from-pod on ingress of the host-side end, to-pod on egress.
 import { objectId } from '../bpf/bpf-object.js';
 import { listInterfaces } from '../bpf/interfaces.js';
-import { attachTc, detachTc, interfaceIndex, queryTc, type TcDirection } from '../bpf/tc-attach.js';
+import { attachTc, detachTc, interfaceIndex, queryTc, TC_HANDLE, type TcDirection } from '../bpf/tc-attach.js';
 import { TypedMap } from '../bpf/typed-map.js';
 import { bpfObjectPath } from '../install-paths.js';
 import { CT_MAP, ctEntryLayout, ctKeyLayout, type CtEntry, type CtKey } from './ct-map.js';
@@ -45,9 +45,10 @@ export interface TcDatapath {
   close(): void;
 }
 
-/** Puts a loaded object's programs on a pod interface's hooks (hooks: direction, program name),
- * each unless the same program is already there; true if it changed anything. */
-export function tcAttacher(obj: DatapathObject, hooks: readonly (readonly [TcDirection, string])[]): (ifname: string) => boolean {
+/** Puts a loaded object's programs on an interface's hooks (hooks: direction, program name) as
+ * the filter with the handle, each unless the same program is already there; true if it
+ * changed anything. */
+export function tcAttacher(obj: DatapathObject, hooks: readonly (readonly [TcDirection, string])[], handle = TC_HANDLE): (ifname: string) => boolean {
   const placed = hooks.map(([direction, name]) => {
     const fd = obj.programFd(name);
     return { direction, fd, id: objectId(fd, `program ${name}`) };
@@ -57,8 +58,8 @@ export function tcAttacher(obj: DatapathObject, hooks: readonly (readonly [TcDir
     if (ifindex === 0) throw new Error(`interface ${ifname} does not exist (any more)`);
     let changed = false;
     for (const h of placed) {
-      if (queryTc(ifindex, h.direction, ifname) === h.id) continue;
-      attachTc(ifindex, h.direction, h.fd, ifname);
+      if (queryTc(ifindex, h.direction, ifname, handle) === h.id) continue;
+      attachTc(ifindex, h.direction, h.fd, ifname, handle);
       changed = true;
     }
     return changed;
@@ -85,19 +86,28 @@ export function installTcDatapath(opts: { bpffs: string; objectPath?: string; se
   });
 }
 
-/** Removes socklb's tc filters from the interface; true when there were any. */
-export function detachTcFrom(ifname: string): boolean {
+const DIRECTIONS: readonly TcDirection[] = ['ingress', 'egress'];
+
+/** Removes socklb's tc filters with the handle (default: the pods' interfaces' programs) from
+ * the interface; true when there were any. */
+export function detachTcFrom(ifname: string, handle = TC_HANDLE): boolean {
   const ifindex = interfaceIndex(ifname);
   if (ifindex === 0) return false;
   let any = false;
-  for (const [direction] of HOOKS) if (detachTc(ifindex, direction, ifname)) any = true;
+  for (const direction of DIRECTIONS) if (detachTc(ifindex, direction, ifname, handle)) any = true;
   return any;
 }
 
-/** Interfaces of this network namespace that carry a socklb tc filter. */
-export function interfacesWithTcFilters(): string[] {
+/** Removes socklb's tc filters with the handle (default: the pods' interfaces' programs) from
+ * every interface of this network namespace; returns the interfaces that had any. */
+export function detachTcEverywhere(handle = TC_HANDLE): string[] {
+  return interfacesWithTcFilters(handle).filter((name) => detachTcFrom(name, handle));
+}
+
+/** Interfaces of this network namespace that carry a socklb tc filter with the handle. */
+export function interfacesWithTcFilters(handle = TC_HANDLE): string[] {
   return listInterfaces().filter((name) => {
     const ifindex = interfaceIndex(name);
-    return ifindex !== 0 && HOOKS.some(([direction]) => queryTc(ifindex, direction, name) !== undefined);
+    return ifindex !== 0 && DIRECTIONS.some((direction) => queryTc(ifindex, direction, name, handle) !== undefined);
   });
 }

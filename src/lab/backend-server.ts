@@ -1,7 +1,9 @@
 // A backend pod's server for tests and the demo: on each listed port it answers every TCP
 // chunk and every UDP datagram with "NAME:PORT\n", so clients can tell who served them.
 // Usage: node backend-server.js NAME PORT[,PORT...]   (prints "listening" when ready)
-// SIGUSR2 makes it print "accepted N": the TCP connections it has accepted so far.
+// SIGUSR2 makes it print "accepted N": the TCP connections it has accepted so far, then
+// "clients {JSON}": how many of them came from each client address (IPv4 as a.b.c.d), which
+// tells whether a client's address reached the backend or was source-NATed on the way.
 import { createSocket } from 'node:dgram';
 import { createServer } from 'node:net';
 
@@ -19,12 +21,15 @@ const ready = (): void => {
 
 const closers: (() => void)[] = [];
 let accepted = 0;
-process.on('SIGUSR2', () => process.stdout.write(`accepted ${accepted}\n`));
+const clients: Record<string, number> = {};
+process.on('SIGUSR2', () => process.stdout.write(`accepted ${accepted}\nclients ${JSON.stringify(clients)}\n`));
 for (const port of ports) {
   const reply = Buffer.from(`${name}:${port}\n`);
   // "::" without ipv6Only takes IPv4 too (as v4-mapped peers).
   const tcp = createServer((sock) => {
     accepted++;
+    const client = (sock.remoteAddress ?? '?').replace(/^::ffff:/, '');
+    clients[client] = (clients[client] ?? 0) + 1;
     sock.on('data', () => sock.write(reply));
     sock.on('error', () => sock.destroy());
   }).listen({ host: '::', port }, ready);

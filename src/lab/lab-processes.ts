@@ -57,11 +57,12 @@ export async function runNodeProbe(net: PodNetwork, req: ProbeRequest): Promise<
   return JSON.parse(line) as ProbeResult;
 }
 
-/** Runs a probe client inside the run's cgroup (so socklb translates its sockets) in a pod. */
-export async function runProbe(net: PodNetwork, pod: string, req: ProbeRequest): Promise<ProbeResult> {
-  const child = net.spawn(pod, process.execPath, [labScriptPath('probe-client'), JSON.stringify(req)], { inCgroup: true });
+/** Runs a probe client inside the run's cgroup (so socklb translates its sockets) in a pod;
+ * inCgroup false: outside it, as a client beyond the node (an outside host) is. */
+export async function runProbe(net: PodNetwork, pod: string, req: ProbeRequest, inCgroup = true): Promise<ProbeResult> {
+  const child = net.spawn(pod, process.execPath, [labScriptPath('probe-client'), JSON.stringify(req)], { inCgroup });
   const limit = (req.durationMs ?? 60_000) + 15_000;
-  const line = await waitForLine(child, /^\{/, limit, `probe client in pod ${pod}`);
+  const line = await waitForLine(child, /^\{/, limit, `probe client in ${pod}`);
   return JSON.parse(line) as ProbeResult;
 }
 

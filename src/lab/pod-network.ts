@@ -49,11 +49,29 @@ export interface Pod {
   ipv6: string;
 }
 
+/** A namespace outside the cluster network (a client somewhere beyond the node, or another
+ * node), on a link of its own to the node: `device` is the node's end, one of the node's
+ * external devices. ipv4/ipv6 are its addresses on the link, nodeIpv4/nodeIpv6 the node's. */
+export interface OutsideHost extends Pod {
+  device: string;
+  nodeIpv4: string;
+  nodeIpv6: string;
+}
+
+/** What an outside host holds and the node routes to it: addresses on its lo (another node's
+ * pods, say) and the CIDRs the node sends to it. Its own routes go to the node for `via`. */
+export interface OutsideOptions {
+  addresses?: readonly string[];
+  routedToIt?: readonly string[];
+  via?: readonly string[];
+}
+
 export class PodNetwork {
   readonly runId: string;
   readonly nodeNetns: string;
   readonly cgroup: RunCgroup;
   private readonly pods = new Map<string, Pod>();
+  private readonly outside = new Map<string, OutsideHost>();
   private readonly children = new Set<ChildProcess>();
   private nextHost = 10;
 
@@ -151,6 +169,51 @@ export class PodNetwork {
     return pod;
   }
 
+  /** A host outside the cluster network, linked to the node by a veth pair whose node end is
+   * ext<N> (the Nth outside host, from 0) on 198.18.N.0/24 and fd00:e<N>::/64, TEST-NET-like
+   * ranges nothing else here uses; only its link and what `via` names route, so it reaches the
+   * node and nothing beyond the run's namespaces. */
+  addOutside(name: string, opts: OutsideOptions = {}): OutsideHost {
+    const index = this.outside.size;
+    const host: OutsideHost = {
+      name,
+      netns: `${this.labRun.netnsPrefix}${name}`,
+      device: `ext${index}`,
+      ipv4: `198.18.${index}.2`,
+      ipv6: `fd00:e${index}::2`,
+      nodeIpv4: `198.18.${index}.1`,
+      nodeIpv6: `fd00:e${index}::1`,
+    };
+    run('ip', ['netns', 'add', host.netns]);
+    this.outside.set(name, host);
+    const o = ['-n', host.netns];
+    const n = ['-n', this.nodeNetns];
+    run('ip', [...n, 'link', 'add', host.device, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', host.netns]);
+    run('ip', [...n, 'addr', 'add', `${host.nodeIpv4}/24`, 'dev', host.device]);
+    run('ip', [...n, '-6', 'addr', 'add', `${host.nodeIpv6}/64`, 'dev', host.device, 'nodad']);
+    run('ip', [...n, 'link', 'set', host.device, 'up']);
+    run('ip', [...o, 'link', 'set', 'lo', 'up']);
+    run('ip', [...o, 'addr', 'add', `${host.ipv4}/24`, 'dev', 'eth0']);
+    run('ip', [...o, '-6', 'addr', 'add', `${host.ipv6}/64`, 'dev', 'eth0', 'nodad']);
+    run('ip', [...o, 'link', 'set', 'eth0', 'up']);
+    for (const a of opts.addresses ?? []) run('ip', [...o, ...(a.includes(':') ? ['-6'] : []), 'addr', 'add', a, 'dev', 'lo']);
+    for (const cidr of opts.routedToIt ?? []) {
+      const v6 = cidr.includes(':');
+      run('ip', [...n, ...(v6 ? ['-6'] : []), 'route', 'add', cidr, 'via', v6 ? host.ipv6 : host.ipv4]);
+    }
+    for (const cidr of opts.via ?? []) {
+      const v6 = cidr.includes(':');
+      run('ip', [...o, ...(v6 ? ['-6'] : []), 'route', 'add', cidr, 'via', v6 ? host.nodeIpv6 : host.nodeIpv4]);
+    }
+    return host;
+  }
+
+  outsideHost(name: string): OutsideHost {
+    const host = this.outside.get(name);
+    if (!host) throw new Error(`no outside host ${name} in run ${this.runId}`);
+    return host;
+  }
+
   /** Every pod's host-side interface (none in the MacVlan shape). */
   hostInterfaces(): string[] {
     return [...this.pods.keys()].flatMap((name) => this.hostInterface(name) ?? []);
@@ -181,10 +244,10 @@ export class PodNetwork {
     return pod;
   }
 
-  /** Starts a command in a pod; with inCgroup it first joins the run's cgroup, where socklb's
-   * programs are attached; with stdin its stdin is a pipe (else nothing). */
+  /** Starts a command in a pod (or an outside host); with inCgroup it first joins the run's
+   * cgroup, where socklb's programs are attached; with stdin its stdin is a pipe (else nothing). */
   spawn(podName: string, cmd: string, args: readonly string[], opts: { inCgroup: boolean; stdin?: boolean }): ChildProcess {
-    const pod = this.pod(podName);
+    const pod = this.outside.get(podName) ?? this.pod(podName);
     const stdio = [opts.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'] as ('pipe' | 'ignore')[];
     const child = opts.inCgroup
       ? spawn('/bin/sh', ['-c', 'echo $$ > "$1" && shift && exec ip netns exec "$@"', 'sh', this.cgroup.procsFile, pod.netns, cmd, ...args], { stdio })
@@ -211,7 +274,7 @@ export class PodNetwork {
     } catch (err) {
       problems.push((err as Error).message);
     }
-    for (const pod of this.pods.values()) {
+    for (const pod of [...this.pods.values(), ...this.outside.values()]) {
       const p = tryRun('ip', ['netns', 'del', pod.netns]);
       if (p) problems.push(p);
     }

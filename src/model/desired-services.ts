@@ -31,11 +31,12 @@ export interface DesiredService {
    */
   reach?: 'external';
   /**
-   * externalTrafficPolicy: Local, on the frontends it concerns (reach 'external'). NOT YET
-   * ENFORCED by the datapath, and for the clients it sees it must not be: kube-proxy sends pods'
-   * and the node's own traffic to these addresses to all the service's endpoints anyway
-   * ("short-circuit"), which is what backends holds. Only traffic from outside the cluster would
-   * be limited to this node's endpoints.
+   * externalTrafficPolicy: Local, on the frontends it concerns (reach 'external'). For the
+   * clients the socket hooks see it must not apply: kube-proxy sends pods' and the node's own
+   * traffic to these addresses to all the service's endpoints anyway ("short-circuit"), which is
+   * what backends holds. Traffic from outside the node would be limited to this node's
+   * endpoints with its client address kept; until the node programs can do that they leave it
+   * alone (counted as node_local_policy_passed).
    */
   externalPolicyLocal?: true;
 }

@@ -18,6 +18,9 @@ import { UDP_DEPARTED_CAPACITY, UDP_DEPARTED_MAP } from '../../src/datapath/udp-
 import { SOCK_DESTROY_OBJECT_PATH } from '../../src/datapath/udp-sock-destroy.js';
 import { cEnumMembers, type StructLayout } from '../../src/bpf/struct-layout.js';
 import { ObjectBtf } from '../helpers/object-btf.js';
+import { NODE_TC_OBJECT_PATH } from '../../src/datapath/node-tc.js';
+import { NODE_CT_CAPACITY, NODE_CT_MAP } from '../../src/datapath/node-ct-map.js';
+import { NODE_DEVICES_CAPACITY, NODE_DEVICES_MAP } from '../../src/datapath/node-devices-map.js';
 import { POLICY_CAPACITY, POLICY_CIDR_MAP, POLICY_CT_MAP, POLICY_ENDPOINTS_MAP, POLICY_IPCACHE_MAP, POLICY_RULES_MAP } from '../../src/datapath/policy-maps.js';
 import { POLICY_VERDICT_TEST_OBJECT } from '../helpers/test-objects.js';
 
@@ -27,6 +30,7 @@ const objects = [
   new ObjectBtf(TC_POLICY_OBJECT_PATH),
   new ObjectBtf(SOCK_DESTROY_OBJECT_PATH),
   new ObjectBtf(SOCK_POLICY_OBJECT_PATH),
+  new ObjectBtf(NODE_TC_OBJECT_PATH),
 ];
 /** Objects built for the tests only, holding maps no production object has yet (the policy
  * tables' verdict program): their codecs are checked the same way. */
@@ -51,6 +55,8 @@ t.test('map capacities the agent reports are the ones compiled in', async (t) =>
     [POLICY_CT_MAP, POLICY_CAPACITY.ct],
     [POD_NETNS_MAP, POD_NETNS_CAPACITY],
     [POLICY_SOCK_STATE_MAP, 1],
+    [NODE_CT_MAP, NODE_CT_CAPACITY],
+    [NODE_DEVICES_MAP, NODE_DEVICES_CAPACITY],
     // One slot per enum counter_id below COUNTER_MAX: a name added on one side only shows here.
     [COUNTERS_MAP, COUNTER_NAMES.length],
   ];
@@ -60,8 +66,8 @@ t.test('map capacities the agent reports are the ones compiled in', async (t) =>
   }
 });
 
-t.test('the socket objects (with and without policy) and the tc one share the load-balancing maps', async (t) => {
-  for (const map of Object.values(MAP_NAME_OF)) t.equal(holding(map).length, 3, map);
+t.test('the socket objects (with and without policy), the tc one and the node one share the load-balancing maps', async (t) => {
+  for (const map of Object.values(MAP_NAME_OF)) t.equal(holding(map).length, 4, map);
 });
 
 t.test('the socket hooks with policy share the policy maps with the tc policy object; those without have none', async (t) => {

@@ -20,6 +20,7 @@ import { SOCK_POLICY_OBJECT_PATH } from '../../src/datapath/socket-hooks.js';
 import { TC_OBJECT_PATH, TC_POLICY_OBJECT_PATH } from '../../src/datapath/tc-datapath.js';
 import { SOCK_DESTROY_OBJECT_PATH } from '../../src/datapath/udp-sock-destroy.js';
 import { ObjectBtf } from '../helpers/object-btf.js';
+import { NODE_TC_OBJECT_PATH } from '../../src/datapath/node-tc.js';
 
 const RECORD = join(import.meta.dirname, 'map-layouts.recorded.json');
 
@@ -28,7 +29,7 @@ interface Recorded {
   layout: string;
 }
 
-const objects = [SOCK_OBJECT_PATH, TC_OBJECT_PATH, TC_POLICY_OBJECT_PATH, SOCK_DESTROY_OBJECT_PATH, SOCK_POLICY_OBJECT_PATH].map((p) => new ObjectBtf(p));
+const objects = [SOCK_OBJECT_PATH, TC_OBJECT_PATH, TC_POLICY_OBJECT_PATH, SOCK_DESTROY_OBJECT_PATH, SOCK_POLICY_OBJECT_PATH, NODE_TC_OBJECT_PATH].map((p) => new ObjectBtf(p));
 const fingerprint = (layout: string): string => createHash('sha256').update(layout).digest('hex').slice(0, 16);
 
 /** Every map of every object: its layout, as each object that defines it compiled it. */

@@ -86,6 +86,7 @@ function run(script: readonly Step[], jitterSeed: number): Outcome {
     reconciler,
     components: [],
     ct: undefined,
+    flowTables: [],
     udp: undefined,
     policy: undefined,
     podNetns: undefined,

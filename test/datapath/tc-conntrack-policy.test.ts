@@ -17,12 +17,10 @@ import { installTcDatapath } from '../../src/datapath/tc-datapath.js';
 import { LabRun } from '../../src/lab/lab-run.js';
 import type { NetworkPolicyRow, PodRow } from '../../src/model/policy-objects.js';
 import { PolicyCompiler } from '../../src/model/policy/policy-compiler.js';
+import { countedBy as countedByIn, expectFrame as expectFrameIn, TC_ACT_REDIRECT, TC_ACT_SHOT, TC_ACT_UNSPEC } from '../helpers/frame-run.js';
 import { buildFrame, FRAME_MACS, TCP, withMacs, type Flow } from '../helpers/packets.js';
 import { labels, policy, rule } from '../model/policy/policy-fixture.js';
 
-const TC_ACT_UNSPEC = -1;
-const TC_ACT_SHOT = 2;
-const TC_ACT_REDIRECT = 7;
 
 const run = LabRun.begin();
 const bpffs = run.bpffs('test');
@@ -62,18 +60,8 @@ const WEB_MAC = '02:00:00:00:00:0c';
 const ctKey = (f: Flow, direction: number): CtKey => ({ src: f.src, dst: f.dst, sport: f.sport, dport: f.dport, protocol: f.protocol === 'tcp' ? 6 : 17, direction });
 const reverse = (f: Flow, flags: number = TCP.SYN | TCP.ACK): Flow => ({ src: f.dst, dst: f.src, sport: f.dport, dport: f.sport, protocol: f.protocol, flags });
 
-function countedBy(fn: () => void): Partial<Record<CounterName, bigint>> {
-  const before = dp.maps.counters();
-  fn();
-  const after = dp.maps.counters();
-  return Object.fromEntries(Object.entries(after).flatMap(([k, v]) => (v !== before[k as CounterName] ? [[k, v - before[k as CounterName]]] : [])));
-}
-
-function expectFrame(t: Test, what: string, fd: number, input: Buffer, verdict: number, expected: Buffer): void {
-  const r = testRunPacket(fd, input, what);
-  t.equal(r.retval, verdict, `${what}: verdict`);
-  t.same(r.packet, expected, `${what}: the whole frame`);
-}
+const countedBy = (fn: () => void): Partial<Record<CounterName, bigint>> => countedByIn(dp.maps.counters, fn);
+const expectFrame = (t: Test, what: string, fd: number, input: Buffer, verdict: number, expected: Buffer): void => void expectFrameIn(t, what, fd, input, verdict, expected);
 
 function expectDropped(t: Test, what: string, fd: number, f: Flow, reason: CounterName): void {
   const frame = buildFrame(f);

@@ -20,11 +20,9 @@ import { uninstallSockDatapath } from '../../src/datapath/sock-datapath.js';
 import { installTcDatapath, type TcDatapath } from '../../src/datapath/tc-datapath.js';
 import type { DesiredService } from '../../src/model/desired-services.js';
 import { LabRun } from '../../src/lab/lab-run.js';
+import { countedBy, expectFrame, TC_ACT_REDIRECT, TC_ACT_SHOT, TC_ACT_UNSPEC } from '../helpers/frame-run.js';
 import { buildFrame, expectedPortUnreachable, expectedReset, FRAME_MACS, parseFrame, TCP, truncatedFrame, withMacs, type Flow } from '../helpers/packets.js';
 
-const TC_ACT_UNSPEC = -1;
-const TC_ACT_SHOT = 2;
-const TC_ACT_REDIRECT = 7;
 const SECOND = 1_000_000_000n;
 
 const run = LabRun.begin();
@@ -53,23 +51,6 @@ const lifetimeNs = (e: CtEntry): bigint => BigInt(e.expires) * SECOND - monotoni
 
 function ctKey(f: Flow, direction: number): CtKey {
   return { src: f.src, dst: f.dst, sport: f.sport, dport: f.dport, protocol: f.protocol === 'tcp' ? 6 : 17, direction };
-}
-
-/** What a counter moved by while fn ran. */
-function countedBy(counters: () => Record<CounterName, bigint>, fn: () => void): Partial<Record<CounterName, bigint>> {
-  const before = counters();
-  fn();
-  const after = counters();
-  return Object.fromEntries(Object.entries(after).flatMap(([k, v]) => (v !== before[k as CounterName] ? [[k, v - before[k as CounterName]]] : [])));
-}
-
-/** Runs `input` through the program and checks the verdict and the whole output frame, byte for
- * byte, against `expected` (the frame a correct rewrite gives, built from scratch). */
-function expectFrame(t: Test, what: string, fd: number, input: Buffer, verdict: number, expected: Buffer): Buffer {
-  const r = testRunPacket(fd, input, what);
-  t.equal(r.retval, verdict, `${what}: verdict`);
-  t.same(r.packet, expected, `${what}: the whole frame`);
-  return r.packet;
 }
 
 /** Runs f's frame through the program and checks it was dropped untouched, counted under

@@ -130,6 +130,12 @@ export class KernelLab {
     return runProbe(this.net, 'client', req);
   }
 
+  /** A probe from an outside host (PodNetwork.addOutside): outside the run's cgroup, so no
+   * socket hook sees it, as no hook sees a client beyond the node. */
+  probeFrom(outside: string, req: ProbeRequest): Promise<ProbeResult> {
+    return runProbe(this.net, outside, req, false);
+  }
+
   async startBackend(name: string, ports: number[]): Promise<void> {
     this.backends.set(name, await startBackend(this.net, name, ports));
   }
@@ -141,6 +147,15 @@ export class KernelLab {
     const line = waitForLine(child, /^accepted \d+$/, 5000, `backend ${name}`);
     child.kill('SIGUSR2');
     return Number((await line).split(' ')[1]);
+  }
+
+  /** How many TCP connections a backend's server has accepted from each client address. */
+  async backendClients(name: string): Promise<Record<string, number>> {
+    const child = this.backends.get(name);
+    if (!child) throw new Error(`no backend ${name}`);
+    const line = waitForLine(child, /^clients \{/, 5000, `backend ${name}`);
+    child.kill('SIGUSR2');
+    return JSON.parse((await line).slice('clients '.length)) as Record<string, number>;
   }
 
   /** Ends a backend's server by its PID with SIGTERM, as a terminating pod: it refuses new connections at once and lets open ones finish. */

@@ -13,7 +13,7 @@ import { installPolicyTc } from '../../src/datapath/policy-tc.js';
 import { installTcDatapath } from '../../src/datapath/tc-datapath.js';
 import { syncPolicyTables } from '../../src/datapath/policy-tables.js';
 import { mapDir } from '../../src/datapath/datapath-object.js';
-import { detachTcEverywhere } from '../../src/datapath/pod-tc.js';
+import { detachTcEverywhere } from '../../src/datapath/tc-datapath.js';
 import { pinName } from '../../src/datapath/map-layouts.js';
 import { COUNTERS_MAP } from '../../src/datapath/counters-map.js';
 import { openPinned } from '../../src/bpf/bpf-object.js';

@@ -1,0 +1,301 @@
+// SPDX-License-Identifier: GPL-2.0
+/* NodeTc: the node's external devices (its uplinks, and any device other nodes' pods are
+ * reached by), for what the socket hooks cannot do: connections that arrive from outside the
+ * node to a north-south frontend (a NodePort on the node's address, an externalIP, a
+ * load-balancer IP: FRONTEND_F_EXTERNAL), which no socket of this node made.
+ *   slb_node_from_world  ingress: a new flow to such a frontend gets a backend from the same
+ *     frontends and slots as the socket hooks use, and two entries in slb_node_ct
+ *     (node_ct_map.h); every packet of the flow is rewritten frontend -> backend. A backend on
+ *     this node (a pod, or the node itself) is reached with the client's address kept, and its
+ *     replies leave through slb_node_to_world. A backend on another node (the route to it goes
+ *     out of one of the node's devices: node_devices_map.h) is reached source-NATed to the
+ *     device's address and a port of the node's (kube-proxy masquerades these too), so its
+ *     replies come back here, where this program gives them the frontend and the client back
+ *     and sends them out towards the client.
+ *   slb_node_to_world    egress: a local backend's reply gets its frontend's address back.
+ * Nothing else is tracked: a pod's or the node's own connection to a service was translated at
+ * its socket and carries the backend's address, and traffic to any other address or port
+ * passes after one lookup (two for a packet to the source-NAT ports).
+ * Frontends with externalTrafficPolicy Local are left alone (counted) until the node programs
+ * can keep to this node's endpoints. Every drop is counted with its reason (reasons.h). */
+#include <linux/bpf.h>
+#include <linux/pkt_cls.h>
+#include <bpf/bpf_endian.h>
+#include <bpf/bpf_helpers.h>
+#include "conntrack.h"
+#include "lb_select.h"
+#include "node_ct_map.h"
+#include "node_devices_map.h"
+#include "refusal.h"
+#include "tc_drop.h"
+#include "tc_frontend.h"
+#include "tc_parse.h"
+
+char LICENSE[] SEC("license") = "GPL";
+
+#define AF_INET 2
+#define AF_INET6 10
+/* Random ports a new flow to another node's backend tries before it is dropped. */
+#define NODE_SNAT_ATTEMPTS 8
+
+static __always_inline bool in_snat_ports(__be16 port)
+{
+	__u16 host = bpf_ntohs(port);
+
+	return host >= NODE_SNAT_PORT_MIN && host <= NODE_SNAT_PORT_MAX;
+}
+
+static __always_inline struct node_ct_entry *node_flow(const struct ct_key *key, const struct packet *p, __u64 now)
+{
+	return (struct node_ct_entry *)ct_lookup(&slb_node_ct, key, p, now, NULL);
+}
+
+/* Where the node routes a packet from p's source to dst, from the device p came in by: the
+ * device it leaves by (*ifindex) with BPF_FIB_LKUP_RET_SUCCESS or _NO_NEIGH (the neighbour is
+ * resolved when it is sent), BPF_FIB_LKUP_RET_NOT_FWDED for an address of the node's own. */
+static __always_inline int node_route(struct __sk_buff *skb, const struct packet *p, const struct lb_address *dst, __u32 *ifindex)
+{
+	struct bpf_fib_lookup fib = {};
+	int ret;
+
+	fib.ifindex = skb->ingress_ifindex;
+	fib.l4_protocol = p->protocol;
+	fib.sport = p->sport;
+	fib.dport = p->dport;
+	if (p->v6) {
+		fib.family = AF_INET6;
+		__builtin_memcpy(fib.ipv6_src, &p->src, sizeof(fib.ipv6_src));
+		__builtin_memcpy(fib.ipv6_dst, dst, sizeof(fib.ipv6_dst));
+	} else {
+		fib.family = AF_INET;
+		fib.ipv4_src = p->src.words[3];
+		fib.ipv4_dst = dst->words[3];
+	}
+	ret = bpf_fib_lookup(skb, &fib, sizeof(fib), 0);
+	*ifindex = fib.ifindex;
+	return ret;
+}
+
+/* Claims a port of the node's address for p's new flow to backend: the reply entry keyed by the
+ * tuple the backend will answer on (backend -> node:port), written only if no flow has it
+ * (BPF_NOEXIST is the claim, atomic between CPUs). Its data turns the replies back into the
+ * frontend's, to the client, out of the device the client came in by. */
+static __always_inline enum slb_reason node_claim_snat_port(struct __sk_buff *skb, const struct packet *p,
+							    const struct backend_value *backend,
+							    const struct lb_address *node, __be16 *port, __u64 now)
+{
+	struct ct_nat frontend = { .address = p->dst, .port = p->dport };
+	struct node_ct_entry reply = {};
+	struct ct_key key = {};
+
+	ct_entry_init(&reply.ct, p->protocol, 0, CT_F_REVNAT | CT_F_REV_SNAT, &frontend, now);
+	reply.snat.address = p->src;
+	reply.snat.port = p->sport;
+	reply.snat.ifindex = skb->ingress_ifindex;
+	key.src = backend->address;
+	key.dst = *node;
+	key.sport = backend->port;
+	key.protocol = p->protocol;
+	key.direction = CT_DIR_REPLY;
+	for (int i = 0; i < NODE_SNAT_ATTEMPTS; i++) {
+		key.dport = bpf_htons(NODE_SNAT_PORT_MIN + lb_random_below(NODE_SNAT_PORT_MAX - NODE_SNAT_PORT_MIN + 1));
+		if (bpf_map_update_elem(&slb_node_ct, &key, &reply, BPF_NOEXIST) == 0) {
+			*port = key.dport;
+			return REASON_CT_CREATED;
+		}
+		/* Taken; a dead flow's entry that garbage collection has not reached yet frees it. */
+		struct node_ct_entry *held = bpf_map_lookup_elem(&slb_node_ct, &key);
+
+		if (held && (__u64)held->ct.expires * NSEC_PER_SEC <= now) {
+			bpf_map_delete_elem(&slb_node_ct, &key);
+			if (bpf_map_update_elem(&slb_node_ct, &key, &reply, BPF_NOEXIST) == 0) {
+				*port = key.dport;
+				return REASON_CT_CREATED;
+			}
+		}
+	}
+	return REASON_NODE_SNAT_NO_PORT;
+}
+
+/* The node's address on the device, in p's family; NULL when it has none. */
+static __always_inline const struct lb_address *device_address(const struct node_device *dev, const struct packet *p)
+{
+	if (p->v6)
+		return (dev->flags & NODE_DEV_F_IPV6) ? &dev->ipv6 : NULL;
+	return (dev->flags & NODE_DEV_F_IPV4) ? &dev->ipv4 : NULL;
+}
+
+/* Makes p's new flow's entries, to a backend on this node (snat NULL: the client's address is
+ * kept, and the reply entry is keyed by backend -> client) or on another node (source-NATed:
+ * the reply entry, claimed first, is keyed by backend -> node:port). A flow is both entries or
+ * none. */
+static __always_inline enum slb_reason node_create_flow(struct __sk_buff *skb, const struct packet *p,
+							const struct backend_value *backend, __u32 backend_id,
+							const struct lb_address *snat, __u32 out_ifindex,
+							struct node_ct_entry *forward, __u64 now)
+{
+	struct ct_nat nat = { .address = backend->address, .port = backend->port, .backend_id = backend_id };
+	struct ct_key key;
+	__be16 port = 0;
+
+	if (snat) {
+		enum slb_reason claimed = node_claim_snat_port(skb, p, backend, snat, &port, now);
+
+		if (claimed != REASON_CT_CREATED)
+			return claimed;
+		ct_entry_init(&forward->ct, p->protocol, ct_state_of(p), CT_F_DNAT | CT_F_SNAT, &nat, now);
+		forward->snat.address = *snat;
+		forward->snat.port = port;
+		forward->snat.ifindex = out_ifindex;
+	} else {
+		struct node_ct_entry reply = {};
+		struct ct_nat frontend = { .address = p->dst, .port = p->dport };
+
+		ct_entry_init(&reply.ct, p->protocol, 0, CT_F_REVNAT, &frontend, now);
+		ct_reply_key_of(&key, p, &backend->address, backend->port);
+		if (bpf_map_update_elem(&slb_node_ct, &key, &reply, BPF_ANY))
+			return REASON_CT_REPLY_INSERT_FAILED;
+		ct_entry_init(&forward->ct, p->protocol, ct_state_of(p), CT_F_DNAT, &nat, now);
+	}
+	ct_key_of(&key, p, CT_DIR_FORWARD);
+	if (bpf_map_update_elem(&slb_node_ct, &key, forward, BPF_ANY) == 0)
+		return REASON_CT_CREATED;
+	/* Undo the reply entry, so the port (or the tuple) is free for the next attempt. */
+	if (snat) {
+		key.src = backend->address;
+		key.dst = *snat;
+		key.sport = backend->port;
+		key.dport = port;
+		key.direction = CT_DIR_REPLY;
+	} else {
+		ct_reply_key_of(&key, p, &backend->address, backend->port);
+	}
+	bpf_map_delete_elem(&slb_node_ct, &key);
+	return REASON_CT_INSERT_FAILED;
+}
+
+/* A packet of a tracked flow in its forward direction: to the backend, and, source-NATed, out
+ * of the device towards it (the node's routing would take a packet with the node's own address
+ * as source, arriving from outside, for a martian). */
+static __always_inline int node_forward(struct __sk_buff *skb, const struct packet *p, const struct node_ct_entry *flow)
+{
+	if (!packet_rewrite(skb, p, true, &flow->ct.nat.address, flow->ct.nat.port))
+		return tc_drop_ct(REASON_NAT_FAILED);
+	if (!(flow->ct.verdict & CT_F_SNAT))
+		return TC_PASS;
+	if (!packet_rewrite(skb, p, false, &flow->snat.address, flow->snat.port))
+		return tc_drop_ct(REASON_NAT_FAILED);
+	return bpf_redirect_neigh(flow->snat.ifindex, NULL, 0, 0);
+}
+
+/* A new flow from outside to p's destination, if a north-south frontend is there. */
+static __always_inline int node_new_flow(struct __sk_buff *skb, const struct packet *p, __u64 now)
+{
+	struct frontend_key fk;
+	struct frontend_value *svc;
+	struct backend_value backend;
+	struct node_ct_entry forward = {};
+	const struct lb_address *snat = NULL;
+	struct node_device *dev = NULL;
+	enum slb_reason created;
+	__u32 backend_id = 0;
+	__u32 out_ifindex = 0;
+	int route;
+
+	frontend_key_of(p, &fk);
+	svc = bpf_map_lookup_elem(&slb_frontends, &fk);
+	/* A cluster IP reached from outside, or a port of the node's no NodePort has: not ours. */
+	if (!svc || !(svc->flags & FRONTEND_F_EXTERNAL))
+		return TC_PASS;
+	if (svc->flags & FRONTEND_F_EXTERNAL_LOCAL) {
+		counter_inc(REASON_NODE_LOCAL_POLICY_PASSED);
+		return TC_PASS;
+	}
+	switch (lb_select_backend(&fk, lb_client_id_of_address(&p->src), &backend, &backend_id)) {
+	case LB_NO_PORT:
+		return TC_PASS;
+	case LB_NO_BACKEND:
+		/* As kube-proxy rejects a service without endpoints: the client fails at once. */
+		counter_inc(REASON_NO_BACKEND);
+		return refuse_packet(skb, p);
+	case LB_SELECTED:
+		break;
+	}
+	route = node_route(skb, p, &backend.address, &out_ifindex);
+	if (route == BPF_FIB_LKUP_RET_SUCCESS || route == BPF_FIB_LKUP_RET_NO_NEIGH)
+		dev = bpf_map_lookup_elem(&slb_node_devices, &out_ifindex);
+	else if (route != BPF_FIB_LKUP_RET_NOT_FWDED)
+		return tc_drop(REASON_NODE_NO_ROUTE);
+	if (dev) {
+		snat = device_address(dev, p);
+		if (!snat)
+			return tc_drop(REASON_NODE_NO_SNAT_ADDRESS);
+	}
+	created = node_create_flow(skb, p, &backend, backend_id, snat, out_ifindex, &forward, now);
+	if (created == REASON_NODE_SNAT_NO_PORT)
+		return tc_drop(created);
+	if (created != REASON_CT_CREATED)
+		return tc_drop_ct(created);
+	counter_inc(REASON_NODE_TRANSLATED);
+	if (snat)
+		counter_inc(REASON_NODE_SNAT);
+	return node_forward(skb, p, &forward);
+}
+
+/* A source-NATed flow's reply from the backend on another node: the frontend's address as its
+ * source and the client as its destination again, sent out of the device the client came by. */
+static __always_inline int node_reply_from_remote(struct __sk_buff *skb, const struct packet *p, const struct node_ct_entry *flow)
+{
+	if (!packet_rewrite(skb, p, false, &flow->ct.nat.address, flow->ct.nat.port) ||
+	    !packet_rewrite(skb, p, true, &flow->snat.address, flow->snat.port))
+		return tc_drop_ct(REASON_REVNAT_FAILED);
+	return bpf_redirect_neigh(flow->snat.ifindex, NULL, 0, 0);
+}
+
+SEC("tc")
+int slb_node_from_world(struct __sk_buff *skb)
+{
+	struct node_ct_entry *flow;
+	struct ct_key key;
+	struct packet p;
+	__u64 now;
+
+	if (!tc_parse(skb, &p))
+		return TC_PASS;
+	now = bpf_ktime_get_ns();
+	if (in_snat_ports(p.dport)) {
+		ct_key_of(&key, &p, CT_DIR_REPLY);
+		flow = node_flow(&key, &p, now);
+		if (flow && (flow->ct.verdict & CT_F_REV_SNAT))
+			return node_reply_from_remote(skb, &p, flow);
+	}
+	/* Node addresses with NodePorts, externalIPs and load-balancer IPs are all in slb_vips. */
+	if (!lb_service_address(&p.dst))
+		return TC_PASS;
+	ct_key_of(&key, &p, CT_DIR_FORWARD);
+	flow = node_flow(&key, &p, now);
+	if (!flow)
+		return node_new_flow(skb, &p, now);
+	if (!(flow->ct.verdict & CT_F_DNAT))
+		return TC_PASS;
+	return node_forward(skb, &p, flow);
+}
+
+SEC("tc")
+int slb_node_to_world(struct __sk_buff *skb)
+{
+	struct node_ct_entry *flow;
+	struct ct_key key;
+	struct packet p;
+
+	if (!tc_parse(skb, &p))
+		return TC_PASS;
+	ct_key_of(&key, &p, CT_DIR_REPLY);
+	flow = node_flow(&key, &p, bpf_ktime_get_ns());
+	/* A source-NATed flow's replies come in from the other node (slb_node_from_world). */
+	if (!flow || (flow->ct.verdict & (CT_F_REVNAT | CT_F_REV_SNAT)) != CT_F_REVNAT)
+		return TC_PASS;
+	if (!packet_rewrite(skb, &p, false, &flow->ct.nat.address, flow->ct.nat.port))
+		return tc_drop_ct(REASON_REVNAT_FAILED);
+	return TC_PASS;
+}

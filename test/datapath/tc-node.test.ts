@@ -1,0 +1,154 @@
+// The node programs (tc_node.bpf.o) on crafted frames (BPF_PROG_TEST_RUN, real kernel, real
+// maps), every path compared as a whole output frame, byte for byte, with one built from
+// scratch (test/helpers/packets.ts): a tracked flow's packets to a backend on this node
+// (destination rewritten) and on another node (destination and source rewritten, sent out of
+// the device towards it), the replies of both (the frontend given back; the client too for a
+// source-NATed one), over TCP and UDP, IPv4 and IPv6; what the programs leave alone, each with
+// the counters it moves: traffic to addresses and ports no north-south frontend has, a cluster
+// IP reached from outside, an externalTrafficPolicy Local frontend; a frontend without endpoints
+// answered with a reset; a new flow whose backend has no route dropped. New flows that find
+// their route are the kernel lab's (test/kernel/north-south-external.test.ts): a test run has
+// no ingress device to route from.
+import t, { type Test } from 'tap';
+import { CT_DIRECTION, CT_STATE, CT_VERDICT, ctNow, type CtKey } from '../../src/datapath/ct-map.js';
+import { NodeTc, type NodeTcComponent } from '../../src/datapath/node-tc.js';
+import type { NodeCtEntry } from '../../src/datapath/node-ct-map.js';
+import { Reconciler } from '../../src/datapath/reconciler.js';
+import { openPinnedDatapath, uninstallSockDatapath } from '../../src/datapath/sock-datapath.js';
+import { LabRun } from '../../src/lab/lab-run.js';
+import type { DesiredService } from '../../src/model/desired-services.js';
+import { countedBy, expectFrame, expectPassed, TC_ACT_REDIRECT, TC_ACT_SHOT, TC_ACT_UNSPEC } from '../helpers/frame-run.js';
+import { buildFrame, expectedReset, parseFrame, TCP, type Flow } from '../helpers/packets.js';
+
+const run = LabRun.begin();
+const bpffs = run.bpffs('test');
+const node: NodeTcComponent = NodeTc.install(bpffs, { devices: [] });
+const lb = openPinnedDatapath(bpffs);
+t.teardown(() => {
+  lb.close();
+  node.close();
+  uninstallSockDatapath(bpffs);
+  run.end();
+});
+
+const NODE = { v4: '198.18.0.1', v6: 'fd00:e0::1' };
+const CLIENT = { v4: '198.18.0.2', v6: 'fd00:e0::2' };
+/** The node's address towards another node, where source-NATed flows leave from. */
+const NODE_OUT = { v4: '198.18.1.1', v6: 'fd00:e1::1' };
+const external = (address: string, port: number, protocol: 'TCP' | 'UDP', backends: DesiredService['backends'], extra: Partial<DesiredService> = {}): DesiredService => ({
+  owner: `ns/np-${port}`,
+  frontend: { address, port, protocol },
+  backends,
+  reach: 'external',
+  ...extra,
+});
+Reconciler.adopt(lb.maps).apply([
+  external(NODE.v4, 30080, 'TCP', [{ address: '10.244.0.21', port: 8080 }]),
+  external(NODE.v4, 30053, 'UDP', [{ address: '10.244.0.22', port: 5353 }]),
+  external(NODE.v6, 30080, 'TCP', [{ address: 'fd00:244::21', port: 8080 }]),
+  external(NODE.v4, 30082, 'TCP', [{ address: '10.244.0.21', port: 8080 }], { externalPolicyLocal: true }),
+  external(NODE.v4, 30083, 'TCP', []),
+  { owner: 'ns/web', frontend: { address: '10.96.0.10', port: 80, protocol: 'TCP' }, backends: [{ address: '10.244.0.21', port: 8080 }] },
+]);
+
+const fromWorld = node.programFds.get('slb_node_from_world')!;
+const toWorld = node.programFds.get('slb_node_to_world')!;
+const counters = lb.maps.counters;
+const proto = (f: Flow): number => (f.protocol === 'tcp' ? 6 : 17);
+const key = (f: Flow, direction: number): CtKey => ({ src: f.src, dst: f.dst, sport: f.sport, dport: f.dport, protocol: proto(f), direction });
+const NO_SNAT = { address: '::', port: 0, ifindex: 0 };
+
+/** Seeds the entry a flow's first packet would have made (what the kernel lab makes for real). */
+function seed(f: Flow, direction: number, verdict: number, nat: { address: string; port: number }, snat: NodeCtEntry['snat'] = NO_SNAT): void {
+  node.ct.set(key(f, direction), { ct: { expires: ctNow() + 60, state: 0, verdict, nat: { ...nat, backend_id: 1 } }, snat });
+}
+
+const checked = (t: Test, frame: Buffer, what: string): void => {
+  t.match(parseFrame(frame), { ipChecksumOk: true, l4ChecksumOk: true }, `${what}: checksums right`);
+};
+
+t.test("a tracked flow to a backend on this node: the destination rewritten, the client's address kept", async (t) => {
+  for (const [v, protocol, dport, backend] of [
+    ['v4', 'tcp', 30080, { address: '10.244.0.21', port: 8080 }],
+    ['v4', 'udp', 30053, { address: '10.244.0.22', port: 5353 }],
+    ['v6', 'tcp', 30080, { address: 'fd00:244::21', port: 8080 }],
+  ] as const) {
+    const f: Flow = { src: CLIENT[v], dst: NODE[v], sport: 40000, dport, protocol, flags: TCP.ACK, payload: Buffer.from('GET /') };
+    seed(f, CT_DIRECTION.forward, CT_VERDICT.dnat, backend);
+    const what = `${protocol} over ${v}`;
+    const out = expectFrame(t, what, fromWorld, buildFrame(f), TC_ACT_UNSPEC, buildFrame({ ...f, dst: backend.address, dport: backend.port }));
+    checked(t, out, what);
+    if (protocol === 'tcp') t.equal(node.ct.get(key(f, CT_DIRECTION.forward))!.ct.state, CT_STATE.established, `${what}: the entry follows the packet`);
+
+    // The backend's reply leaves by the node's device with the frontend as its source.
+    const reply: Flow = { src: backend.address, dst: f.src, sport: backend.port, dport: f.sport, protocol, flags: TCP.ACK, payload: Buffer.from('200') };
+    seed(reply, CT_DIRECTION.reply, CT_VERDICT.revnat, { address: f.dst, port: f.dport });
+    const back = expectFrame(t, `${what}: reply`, toWorld, buildFrame(reply), TC_ACT_UNSPEC, buildFrame({ ...reply, src: f.dst, sport: f.dport }));
+    checked(t, back, `${what}: reply`);
+  }
+});
+
+t.test('a tracked flow to a backend on another node: source-NATed to the node and sent out towards it; its replies turned back', async (t) => {
+  for (const [v, backend] of [
+    ['v4', { address: '10.244.1.10', port: 8080 }],
+    ['v6', { address: 'fd00:244:1::10', port: 8080 }],
+  ] as const) {
+    const f: Flow = { src: CLIENT[v], dst: NODE[v], sport: 40001, dport: 30080, protocol: 'tcp', flags: TCP.ACK, payload: Buffer.from('GET /') };
+    const snatPort = 61234;
+    seed(f, CT_DIRECTION.forward, CT_VERDICT.dnat | CT_VERDICT.snat, backend, { address: NODE_OUT[v], port: snatPort, ifindex: 1 });
+    const out = expectFrame(
+      t,
+      `${v}: forward`,
+      fromWorld,
+      buildFrame(f),
+      TC_ACT_REDIRECT,
+      buildFrame({ ...f, src: NODE_OUT[v], sport: snatPort, dst: backend.address, dport: backend.port }),
+    );
+    checked(t, out, `${v}: forward`);
+
+    const reply: Flow = { src: backend.address, dst: NODE_OUT[v], sport: backend.port, dport: snatPort, protocol: 'tcp', flags: TCP.ACK, payload: Buffer.from('200') };
+    seed(reply, CT_DIRECTION.reply, CT_VERDICT.revnat | CT_VERDICT.rev_snat, { address: f.dst, port: f.dport }, { address: f.src, port: f.sport, ifindex: 1 });
+    const back = expectFrame(t, `${v}: reply`, fromWorld, buildFrame(reply), TC_ACT_REDIRECT, buildFrame({ ...reply, src: f.dst, sport: f.dport, dst: f.src, dport: f.sport }));
+    checked(t, back, `${v}: reply`);
+    expectPassed(t, `${v}: the same reply tuple leaving the node is not turned (its flow's replies come in)`, toWorld, reply, counters);
+  }
+});
+
+t.test('what the node programs leave alone', async (t) => {
+  const c = { src: CLIENT.v4, sport: 40100, protocol: 'tcp' as const, flags: TCP.SYN };
+  expectPassed(t, 'an address no service has', fromWorld, { ...c, dst: '198.18.0.99', dport: 30080 }, counters);
+  expectPassed(t, "a port of the node's that no NodePort has", fromWorld, { ...c, dst: NODE.v4, dport: 22 }, counters);
+  expectPassed(t, 'a cluster IP reached from outside', fromWorld, { ...c, dst: '10.96.0.10', dport: 80 }, counters);
+  expectPassed(t, "a source-NAT port of the node's without a flow", fromWorld, { ...c, dst: NODE.v4, dport: 61000 }, counters);
+  expectPassed(t, 'externalTrafficPolicy Local (not served from outside yet)', fromWorld, { ...c, dst: NODE.v4, dport: 30082 }, counters, { node_local_policy_passed: 1n });
+  expectPassed(
+    t,
+    'a packet leaving the node that answers no tracked flow',
+    toWorld,
+    { src: '10.244.0.21', dst: CLIENT.v4, sport: 8080, dport: 40100, protocol: 'tcp', flags: TCP.ACK },
+    counters,
+  );
+  t.equal(node.ct.get(key({ ...c, dst: NODE.v4, dport: 30082 }, CT_DIRECTION.forward)), undefined, 'none of them tracked');
+});
+
+t.test('a NodePort without endpoints: the client gets a reset at once', async (t) => {
+  const f: Flow = { src: CLIENT.v4, dst: NODE.v4, sport: 40200, dport: 30083, protocol: 'tcp', flags: TCP.SYN };
+  t.same(
+    countedBy(counters, () => expectFrame(t, 'SYN', fromWorld, buildFrame(f), TC_ACT_REDIRECT, expectedReset(f))),
+    { no_backend: 1n },
+    'counted as no_backend only',
+  );
+});
+
+t.test('a new flow whose backend the node has no route to is dropped, counted, not tracked', async (t) => {
+  // A test run's packet has no ingress device: the route lookup fails as it does for a
+  // backend the node cannot reach.
+  const f: Flow = { src: CLIENT.v4, dst: NODE.v4, sport: 40300, dport: 30080, protocol: 'tcp', flags: TCP.SYN };
+  const frame = buildFrame(f);
+  t.same(
+    countedBy(counters, () => expectFrame(t, 'SYN', fromWorld, frame, TC_ACT_SHOT, frame)),
+    { node_no_route: 1n },
+    'counted as node_no_route only',
+  );
+  t.equal(node.ct.get(key(f, CT_DIRECTION.forward)), undefined);
+});
