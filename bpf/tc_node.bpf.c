@@ -52,7 +52,10 @@ static __always_inline struct node_ct_entry *node_flow(const struct ct_key *key,
 
 /* Where the node routes a packet from p's source to dst, from the device p came in by: the
  * device it leaves by (*ifindex) with BPF_FIB_LKUP_RET_SUCCESS or _NO_NEIGH (the neighbour is
- * resolved when it is sent), BPF_FIB_LKUP_RET_NOT_FWDED for an address of the node's own. */
+ * resolved when it is sent); BPF_FIB_LKUP_RET_NOT_FWDED for an address of the node's own, and
+ * also (the helper folds the two) for one the node has no route to at all, which the node's
+ * stack then drops as it would the packet kube-proxy DNATs there; a route that refuses
+ * (blackhole, unreachable, prohibit) or a failed lookup is its own code. */
 static __always_inline int node_route(struct __sk_buff *skb, const struct packet *p, const struct lb_address *dst, __u32 *ifindex)
 {
 	struct bpf_fib_lookup fib = {};

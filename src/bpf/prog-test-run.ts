@@ -13,17 +13,36 @@ export interface TestRunResult {
   packet: Buffer;
 }
 
-export function testRunPacket(progFd: number, packet: Buffer, what: string): TestRunResult {
+/** The part of struct __sk_buff a test run may set (uapi linux/bpf.h): the device the packet
+ * is on (ifindex, in the calling thread's network namespace; default its loopback) and the
+ * one it came in by (ingress_ifindex), up to cb[], which starts at byte 48. */
+export interface TestRunSkb {
+  ifindex?: number;
+  ingressIfindex?: number;
+}
+const SKB_INGRESS_IFINDEX = 36;
+const SKB_IFINDEX = 40;
+const SKB_CTX_SIZE = 48;
+
+function skbContext(skb: TestRunSkb): Buffer {
+  const ctx = Buffer.alloc(SKB_CTX_SIZE);
+  ctx.writeUInt32LE(skb.ingressIfindex ?? 0, SKB_INGRESS_IFINDEX);
+  ctx.writeUInt32LE(skb.ifindex ?? 0, SKB_IFINDEX);
+  return ctx;
+}
+
+export function testRunPacket(progFd: number, packet: Buffer, what: string, skb?: TestRunSkb): TestRunResult {
   const out = Buffer.alloc(packet.length + HEADROOM);
+  const ctx = skb ? skbContext(skb) : null;
   const opts = {
     sz: TEST_RUN_OPTS_SIZE,
     data_in: packet,
     data_out: out,
     data_size_in: packet.length,
     data_size_out: out.length,
-    ctx_in: null,
+    ctx_in: ctx,
     ctx_out: null,
-    ctx_size_in: 0,
+    ctx_size_in: ctx?.length ?? 0,
     ctx_size_out: 0,
     retval: 0,
     repeat: 1,

@@ -6,9 +6,8 @@
 // source-NATed one), over TCP and UDP, IPv4 and IPv6; what the programs leave alone, each with
 // the counters it moves: traffic to addresses and ports no north-south frontend has, a cluster
 // IP reached from outside, an externalTrafficPolicy Local frontend; a frontend without endpoints
-// answered with a reset; a new flow whose backend has no route dropped. New flows that find
-// their route are the kernel lab's (test/kernel/north-south-external.test.ts): a test run has
-// no ingress device to route from.
+// answered with a reset; a new flow whose route lookup fails dropped. New flows that find their
+// route are tc-node-new-flows.test.ts's (run from a lab node namespace's device).
 import t, { type Test } from 'tap';
 import { CT_DIRECTION, CT_STATE, CT_VERDICT, ctNow, type CtKey } from '../../src/datapath/ct-map.js';
 import { NodeTc, type NodeTcComponent } from '../../src/datapath/node-tc.js';
@@ -140,9 +139,9 @@ t.test('a NodePort without endpoints: the client gets a reset at once', async (t
   );
 });
 
-t.test('a new flow whose backend the node has no route to is dropped, counted, not tracked', async (t) => {
-  // A test run's packet has no ingress device: the route lookup fails as it does for a
-  // backend the node cannot reach.
+t.test('a new flow whose route lookup fails is dropped, counted, not tracked', async (t) => {
+  // A test run's packet has no ingress device here: the lookup fails, as a refusing route's
+  // does (tc-node-new-flows.test.ts).
   const f: Flow = { src: CLIENT.v4, dst: NODE.v4, sport: 40300, dport: 30080, protocol: 'tcp', flags: TCP.SYN };
   const frame = buildFrame(f);
   t.same(

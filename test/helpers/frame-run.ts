@@ -2,7 +2,7 @@
 // verdict and the whole output frame, byte for byte, and which counters the run moved. Shared
 // by the tests of every tc object (tc_lb, tc_node).
 import type { Test } from 'tap';
-import { testRunPacket } from '../../src/bpf/prog-test-run.js';
+import { testRunPacket, type TestRunSkb } from '../../src/bpf/prog-test-run.js';
 import type { CounterName } from '../../src/datapath/counters-map.js';
 import { buildFrame, type Flow } from './packets.js';
 
@@ -23,8 +23,8 @@ export function countedBy(counters: Counters, fn: () => void): Partial<Record<Co
 
 /** Runs `input` through the program and checks the verdict and the whole output frame, byte for
  * byte, against `expected` (the frame a correct rewrite gives, built from scratch). */
-export function expectFrame(t: Test, what: string, fd: number, input: Buffer, verdict: number, expected: Buffer): Buffer {
-  const r = testRunPacket(fd, input, what);
+export function expectFrame(t: Test, what: string, fd: number, input: Buffer, verdict: number, expected: Buffer, skb?: TestRunSkb): Buffer {
+  const r = testRunPacket(fd, input, what, skb);
   t.equal(r.retval, verdict, `${what}: verdict`);
   t.same(r.packet, expected, `${what}: the whole frame`);
   return r.packet;
