@@ -44,6 +44,9 @@ export interface AgentOptions {
   /** Name patterns of the node's external devices: NodeTc translates north-south connections
    * arriving from outside the node there (tc_node.bpf.c); unset: no NodeTc. */
   nodeDevices?: readonly string[];
+  /** The network namespace (file) those devices are in; default the agent's own (the demo's
+   * in-process agent runs outside its lab's node namespace). */
+  nodeNetns?: string;
   /** Enforce NetworkPolicy for this node's pods (socket mode); needs nodeName. */
   networkPolicy?: boolean;
   /** --service-cidrs: the socket hooks look cluster IPs up faster (service_ranges_map.h). */
@@ -115,6 +118,7 @@ export function startAgent(opts: AgentOptions, deps: AgentDeps): Agent {
         networkPolicy: opts.networkPolicy,
         serviceCidrs: opts.serviceCidrs,
         nodeDevices: opts.nodeDevices,
+        nodeNetns: opts.nodeNetns,
       }),
       timing: { now: () => clock.now(), random },
     });

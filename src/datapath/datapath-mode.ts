@@ -20,11 +20,18 @@ export type DatapathMode = (typeof DATAPATH_MODES)[number];
 
 export function modeComponents(
   mode: DatapathMode,
-  opts: { cgroup: string; podInterfaces: readonly string[]; networkPolicy?: boolean; serviceCidrs?: readonly Cidr[]; nodeDevices?: readonly string[] },
+  opts: {
+    cgroup: string;
+    podInterfaces: readonly string[];
+    networkPolicy?: boolean;
+    serviceCidrs?: readonly Cidr[];
+    nodeDevices?: readonly string[];
+    nodeNetns?: string;
+  },
 ): ComponentConfigs {
   const ranges = opts.serviceCidrs ? { serviceCidrs: opts.serviceCidrs } : {};
   // North-south traffic from outside the node, in either mode: NodeTc on the node's devices.
-  const nodeTc = opts.nodeDevices && opts.nodeDevices.length > 0 ? { 'node-tc': { devices: opts.nodeDevices } } : {};
+  const nodeTc = opts.nodeDevices && opts.nodeDevices.length > 0 ? { 'node-tc': { devices: opts.nodeDevices, ...(opts.nodeNetns ? { netns: opts.nodeNetns } : {}) } } : {};
   if (mode === 'conntrack') return { 'pod-tc': { podInterfaces: opts.podInterfaces, policy: opts.networkPolicy === true, ...ranges }, ...nodeTc };
   // With NetworkPolicy the pods' interfaces get the policy object: the socket hooks translate.
   return {

@@ -7,6 +7,7 @@
 // of their own (NODE_TC_HANDLE), so PodTc's scans never take them for a pod's.
 import { readFileSync } from 'node:fs';
 import { listInterfaces } from '../bpf/interfaces.js';
+import { inNetns } from '../bpf/netns.js';
 import { listAddresses, listLinks } from '../bpf/rtnetlink.js';
 import { NODE_TC_HANDLE, type TcDirection } from '../bpf/tc-attach.js';
 import { TypedMap } from '../bpf/typed-map.js';
@@ -31,6 +32,9 @@ const NODE_HOOKS: readonly (readonly [TcDirection, string])[] = [
 export interface NodeTcConfig {
   /** Name patterns of the node's external devices (--node-devices). */
   devices: readonly string[];
+  /** The network namespace (its file) the devices are in; default the agent's own. For an
+   * agent that runs outside the node's namespace (the demo's, in-process in a lab). */
+  netns?: string;
 }
 
 export interface NodeTcComponent extends DatapathComponent {
@@ -58,14 +62,15 @@ function ephemeralPortsOverlap(): string | undefined {
 
 export const NodeTc: ComponentKind<NodeTcConfig, NodeTcComponent> = {
   name: 'node-tc',
-  install(bpffs, { devices }) {
+  install(bpffs, { devices, netns }) {
     const obj = loadDatapathObject(NODE_TC_OBJECT_PATH, bpffs);
     return closingOnError(obj, () => {
       const attach = tcAttacher(obj, NODE_HOOKS, NODE_TC_HANDLE);
       const ct = new TypedMap(NODE_CT_MAP, obj.mapFd(NODE_CT_MAP), ctKeyLayout, nodeCtEntryLayout);
       const deviceMap = new TypedMap(NODE_DEVICES_MAP, obj.mapFd(NODE_DEVICES_MAP), u32KeyLayout, nodeDeviceLayout);
       const matches = interfaceMatcher(devices);
-      const sync = (): TargetChanges => {
+      const sync = (): TargetChanges => (netns ? inNetns(netns, syncHere) : syncHere());
+      const syncHere = (): TargetChanges => {
         const links = listLinks();
         const addresses = listAddresses().filter((a) => a.global);
         const attached: string[] = [];

@@ -14,6 +14,10 @@ t.test('the demo balances over three backends and cleans up', async (t) => {
   t.match(r.stdout, /getpeername\(\) saw: 10\.96\.0\.10:80/);
   t.match(r.stdout, /recvfrom\(\) reported the sender as 10\.96\.0\.10:7/);
   t.match(r.stdout, /connect\(\) failed with ECONNREFUSED/);
+  // From outside the cluster, through the node's uplink: the NodePort, balanced over the three.
+  const outside = r.stdout.slice(r.stdout.indexOf('from outside the cluster'));
+  for (const b of ['web-1', 'web-2', 'web-3']) t.match(outside, new RegExp(`${b}:8080\\s+\\d+`), `${b} served connections from outside`);
+  t.match(outside, /the outside client's getpeername\(\) saw: 198\.18\.0\.1:30080/);
   t.match(r.stdout, /cleaned up: /);
   t.notMatch(r.stderr, /libbpf:/, 'no libbpf message on stderr (the start-up scan of interfaces without tc filters is expected to find none)');
   t.notMatch(execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' }), `slb-${runId}-`, 'no namespace left');
