@@ -16,8 +16,9 @@
  * Nothing else is tracked: a pod's or the node's own connection to a service was translated at
  * its socket and carries the backend's address, and traffic to any other address or port
  * passes after one lookup (two for a packet to the source-NAT ports).
- * Frontends with externalTrafficPolicy Local are left alone (counted) until the node programs
- * can keep to this node's endpoints. Every drop is counted with its reason (reasons.h). */
+ * A frontend with externalTrafficPolicy Local takes its local-scope twin for these flows: this
+ * node's endpoints only, never source-NATed, dropped when there is none (as kube-proxy does).
+ * Every drop is counted with its reason (reasons.h). */
 #include <linux/bpf.h>
 #include <linux/pkt_cls.h>
 #include <bpf/bpf_endian.h>
@@ -191,6 +192,43 @@ static __always_inline int node_forward(struct __sk_buff *skb, const struct pack
 	return bpf_redirect_neigh(flow->snat.ifindex, NULL, 0, 0);
 }
 
+/* The key of the other direction's entry of the flow p's packet is in (flow: its entry, in
+ * p's direction, forward or not), from what the entry holds: for a reset (ct_close_other). */
+static __always_inline void node_other_key(struct ct_key *key, const struct packet *p, const struct node_ct_entry *flow, bool forward)
+{
+	bool snat = flow->ct.verdict & (CT_F_SNAT | CT_F_REV_SNAT);
+
+	key->protocol = p->protocol;
+	key->pad[0] = 0;
+	key->pad[1] = 0;
+	if (forward) {
+		/* The backend's replies: to the client, or to the node's address and port. */
+		key->src = flow->ct.nat.address;
+		key->sport = flow->ct.nat.port;
+		key->dst = snat ? flow->snat.address : p->src;
+		key->dport = snat ? flow->snat.port : p->sport;
+		key->direction = CT_DIR_REPLY;
+	} else {
+		/* The client's packets to the frontend. */
+		key->src = snat ? flow->snat.address : p->dst;
+		key->sport = snat ? flow->snat.port : p->dport;
+		key->dst = flow->ct.nat.address;
+		key->dport = flow->ct.nat.port;
+		key->direction = CT_DIR_FORWARD;
+	}
+}
+
+/* A reset in one direction closes the flow's other entry too. */
+static __always_inline void node_reset_other(const struct packet *p, const struct node_ct_entry *flow, bool forward, __u64 now)
+{
+	struct ct_key other;
+
+	if (p->protocol != IPPROTO_TCP || !(p->tcp_flags & PKT_TCP_RST))
+		return;
+	node_other_key(&other, p, flow, forward);
+	ct_close_other(&slb_node_ct, &other, p, now);
+}
+
 /* A new flow from outside to p's destination, if a north-south frontend is there. */
 static __always_inline int node_new_flow(struct __sk_buff *skb, const struct packet *p, __u64 now)
 {
@@ -203,6 +241,7 @@ static __always_inline int node_new_flow(struct __sk_buff *skb, const struct pac
 	enum slb_reason created;
 	__u32 backend_id = 0;
 	__u32 out_ifindex = 0;
+	bool local_only;
 	int route;
 
 	frontend_key_of(p, &fk);
@@ -210,20 +249,27 @@ static __always_inline int node_new_flow(struct __sk_buff *skb, const struct pac
 	/* A cluster IP reached from outside, or a port of the node's no NodePort has: not ours. */
 	if (!svc || !(svc->flags & FRONTEND_F_EXTERNAL))
 		return TC_PASS;
-	if (svc->flags & FRONTEND_F_EXTERNAL_LOCAL) {
-		counter_inc(REASON_NODE_LOCAL_POLICY_PASSED);
-		return TC_PASS;
-	}
+	local_only = svc->flags & FRONTEND_F_EXTERNAL_LOCAL;
+	if (local_only)
+		fk.scope = FRONTEND_SCOPE_LOCAL;
 	switch (lb_select_backend(&fk, lb_client_id_of_address(&p->src), &backend, &backend_id)) {
 	case LB_NO_PORT:
+		/* No local-scope frontend beside it: an agent that does not write them. */
+		if (local_only)
+			counter_inc(REASON_NODE_LOCAL_POLICY_PASSED);
 		return TC_PASS;
 	case LB_NO_BACKEND:
-		/* As kube-proxy rejects a service without endpoints: the client fails at once. */
+		/* As kube-proxy: a service without endpoints is rejected, the client fails at once;
+		 * externalTrafficPolicy Local without endpoints on this node drops (a load balancer's
+		 * health check takes the node out). */
 		counter_inc(REASON_NO_BACKEND);
-		return refuse_packet(skb, p);
+		return local_only ? TC_ACT_SHOT : refuse_packet(skb, p);
 	case LB_SELECTED:
 		break;
 	}
+	/* This node's endpoints, the client's address kept: never source-NATed. */
+	if (local_only)
+		goto create;
 	route = node_route(skb, p, &backend.address, &out_ifindex);
 	if (route == BPF_FIB_LKUP_RET_SUCCESS || route == BPF_FIB_LKUP_RET_NO_NEIGH)
 		dev = bpf_map_lookup_elem(&slb_node_devices, &out_ifindex);
@@ -234,6 +280,7 @@ static __always_inline int node_new_flow(struct __sk_buff *skb, const struct pac
 		if (!snat)
 			return tc_drop(REASON_NODE_NO_SNAT_ADDRESS);
 	}
+create:
 	created = node_create_flow(skb, p, &backend, backend_id, snat, out_ifindex, &forward, now);
 	if (created == REASON_NODE_SNAT_NO_PORT)
 		return tc_drop(created);
@@ -269,8 +316,10 @@ int slb_node_from_world(struct __sk_buff *skb)
 	if (in_snat_ports(p.dport)) {
 		ct_key_of(&key, &p, CT_DIR_REPLY);
 		flow = node_flow(&key, &p, now);
-		if (flow && (flow->ct.verdict & CT_F_REV_SNAT))
+		if (flow && (flow->ct.verdict & CT_F_REV_SNAT)) {
+			node_reset_other(&p, flow, false, now);
 			return node_reply_from_remote(skb, &p, flow);
+		}
 	}
 	/* Node addresses with NodePorts, externalIPs and load-balancer IPs are all in slb_vips. */
 	if (!lb_service_address(&p.dst))
@@ -281,6 +330,7 @@ int slb_node_from_world(struct __sk_buff *skb)
 		return node_new_flow(skb, &p, now);
 	if (!(flow->ct.verdict & CT_F_DNAT))
 		return TC_PASS;
+	node_reset_other(&p, flow, true, now);
 	return node_forward(skb, &p, flow);
 }
 
@@ -290,14 +340,17 @@ int slb_node_to_world(struct __sk_buff *skb)
 	struct node_ct_entry *flow;
 	struct ct_key key;
 	struct packet p;
+	__u64 now;
 
 	if (!tc_parse(skb, &p))
 		return TC_PASS;
+	now = bpf_ktime_get_ns();
 	ct_key_of(&key, &p, CT_DIR_REPLY);
-	flow = node_flow(&key, &p, bpf_ktime_get_ns());
+	flow = node_flow(&key, &p, now);
 	/* A source-NATed flow's replies come in from the other node (slb_node_from_world). */
 	if (!flow || (flow->ct.verdict & (CT_F_REVNAT | CT_F_REV_SNAT)) != CT_F_REVNAT)
 		return TC_PASS;
+	node_reset_other(&p, flow, false, now);
 	if (!packet_rewrite(skb, &p, false, &flow->ct.nat.address, flow->ct.nat.port))
 		return tc_drop_ct(REASON_REVNAT_FAILED);
 	return TC_PASS;

@@ -109,6 +109,26 @@ static __always_inline struct ct_entry *ct_lookup(void *table, const struct ct_k
 	return entry;
 }
 
+/* A TCP reset ends a connection in both directions at once, but only one direction sees it: the
+ * other direction's entry (other) gets the closing state and lifetime too, or it would live the
+ * established lifetime (hours) for a flow that is gone, holding whatever it holds (a source NAT's
+ * port, say). Only for a packet with RST; what its own direction's entry gets, ct_lookup gave. */
+static __always_inline void ct_close_other(void *table, const struct ct_key *other, const struct packet *p, __u64 now)
+{
+	struct ct_entry *entry;
+	__u32 until;
+
+	if (p->protocol != IPPROTO_TCP || !(p->tcp_flags & PKT_TCP_RST))
+		return;
+	entry = bpf_map_lookup_elem(table, other);
+	if (!entry)
+		return;
+	until = ct_expiry(now, CT_LIFETIME_TCP_CLOSING);
+	entry->state |= CT_S_CLOSING;
+	if (entry->expires > until)
+		entry->expires = until;
+}
+
 /* An entry for this packet's state (state_of: the packet that created it, 0 for the direction
  * it has not been seen in yet), the verdict, and nat (NULL: no NAT data). */
 static __always_inline void ct_entry_init(struct ct_entry *entry, __u8 protocol, __u8 state, __u8 verdict,

@@ -45,7 +45,7 @@ enum slb_reason {
 	REASON_NODE_SNAT_NO_PORT = 30,      /* a north-south flow dropped: no source port of the node's was free for its backend */
 	REASON_NODE_NO_ROUTE = 31,          /* a north-south packet dropped: no route to its backend or client (FIB lookup failed) */
 	REASON_NODE_NO_SNAT_ADDRESS = 32,   /* a north-south flow dropped: the device to its backend has no address of its family */
-	REASON_NODE_LOCAL_POLICY_PASSED = 33, /* a packet from outside to a frontend with externalTrafficPolicy Local: passed untranslated (not served from outside yet) */
+	REASON_NODE_LOCAL_POLICY_PASSED = 33, /* a packet from outside to a frontend with externalTrafficPolicy Local that has no local-scope frontend beside it: passed untranslated */
 	REASON_MAX = 34,
 };
 

@@ -10,7 +10,7 @@ static __always_inline void frontend_key_of(const struct packet *p, struct front
 	key->address = p->dst;
 	key->port = p->dport;
 	key->protocol = p->protocol;
-	key->pad = 0;
+	key->scope = FRONTEND_SCOPE_ALL;
 }
 
 #endif

@@ -22,6 +22,14 @@ export const u8: FieldType<number> = {
   write: (v, o, x) => v.setUint8(o, x),
 };
 
+/** A __u8 whose 0 means "not set": decoded as an absent property, written as 0 when absent. */
+export const optionalU8: FieldType<number | undefined> = {
+  size: 1,
+  align: 1,
+  read: (v, o) => v.getUint8(o) || undefined,
+  write: (v, o, x) => v.setUint8(o, x ?? 0),
+};
+
 export const u16: FieldType<number> = {
   size: 2,
   align: 2,
@@ -205,7 +213,11 @@ export function defineStruct<T extends object>(cName: string, specs: readonly Fi
     decode(bytes, at = 0) {
       const view = new DataView(bytes.buffer, bytes.byteOffset + at, size);
       const out: Record<string, unknown> = {};
-      for (const f of dataFields) out[f.name] = f.type.read(view, f.offset);
+      for (const f of dataFields) {
+        const v = f.type.read(view, f.offset);
+        // Only optional fields read as undefined: absent, as the value they were written from.
+        if (v !== undefined) out[f.name] = v;
+      }
       return out as T;
     },
   };

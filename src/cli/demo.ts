@@ -73,7 +73,7 @@ export async function runDemo(opts: { services: string; connections: number }, l
     // them (they take the other lookup order), so the model is not told to refuse those.
     agent = startAgent(
       { bpffs, cgroup: net.cgroup.path, serviceCidrs: LAB_SERVICE_CIDRS, nodeName: DEMO_NODE, nodeDevices: ['ext*'], nodeNetns: net.nodeNetnsPath },
-      { log, source: new FileSource(opts.services, log, { nodeName: DEMO_NODE }) },
+      { log, source: new FileSource(opts.services, log, { nodeName: DEMO_NODE, localScopeFrontends: true }) },
     );
     await waitUntil(() => agent!.ready(), 5000, 'the agent did not apply the services file within 5 s');
     out(`agent: programs attached to cgroup ${net.cgroup.path} and to the node's ${world.device}, maps pinned at ${bpffs}, services from ${opts.services}`);

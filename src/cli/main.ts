@@ -109,7 +109,9 @@ program
     try {
       const serviceCidrs = parseCidrList(opts.serviceCidrs ?? '');
       const nodePortAddresses = opts.nodeportAddresses === undefined ? undefined : commaList(opts.nodeportAddresses);
-      const indexOptions = { serviceCidrs, ...(nodePortAddresses ? { nodePortAddresses } : {}) };
+      const nodeDevices = opts.nodeDevices ? parseInterfacePatterns(opts.nodeDevices, '--node-devices', 'eth0,ens*') : undefined;
+      // The node programs' own frontends (externalTrafficPolicy Local) only where they run.
+      const indexOptions = { serviceCidrs, ...(nodePortAddresses ? { nodePortAddresses } : {}), ...(nodeDevices ? { localScopeFrontends: true } : {}) };
       if (serviceCidrs.length === 0) {
         log.warn(
           "--service-cidrs is not set: any unicast cluster IP that is no pod or node address is programmed; set it to the cluster's service CIDRs so a wrong one is refused",
@@ -131,7 +133,7 @@ program
           cgroup: opts.cgroup ?? findCgroup2Root(),
           mode: opts.mode,
           podInterfaces: parseInterfacePatterns(opts.podInterfaces),
-          ...(opts.nodeDevices ? { nodeDevices: parseInterfacePatterns(opts.nodeDevices, '--node-devices', 'eth0,ens*') } : {}),
+          ...(nodeDevices ? { nodeDevices } : {}),
           networkPolicy: opts.networkPolicy,
           serviceCidrs,
           nodeName: opts.nodeName,

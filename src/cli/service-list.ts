@@ -73,13 +73,18 @@ function statusText(s: ListedStatus | undefined): string {
   return `${s.reason}, ${s.attempts} attempt${s.attempts === 1 ? '' : 's'}, ${retry}${s.removal ? ' (removal)' : ''}`;
 }
 
+/** VIP:port/PROTOCOL, and "(local)" for the node programs' externalTrafficPolicy Local twin. */
+function frontendText(f: Frontend): string {
+  return `${formatHostPort(f.address, f.port)}/${f.protocol}${f.scope ? ` (${f.scope})` : ''}`;
+}
+
 /** A table; a STATUS column, and each failing frontend's last error below the table, when some
  * frontend is not as desired. */
 export function formatServiceTable(services: readonly ListedService[]): string {
   const failing = services.filter((s) => s.status?.state === 'failing');
   const rows = services.map((s) => [
     s.id === null ? '-' : String(s.id),
-    `${formatHostPort(s.frontend.address, s.frontend.port)}/${s.frontend.protocol}`,
+    frontendText(s.frontend),
     ...(failing.length > 0 ? [statusText(s.status)] : []),
     s.id === null
       ? '(not in the maps)'
@@ -98,7 +103,7 @@ export function formatServiceTable(services: readonly ListedService[]): string {
   }
   for (const s of failing) {
     if (s.status?.state !== 'failing') continue;
-    out.push('', `${formatHostPort(s.frontend.address, s.frontend.port)}/${s.frontend.protocol} (${s.status.owner}): ${s.status.lastError}`);
+    out.push('', `${frontendText(s.frontend)} (${s.status.owner}): ${s.status.lastError}`);
   }
   return `${out.join('\n')}\n`;
 }

@@ -1,5 +1,5 @@
 // Codec for bpf/include/frontends_map.h: one entry per Service VIP, port and protocol.
-import { be16, defineStruct, lbAddress, padding, u16, u32, u8 } from '../bpf/struct-layout.js';
+import { be16, defineStruct, lbAddress, optionalU8, u16, u32, u8 } from '../bpf/struct-layout.js';
 import { frontendId, type Frontend, type Protocol } from '../model/desired-services.js';
 
 export const FRONTENDS_MAP = 'slb_frontends';
@@ -21,12 +21,21 @@ export function protocolName(protocol: number): Protocol {
   throw new Error(`${FRONTENDS_MAP} holds a frontend with IP protocol ${protocol}, which socklb never writes; remove the pinned maps with socklb uninstall`);
 }
 
+/** frontend_key.scope (frontends_map.h): which clients a frontend is for. */
+export const FRONTEND_SCOPE_LOCAL = 1;
+
 export function frontendKey(f: Frontend): FrontendKey {
-  return { address: f.address, port: f.port, protocol: protocolNumber(f.protocol) };
+  const key: FrontendKey = { address: f.address, port: f.port, protocol: protocolNumber(f.protocol) };
+  if (f.scope === 'local') key.scope = FRONTEND_SCOPE_LOCAL;
+  return key;
 }
 
 export function frontendOfKey(k: FrontendKey): Frontend {
-  return { address: k.address, port: k.port, protocol: protocolName(k.protocol) };
+  const f: Frontend = { address: k.address, port: k.port, protocol: protocolName(k.protocol) };
+  if (k.scope === FRONTEND_SCOPE_LOCAL) f.scope = 'local';
+  else if (k.scope !== undefined)
+    throw new Error(`${FRONTENDS_MAP} holds a frontend with scope ${k.scope}, which this socklb never writes; remove the pinned maps with socklb uninstall`);
+  return f;
 }
 
 /** The frontend id (frontendId()) of a map key. */
@@ -38,6 +47,8 @@ export interface FrontendKey {
   address: string;
   port: number;
   protocol: number; // IPPROTO_TCP or IPPROTO_UDP
+  /** FRONTEND_SCOPE_LOCAL, or absent (0): every client. */
+  scope?: number;
 }
 
 export interface FrontendValue {
@@ -52,7 +63,7 @@ export const frontendKeyLayout = defineStruct<FrontendKey>('frontend_key', [
   ['address', lbAddress],
   ['port', be16],
   ['protocol', u8],
-  ['pad', padding(1)],
+  ['scope', optionalU8],
 ]);
 
 export const frontendValueLayout = defineStruct<FrontendValue>('frontend_value', [

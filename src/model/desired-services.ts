@@ -9,6 +9,13 @@ export interface Frontend {
   address: string; // canonical text (see canonicalIp)
   port: number;
   protocol: Protocol;
+  /**
+   * 'local': the frontend traffic from outside the node takes under externalTrafficPolicy
+   * Local (this node's endpoints only, the client's address kept). Only the node programs look
+   * it up, beside the frontend of the same address and port without a scope, which every
+   * client inside the cluster uses.
+   */
+  scope?: 'local';
 }
 
 export interface Backend {
@@ -44,9 +51,10 @@ export interface DesiredService {
 // Keys are built with join(), which yields one flat string: a template literal yields a tree of
 // concatenation nodes, ~3 times the bytes, and these keys are kept as map keys per endpoint.
 
-/** "address|port|PROTOCOL": the frontend's key in every table and status (frontend ids). */
+/** "address|port|PROTOCOL" ("address|port|PROTOCOL|local" for a scoped one): the frontend's
+ * key in every table and status (frontend ids). */
 export function frontendId(f: Frontend): string {
-  return [f.address, f.port, f.protocol].join('|');
+  return f.scope ? [f.address, f.port, f.protocol, f.scope].join('|') : [f.address, f.port, f.protocol].join('|');
 }
 
 /** "address|port": a backend named by what it is. Not a backend id: that is the u32 the
@@ -60,7 +68,8 @@ export const SERVICES: TableKind<DesiredService> = { name: 'services', rowId: (s
 
 /** The frontend a frontend id names (the inverse of frontendId). */
 export function frontendOfId(id: string): Frontend {
-  const [address, port, protocol] = id.split('|');
-  if (address === undefined || !port || (protocol !== 'TCP' && protocol !== 'UDP')) throw new Error(`${JSON.stringify(id)} is not a frontend id (address|port|TCP or UDP)`);
-  return { address, port: Number(port), protocol };
+  const [address, port, protocol, scope, ...rest] = id.split('|');
+  if (address === undefined || !port || (protocol !== 'TCP' && protocol !== 'UDP') || (scope !== undefined && scope !== 'local') || rest.length > 0)
+    throw new Error(`${JSON.stringify(id)} is not a frontend id (address|port|TCP or UDP, then |local for a scoped one)`);
+  return scope ? { address, port: Number(port), protocol, scope } : { address, port: Number(port), protocol };
 }

@@ -7,6 +7,10 @@
 // the node itself ("short-circuit local traffic") to an external destination goes to the
 // cluster policy chain, as if it went out to the load balancer and came back: all of the
 // service's endpoints (topology hints apply, internalTrafficPolicy does not).
+// Traffic from outside the node under externalTrafficPolicy Local goes to this node's endpoints
+// only (kube-proxy's local policy chain, ready ones, else serving and terminating ones; none:
+// dropped): with `localScope` (the node programs run) each such frontend gets a twin of scope
+// 'local' holding those, which only the node programs look up.
 import type { Backend } from './desired-services.js';
 import { selectEndpoints, type NodeContext, type SelectionPolicy } from './endpoint-selection.js';
 import type { DecodedService, DecodedServicePort } from './k8s-decode.js';
@@ -20,28 +24,42 @@ export interface ExternalContext {
   nodeAddresses: readonly string[] | undefined;
   /** Why an externalIP or load-balancer IP must not be programmed, or undefined. */
   refuse: (ip: string) => string | undefined;
+  /** Write the local-scope twins of externalTrafficPolicy Local frontends (see the top). */
+  localScope?: boolean;
 }
 
 export function externalFrontends(svc: DecodedService, endpoints: ServiceEndpoints, node: NodeContext, context: ExternalContext, sink: ProblemSink): ServiceFrontend[] {
   const out: ServiceFrontend[] = [];
   const ext = svc.external;
   const policy: SelectionPolicy = { localOnly: false, topologyAware: svc.topologyAware };
-  // Backends per family and port, shared by every address of the family.
+  const localScope = ext.externalPolicyLocal && context.localScope === true;
+  if (localScope && node.name === undefined) {
+    sink.add(
+      'spec.externalTrafficPolicy',
+      'is Local, but the agent does not know its node (set --node-name or NODE_NAME): no endpoint is known to be on this node, so connections from outside the node to this service are dropped',
+    );
+  }
+  // Backends per family, port and scope, shared by every address of the family.
   const chosen = new Map<string, Backend[]>();
-  const add = (address: string, family: IpFamily, field: string, sp: DecodedServicePort, port: number): void => {
-    const id = [family, sp.field].join('|');
+  const backendsFor = (family: IpFamily, sp: DecodedServicePort, local: boolean): Backend[] => {
+    const id = [family, sp.field, local].join('|');
     let backends = chosen.get(id);
-    if (!backends) chosen.set(id, (backends = selectEndpoints(endpoints.candidates(family, sp), policy, node)));
-    const row: ServiceFrontend = {
-      frontend: { address, port, protocol: sp.protocol },
-      backends,
+    if (!backends) chosen.set(id, (backends = selectEndpoints(endpoints.candidates(family, sp), local ? { localOnly: true, topologyAware: false } : policy, node)));
+    return backends;
+  };
+  const add = (address: string, family: IpFamily, field: string, sp: DecodedServicePort, port: number): void => {
+    const row = (local: boolean): ServiceFrontend => ({
+      frontend: local ? { address, port, protocol: sp.protocol, scope: 'local' } : { address, port, protocol: sp.protocol },
+      backends: backendsFor(family, sp, local),
       owner: portOwner(svc, sp),
       affinityTimeoutSeconds: svc.affinityTimeoutSeconds,
       field,
       reach: 'external',
-    };
-    if (ext.externalPolicyLocal) row.externalPolicyLocal = true;
-    out.push(row);
+      ...(ext.externalPolicyLocal ? { externalPolicyLocal: true as const } : {}),
+    });
+    // The twin right after its frontend: the index takes it only with that one.
+    out.push(row(false));
+    if (localScope) out.push(row(true));
   };
   const addresses = (list: readonly DecodedAddress[], ranges: boolean): void => {
     for (const { ip, family, field } of list) {

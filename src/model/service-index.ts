@@ -23,6 +23,9 @@ export interface IndexOptions {
    * Unset: the InternalIP and ExternalIP addresses of the Node object named by the node
    * context (--node-name), once it is known; without either, NodePorts get no frontend. */
   nodePortAddresses?: readonly string[];
+  /** The node programs run (--node-devices): write the local-scope twins of
+   * externalTrafficPolicy Local frontends (external-frontends.ts), which only they read. */
+  localScopeFrontends?: boolean;
 }
 
 /** Frontends added or whose backends or settings changed (upserts), and frontend ids
@@ -68,10 +71,12 @@ export class ServiceIndex {
   private readonly servicesWithNodePorts = new Set<string>();
   private readonly serviceCidrs: readonly Cidr[];
   private readonly explicitNodePortAddresses: readonly string[] | undefined;
+  private readonly localScopeFrontends: boolean;
 
   constructor(node: NodeContext = {}, options: IndexOptions = {}) {
     this.node = node;
     this.serviceCidrs = options.serviceCidrs ?? [];
+    this.localScopeFrontends = options.localScopeFrontends === true;
     this.explicitNodePortAddresses = options.nodePortAddresses?.map((a) => {
       if (ipFamily(a) === undefined) throw new Error(`node port address ${JSON.stringify(a)} is not an IP address; give this node's IPv4 or IPv6 addresses`);
       return canonicalIp(a);
@@ -322,12 +327,21 @@ export class ServiceIndex {
         // Cluster IPs first: within a service they win a frontend over its north-south addresses.
         const frontends: ServiceFrontend[] = [
           ...serviceFrontends(svc, endpoints, this.node, sink, (ip) => this.clusterIpRefusal(ip)),
-          ...externalFrontends(svc, endpoints, this.node, { nodeAddresses: this.nodePortAddresses(), refuse: (ip) => this.externalIpRefusal(ip) }, sink),
+          ...externalFrontends(
+            svc,
+            endpoints,
+            this.node,
+            { nodeAddresses: this.nodePortAddresses(), refuse: (ip) => this.externalIpRefusal(ip), localScope: this.localScopeFrontends },
+            sink,
+          ),
         ];
         const fields = new Map<string, string>();
         for (const { field, ...desired } of frontends) {
           const fid = frontendId(desired.frontend);
           const { address, port, protocol } = desired.frontend;
+          // A scoped twin goes with its frontend for every client: where this service does not
+          // hold that one (another holds it, or it came twice), it holds neither.
+          if (desired.frontend.scope && (next.get(frontendId({ address, port, protocol })) === undefined || fields.has(fid))) continue;
           const first = fields.get(fid);
           if (first !== undefined) {
             sink.add(field, `${address} port ${port}/${protocol} is also the frontend of ${first} of this service; it is served once, for ${first}`);

@@ -16,6 +16,7 @@ import { Reconciler } from '../../src/datapath/reconciler.js';
 import { openPinnedDatapath, uninstallSockDatapath } from '../../src/datapath/sock-datapath.js';
 import { LabRun } from '../../src/lab/lab-run.js';
 import type { DesiredService } from '../../src/model/desired-services.js';
+import { testRunPacket } from '../../src/bpf/prog-test-run.js';
 import { countedBy, expectFrame, expectPassed, TC_ACT_REDIRECT, TC_ACT_SHOT, TC_ACT_UNSPEC } from '../helpers/frame-run.js';
 import { buildFrame, expectedReset, parseFrame, TCP, type Flow } from '../helpers/packets.js';
 
@@ -47,6 +48,24 @@ Reconciler.adopt(lb.maps).apply([
   external(NODE.v6, 30080, 'TCP', [{ address: 'fd00:244::21', port: 8080 }]),
   external(NODE.v4, 30082, 'TCP', [{ address: '10.244.0.21', port: 8080 }], { externalPolicyLocal: true }),
   external(NODE.v4, 30083, 'TCP', []),
+  // externalTrafficPolicy Local with its local-scope twin (this node's endpoints), as the agent
+  // writes them while NodeTc runs: one with a local endpoint, one without.
+  external(
+    NODE.v4,
+    30085,
+    'TCP',
+    [
+      { address: '10.244.0.21', port: 8080 },
+      { address: '10.244.1.10', port: 8080 },
+    ],
+    { externalPolicyLocal: true },
+  ),
+  {
+    ...external(NODE.v4, 30085, 'TCP', [{ address: '10.244.0.21', port: 8080 }], { externalPolicyLocal: true }),
+    frontend: { address: NODE.v4, port: 30085, protocol: 'TCP', scope: 'local' },
+  },
+  external(NODE.v4, 30087, 'TCP', [{ address: '10.244.1.10', port: 8080 }], { externalPolicyLocal: true }),
+  { ...external(NODE.v4, 30087, 'TCP', [], { externalPolicyLocal: true }), frontend: { address: NODE.v4, port: 30087, protocol: 'TCP', scope: 'local' } },
   { owner: 'ns/web', frontend: { address: '10.96.0.10', port: 80, protocol: 'TCP' }, backends: [{ address: '10.244.0.21', port: 8080 }] },
 ]);
 
@@ -113,13 +132,49 @@ t.test('a tracked flow to a backend on another node: source-NATed to the node an
   }
 });
 
+t.test("a reset closes both of a flow's entries, whichever side sends it (a source NAT's port is free 10 s later, not hours)", async (t) => {
+  const closingS = (k: CtKey): number => node.ct.get(k)!.ct.expires - ctNow();
+  for (const [what, snat] of [
+    ['local', undefined],
+    ['source-NATed', { address: NODE_OUT.v4, port: 61500, ifindex: 1 }],
+  ] as const) {
+    for (const [i, resetter] of (['client', 'backend'] as const).entries()) {
+      const backend = snat ? { address: '10.244.1.10', port: 8080 } : { address: '10.244.0.21', port: 8080 };
+      const f: Flow = { src: CLIENT.v4, dst: NODE.v4, sport: 40500 + i + (snat ? 10 : 0), dport: 30080, protocol: 'tcp', flags: TCP.ACK };
+      const port = snat ? snat.port + i : 0;
+      const reply: Flow = { src: backend.address, dst: snat ? snat.address : f.src, sport: 8080, dport: snat ? port : f.sport, protocol: 'tcp', flags: TCP.ACK };
+      seed(f, CT_DIRECTION.forward, CT_VERDICT.dnat | (snat ? CT_VERDICT.snat : 0), backend, snat ? { ...snat, port } : NO_SNAT);
+      seed(
+        reply,
+        CT_DIRECTION.reply,
+        CT_VERDICT.revnat | (snat ? CT_VERDICT.rev_snat : 0),
+        { address: f.dst, port: f.dport },
+        snat ? { address: f.src, port: f.sport, ifindex: 1 } : NO_SNAT,
+      );
+      for (const k of [key(f, CT_DIRECTION.forward), key(reply, CT_DIRECTION.reply)])
+        node.ct.set(k, { ...node.ct.get(k)!, ct: { ...node.ct.get(k)!.ct, state: CT_STATE.established, expires: ctNow() + 21600 } });
+      if (resetter === 'client') testRunPacket(fromWorld, buildFrame({ ...f, flags: TCP.RST }), 'client RST');
+      else testRunPacket(snat ? fromWorld : toWorld, buildFrame({ ...reply, flags: TCP.RST }), 'backend RST');
+      for (const [dir, k] of [
+        ['forward', key(f, CT_DIRECTION.forward)],
+        ['reply', key(reply, CT_DIRECTION.reply)],
+      ] as const) {
+        t.ok(closingS(k) <= 10, `${what}, reset by the ${resetter}: the ${dir} entry closes (${closingS(k)} s left)`);
+        t.equal(node.ct.get(k)!.ct.state & CT_STATE.closing, CT_STATE.closing);
+      }
+    }
+  }
+});
+
 t.test('what the node programs leave alone', async (t) => {
   const c = { src: CLIENT.v4, sport: 40100, protocol: 'tcp' as const, flags: TCP.SYN };
   expectPassed(t, 'an address no service has', fromWorld, { ...c, dst: '198.18.0.99', dport: 30080 }, counters);
   expectPassed(t, "a port of the node's that no NodePort has", fromWorld, { ...c, dst: NODE.v4, dport: 22 }, counters);
   expectPassed(t, 'a cluster IP reached from outside', fromWorld, { ...c, dst: '10.96.0.10', dport: 80 }, counters);
   expectPassed(t, "a source-NAT port of the node's without a flow", fromWorld, { ...c, dst: NODE.v4, dport: 61000 }, counters);
-  expectPassed(t, 'externalTrafficPolicy Local (not served from outside yet)', fromWorld, { ...c, dst: NODE.v4, dport: 30082 }, counters, { node_local_policy_passed: 1n });
+  expectPassed(t, 'externalTrafficPolicy Local without its local-scope twin (an agent that does not write them)', fromWorld, { ...c, dst: NODE.v4, dport: 30082 }, counters, {
+    node_local_policy_passed: 1n,
+  });
   expectPassed(
     t,
     'a packet leaving the node that answers no tracked flow',
@@ -128,6 +183,23 @@ t.test('what the node programs leave alone', async (t) => {
     counters,
   );
   t.equal(node.ct.get(key({ ...c, dst: NODE.v4, dport: 30082 }, CT_DIRECTION.forward)), undefined, 'none of them tracked');
+});
+
+t.test("externalTrafficPolicy Local: a new flow takes this node's endpoint from the twin, with the client's address; none there: dropped", async (t) => {
+  const syn: Flow = { src: CLIENT.v4, dst: NODE.v4, sport: 40400, dport: 30085, protocol: 'tcp', flags: TCP.SYN };
+  t.same(
+    countedBy(counters, () => expectFrame(t, 'SYN', fromWorld, buildFrame(syn), TC_ACT_UNSPEC, buildFrame({ ...syn, dst: '10.244.0.21', dport: 8080 }))),
+    { node_translated: 1n },
+    "translated, never source-NATed, with no route lookup (the endpoint is this node's)",
+  );
+  t.match(node.ct.get(key(syn, CT_DIRECTION.forward)), { ct: { verdict: CT_VERDICT.dnat, nat: { address: '10.244.0.21', port: 8080 } } });
+  const none: Flow = { ...syn, sport: 40401, dport: 30087 };
+  const frame = buildFrame(none);
+  t.same(
+    countedBy(counters, () => expectFrame(t, 'SYN to a service without a local endpoint', fromWorld, frame, TC_ACT_SHOT, frame)),
+    { no_backend: 1n },
+    'dropped, counted as no_backend, not refused: a load balancer health-checks the node out',
+  );
 });
 
 t.test('a NodePort without endpoints: the client gets a reset at once', async (t) => {

@@ -5,9 +5,10 @@
 // backend on another node (an outside host on ext1 holding a pod address of another node) is
 // reached source-NATed to the node's address on ext1 and answers through this node. Only these
 // flows get entries in slb_node_ct: pods' connections to the same addresses are translated at
-// their sockets (or by PodTc in conntrack mode) and never meet it. The node's other ports, an
-// externalTrafficPolicy Local service (not served from outside yet) and a service without
-// endpoints behave as the comments below say.
+// their sockets (or by PodTc in conntrack mode) and never meet it. externalTrafficPolicy Local
+// keeps a client from outside on this node's endpoints with its own address, and drops it where
+// there is none; the node's other ports and a service without endpoints behave as the comments
+// below say.
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import t, { type Test } from 'tap';
@@ -23,14 +24,14 @@ import { run } from '../../src/lab/command.js';
 import { NODE_V4, NODE_V6 } from '../../src/lab/pod-network.js';
 import type { ProbeRequest } from '../../src/lab/probe-client.js';
 import { byBackend, KernelLab } from '../helpers/kernel-lab.js';
-import { dualStackSlices, endpointSlice } from '../helpers/k8s-fixtures.js';
-import { node, nsService } from '../helpers/ns-fixtures.js';
+import { dualStackSlices } from '../helpers/k8s-fixtures.js';
+import { node, nodeSlice, nsService } from '../helpers/ns-fixtures.js';
 
 const LOCAL = ['be-1', 'be-2'];
 const EXTERNAL_IPS = ['203.0.113.10', '2001:db8:ee::10'];
 /** The other node's pod, held by the outside host "peer". */
 const REMOTE_POD = { ipv4: '10.244.1.10', ipv6: 'fd00:244:1::10' };
-const PORTS = { web: 30080, webUdp: 30053, remote: 30081, local: 30082, empty: 30083, nothing: 30999 };
+const PORTS = { web: 30080, webUdp: 30053, remote: 30081, local: 30082, empty: 30083, localElsewhere: 30084, nothing: 30999 };
 
 function nodeFlows(bpffs: string): { key: CtKey; verdict: number }[] {
   const fd = openPinned(join(mapDir(bpffs), pinName(NODE_CT_MAP)));
@@ -72,8 +73,15 @@ for (const mode of ['socket', 'conntrack'] as const) {
       ),
       nsService('ns', 'remote', ['10.96.0.20', 'fd00:96::20'], http(PORTS.remote), { type: 'NodePort' }),
       ...dualStackSlices('ns', 'remote', [{ name: 'http', port: 8080 }], [REMOTE_POD]),
-      nsService('ns', 'local', ['10.96.0.30'], http(PORTS.local), { type: 'NodePort', externalTrafficPolicy: 'Local' }),
-      endpointSlice('ns', 'local-v4', 'local', 'IPv4', [{ name: 'http', port: 8080 }], [lab.pod('be-1').ipv4]),
+      // externalTrafficPolicy Local: be-1 is this node's endpoint, be-2 is said to be another's.
+      // (nodeSlice's port is unnamed, as the service's single port.)
+      nsService('ns', 'local', ['10.96.0.30'], [{ port: 80, targetPort: 8080, nodePort: PORTS.local }], { type: 'NodePort', externalTrafficPolicy: 'Local' }),
+      nodeSlice('ns', 'local-v4', 'local', 8080, [
+        { address: lab.pod('be-1').ipv4, nodeName: 'node-a' },
+        { address: lab.pod('be-2').ipv4, nodeName: 'node-b' },
+      ]),
+      nsService('ns', 'elsewhere', ['10.96.0.50'], [{ port: 80, targetPort: 8080, nodePort: PORTS.localElsewhere }], { type: 'NodePort', externalTrafficPolicy: 'Local' }),
+      nodeSlice('ns', 'elsewhere-v4', 'elsewhere', 8080, [{ address: REMOTE_POD.ipv4, nodeName: 'node-b' }]),
       nsService('ns', 'empty', ['10.96.0.40'], http(PORTS.empty), { type: 'NodePort' }),
       // NodePorts are balanced on the node's addresses from its Node object (--node-name).
       node('node-a', [world.nodeIpv4, world.nodeIpv6]),
@@ -150,15 +158,24 @@ for (const mode of ['socket', 'conntrack'] as const) {
       }
     });
 
-    t.test("the node's other ports, an eTP Local NodePort and a NodePort without endpoints", async (t) => {
+    t.test("externalTrafficPolicy Local from outside: this node's endpoints only, with the client's address", async (t) => {
+      const before = counters();
+      const r = await fromWorld({ mode: 'tcp', host: world.nodeIpv4, port: PORTS.local });
+      t.same(byBackend(r), { 'be-1': 30 }, `only be-1, this node's endpoint (errors: ${JSON.stringify(r.errors)})`);
+      t.equal(counters().node_snat - before.node_snat, 0n, 'never source-NATed');
+      t.ok((await lab.backendClients('be-1'))[world.ipv4]! >= 30, "be-1 saw the client's address");
+      const fromPod = await lab.probe({ mode: 'tcp', host: world.nodeIpv4, port: PORTS.local, count: 40, concurrency: 2, timeoutMs: 3000 });
+      t.same(Object.keys(byBackend(fromPod)).sort(), LOCAL, "a pod's connections use every endpoint (kube-proxy's short-circuit)");
+      const elsewhere = await fromWorld({ mode: 'tcp', host: world.nodeIpv4, port: PORTS.localElsewhere, count: 3, timeoutMs: 1500 });
+      t.same(elsewhere.errors, { ETIMEDOUT: 3 }, 'no endpoint on this node: dropped, as kube-proxy drops it');
+      t.ok(counters().no_backend - before.no_backend >= 3n, 'counted as no_backend');
+    });
+
+    t.test("the node's other ports and a NodePort without endpoints", async (t) => {
       let before = counters();
       const nothing = await fromWorld({ mode: 'tcp', host: world.nodeIpv4, port: PORTS.nothing, count: 3 });
       t.same(nothing.errors, { ECONNREFUSED: 3 }, "a port nothing has: the node's own kernel refuses it");
       t.equal(counters().node_translated - before.node_translated, 0n);
-      before = counters();
-      const local = await fromWorld({ mode: 'tcp', host: world.nodeIpv4, port: PORTS.local, count: 3 });
-      t.same(local.errors, { ECONNREFUSED: 3 }, 'externalTrafficPolicy Local is not served from outside yet: the packets go on to the node');
-      t.ok(counters().node_local_policy_passed - before.node_local_policy_passed >= 3n, 'counted');
       before = counters();
       const empty = await fromWorld({ mode: 'tcp', host: world.nodeIpv4, port: PORTS.empty, count: 3 });
       t.same(empty.errors, { ECONNREFUSED: 3 }, 'no endpoints: refused at once, as kube-proxy rejects it');
