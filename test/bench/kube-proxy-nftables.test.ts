@@ -1,10 +1,11 @@
 // The nftables baseline against kube-proxy's own layout: chain names and a whole expected
 // transaction from kube-proxy's tests (pkg/proxy/nftables/proxier_test.go), the numgen/vmap
-// endpoint choice, DNAT and masquerade, no-endpoint rejects, IPv4/IPv6 split, and `nft -f`
+// endpoint choice, DNAT and masquerade, no-endpoint rejects, IPv4/IPv6 split, NodePorts and
+// external IPs through the external chain (externalTrafficPolicy Cluster), and `nft -f`
 // accepting a table of 200+ services in a namespace of the test's own.
 import { execFileSync } from 'node:child_process';
 import t from 'tap';
-import { nftEndpointChain, nftServiceChain } from '../../src/bench/baselines/kube-proxy-chains.js';
+import { nftEndpointChain, nftExternalChain, nftServiceChain } from '../../src/bench/baselines/kube-proxy-chains.js';
 import { kubeProxyNftables, nftHooksOff, nftHooksOn, NFT_BASE_CHAINS } from '../../src/bench/baselines/kube-proxy-nftables.js';
 import type { DesiredService } from '../../src/model/desired-services.js';
 import { LabRun } from '../../src/lab/lab-run.js';
@@ -14,6 +15,8 @@ const svc = (owner: string, address: string, port: number, backends: string[], p
   frontend: { address, port, protocol },
   backends: backends.map((b) => ({ address: b, port: backendPort })),
 });
+/** A north-south frontend of the same service port, as the model lists it. */
+const external = (s: DesiredService, address: string, port: number): DesiredService => ({ ...s, frontend: { ...s.frontend, address, port }, reach: 'external' });
 
 t.test("chain names are kube-proxy's", async (t) => {
   // Vectors from kubernetes pkg/proxy/nftables/proxier_test.go (TestOverallNFTablesRules) and
@@ -157,6 +160,40 @@ t.test('numgen/vmap over every endpoint, DNAT and hairpin masquerade per endpoin
   t.ok(v6.transaction.includes('add rule ip6 kube-proxy services fib daddr type local ip6 daddr != ::1 meta l4proto . th dport vmap @service-nodeports'));
 });
 
+t.test('NodePorts and external IPs go through the external chain, which masquerades and goes on to the service chain', async (t) => {
+  // TestOverallNFTablesRules' svc3 (a NodePort) and svc4 (an external IP), eTP Cluster.
+  t.equal(nftExternalChain('ns3/svc3:p80', 'TCP'), 'external-4AT6LBPK-ns3/svc3/tcp/p80');
+  const nodePort = svc('ns3/svc3:p80', '172.30.0.43', 80, ['10.180.0.3'], 'TCP', 80);
+  const externalIp = svc('ns4/svc4:p80', '172.30.0.44', 80, ['10.180.0.4', '10.180.0.5'], 'TCP', 80);
+  const nodes = ['192.168.0.2', '198.18.0.1'];
+  const r = kubeProxyNftables([external(nodePort, nodes[0]!, 3003), nodePort, external(nodePort, nodes[1]!, 3003), externalIp, external(externalIp, '192.168.99.33', 80)], 4, {
+    clusterCidr: '10.0.0.0/8',
+    nodePortIPs: nodes,
+  });
+  const lines = r.transaction.split('\n');
+  // kube-proxy's own lines for these services, as its test expects them.
+  const expected = [
+    'add chain ip kube-proxy external-4AT6LBPK-ns3/svc3/tcp/p80',
+    'add rule ip kube-proxy external-4AT6LBPK-ns3/svc3/tcp/p80 jump mark-for-masquerade',
+    'add rule ip kube-proxy external-4AT6LBPK-ns3/svc3/tcp/p80 goto service-4AT6LBPK-ns3/svc3/tcp/p80',
+    'add rule ip kube-proxy service-4AT6LBPK-ns3/svc3/tcp/p80 ip daddr 172.30.0.43 ip saddr != 10.0.0.0/8 jump mark-for-masquerade',
+    'add element ip kube-proxy service-ips { 172.30.0.43 . tcp . 80 : goto service-4AT6LBPK-ns3/svc3/tcp/p80 }',
+    'add element ip kube-proxy service-nodeports { tcp . 3003 : goto external-4AT6LBPK-ns3/svc3/tcp/p80 }',
+    'add rule ip kube-proxy external-LAUZTJTB-ns4/svc4/tcp/p80 jump mark-for-masquerade',
+    'add rule ip kube-proxy external-LAUZTJTB-ns4/svc4/tcp/p80 goto service-LAUZTJTB-ns4/svc4/tcp/p80',
+    'add element ip kube-proxy service-ips { 192.168.99.33 . tcp . 80 : goto external-LAUZTJTB-ns4/svc4/tcp/p80 }',
+  ];
+  for (const line of expected) t.ok(lines.includes(line), line);
+  t.equal(lines.filter((l) => l.startsWith('add element ip kube-proxy service-nodeports')).length, 1, 'one NodePort element, by port: it serves every nodeport-ips address');
+  t.ok(lines.indexOf('add chain ip kube-proxy external-4AT6LBPK-ns3/svc3/tcp/p80') < lines.indexOf(expected[1]!), 'the chain exists before its rules');
+  t.equal(r.serviceElements, 3, 'two cluster IPs and the external IP');
+  const none = svc('ns/none:http', '10.96.0.13', 80, []);
+  const empty = kubeProxyNftables([none, external(none, '198.18.0.1', 30090), external(none, '203.0.113.5', 80)], 4, { nodePortIPs: ['198.18.0.1'] });
+  t.match(empty.transaction, /add element ip kube-proxy no-endpoint-nodeports \{ tcp \. 30090 comment "ns\/none:http" : goto reject-chain \}/, 'a NodePort without endpoints is rejected');
+  t.match(empty.transaction, /add element ip kube-proxy no-endpoint-services \{ 203\.0\.113\.5 \. tcp \. 80 comment "ns\/none:http" : goto reject-chain \}/);
+  t.notMatch(empty.transaction, /external-[A-Z2-7]{8}-/);
+});
+
 t.test('no endpoints: rejected through the no-endpoint-services map, no chains', async (t) => {
   const r = kubeProxyNftables([svc('ns/empty:http', '10.96.0.12', 80, [])], 4);
   t.match(r.transaction, /add element ip kube-proxy no-endpoint-services \{ 10\.96\.0\.12 \. tcp \. 80 comment "ns\/empty:http" : goto reject-chain \}/);
@@ -175,17 +212,24 @@ t.test('nft -f accepts the table with 200+ services (in a namespace of its own);
   });
   const nft = (args: string[], input?: string): string => execFileSync('ip', ['netns', 'exec', ns, 'nft', ...args], { input, encoding: 'utf8' });
   const many = Array.from({ length: 250 }, (_, i) => svc(`ns/s${i}:http`, `10.96.${i >> 8}.${i & 255}`, 80, ['10.244.0.1', '10.244.0.2']));
-  const r = kubeProxyNftables([...many, svc('ns/dns:dns', '10.96.0.0', 53, ['10.244.0.3'], 'UDP', 53), svc('ns/none:http', '10.96.9.9', 80, [])], 4, {
-    clusterCidr: '10.244.0.0/16',
-    serviceCidrs: ['10.96.0.0/16'],
-    nodePortIPs: ['10.244.0.1'],
-  });
-  t.equal(r.serviceElements, 251);
+  const nodePort = svc('ns/np:http', '10.96.9.10', 80, ['10.244.0.3']);
+  const r = kubeProxyNftables(
+    [...many, svc('ns/dns:dns', '10.96.0.0', 53, ['10.244.0.3'], 'UDP', 53), svc('ns/none:http', '10.96.9.9', 80, []), nodePort, external(nodePort, '10.244.0.1', 30080), external(nodePort, '203.0.113.5', 80)],
+    4,
+    {
+      clusterCidr: '10.244.0.0/16',
+      serviceCidrs: ['10.96.0.0/16'],
+      nodePortIPs: ['10.244.0.1'],
+    },
+  );
+  t.equal(r.serviceElements, 253);
   nft(['-f', '-'], r.transaction);
   const map = nft(['list', 'map', 'ip', 'kube-proxy', 'service-ips']);
-  t.equal(map.match(/: goto service-/g)?.length, 251, 'every service port is one element of the map');
+  t.equal(map.match(/: goto service-/g)?.length, 252, 'every service port is one element of the map');
+  t.equal(map.match(/: goto external-/g)?.length, 1, 'the external IP too');
+  t.match(nft(['list', 'map', 'ip', 'kube-proxy', 'service-nodeports']), /tcp \. 30080 : goto external-/, 'the NodePort');
   const table = nft(['list', 'table', 'ip', 'kube-proxy']);
-  t.equal(table.match(/chain endpoint-/g)?.length, 501);
+  t.equal(table.match(/chain endpoint-/g)?.length, 502);
   t.match(table, /chain nat-prerouting \{\n\s+type nat hook prerouting priority dstnat; policy accept;/);
   t.match(table, /chain filter-prerouting-pre-dnat \{\n\s+type filter hook prerouting priority dstnat - 10; policy accept;/);
   nft(['-f', '-'], r.transaction);
@@ -193,7 +237,7 @@ t.test('nft -f accepts the table with 200+ services (in a namespace of its own);
 
   nft(['-f', '-'], nftHooksOff(4));
   t.notMatch(nft(['list', 'table', 'ip', 'kube-proxy']), /hook/, 'off: no base chain left');
-  t.equal(nft(['list', 'map', 'ip', 'kube-proxy', 'service-ips']).match(/: goto service-/g)?.length, 251, 'off keeps the services');
+  t.equal(nft(['list', 'map', 'ip', 'kube-proxy', 'service-ips']).match(/: goto service-/g)?.length, 252, 'off keeps the services');
   nft(['-f', '-'], nftHooksOn(4));
   const on = nft(['list', 'chain', 'ip', 'kube-proxy', 'filter-forward']);
   t.match(on, /ct state new jump service-endpoints-check\n\s+ct state new jump cluster-ips-check/, 'on: hooks and jumps back, in order');

@@ -46,12 +46,13 @@ function checkBackend(netns: string, backend: IptablesBackend): void {
     throw new Error(`kube-proxy's iptables-legacy rules in ${netns}: ${inLegacy ? 'in x_tables' : 'not in x_tables'}${inNft ? ', and an nf_tables nat table exists' : ''}; the legacy run would not measure x_tables alone`);
 }
 
-export function installIptablesMode(net: PodNetwork, services: readonly DesiredService[], backend: IptablesBackend = 'nft'): IptablesMode {
+/** nodeAddresses: the node's addresses its NodePorts are on (kubeProxyIptables' option). */
+export function installIptablesMode(net: PodNetwork, services: readonly DesiredService[], backend: IptablesBackend = 'nft', nodeAddresses: readonly string[] = []): IptablesMode {
   const ns = ['netns', 'exec', net.nodeNetns];
   // A new namespace starts with bridge-nf-call-iptables=1: once tables are loaded, bridged pod
   // traffic of every mode would be tracked. Off until iptables mode is switched on.
   prepareNode(net.nodeNetns);
-  const rules = kubeProxyIptables(services, 4, { clusterCidr: POD_CIDR_V4 });
+  const rules = kubeProxyIptables(services, 4, { clusterCidr: POD_CIDR_V4, nodeAddresses });
   const jumps = ENTRY_JUMPS.map(([chain, rule]) => `-A ${chain} ${rule.map((w) => (w.includes(' ') ? `"${w}"` : w)).join(' ')}`);
   const withJumps = rules.restore.replace(/\*nat\n((?::[^\n]*\n)*)/, (m) => `${m}${jumps.join('\n')}\n`);
   let enabled = false;

@@ -52,6 +52,11 @@ export function serviceChain(servicePortName: string, protocol: string): string 
   return `KUBE-SVC-${hash16(servicePortName + protocol.toLowerCase())}`;
 }
 
+/** The chain a service port's external destinations (NodePorts, external and load-balancer IPs) go through. */
+export function externalChain(servicePortName: string, protocol: string): string {
+  return `KUBE-EXT-${hash16(servicePortName + protocol.toLowerCase())}`;
+}
+
 /** endpoint is "ip:port" ("[ip]:port" for IPv6), as kube-proxy formats it. */
 export function endpointChain(servicePortName: string, protocol: string, endpoint: string): string {
   return `KUBE-SEP-${hash16(servicePortName + protocol.toLowerCase() + endpoint)}`;
@@ -74,6 +79,11 @@ export function nftServiceChainBase(servicePortName: string, protocol: string): 
 
 export function nftServiceChain(servicePortName: string, protocol: string): string {
   return `service-${nftServiceChainBase(servicePortName, protocol)}`;
+}
+
+/** The chain a service port's NodePorts, external and load-balancer IPs go through. */
+export function nftExternalChain(servicePortName: string, protocol: string): string {
+  return `external-${nftServiceChainBase(servicePortName, protocol)}`;
 }
 
 /** "endpoint-HASH-ns/name/proto/port__ip/port"; an IPv6 address has its colons written as dots (not allowed in a name). */

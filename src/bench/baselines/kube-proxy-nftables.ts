@@ -1,14 +1,19 @@
-// The ruleset kube-proxy's nftables mode writes for ClusterIP services (pkg/proxy/nftables,
+// The ruleset kube-proxy's nftables mode writes for services (pkg/proxy/nftables,
 // setupNFTables + syncProxyRules), as the `nft -f` text of its first full sync: one
 // transaction. Services are found with one lookup in the service-ips verdict map (address .
 // protocol . port), whatever their number; that map lookup is what the mode has instead of
 // iptables' linear KUBE-SERVICES walk. A service chain picks an endpoint with
 // `numgen random mod N vmap`, the endpoint chain marks hairpin traffic for masquerade and does
 // the DNAT; services without endpoints are rejected through the no-endpoint-services map.
+// North-south frontends (reach 'external', externalTrafficPolicy Cluster) go to the port's
+// external chain, which marks for masquerade and goes on to the service chain: an external IP
+// through service-ips, a NodePort (a frontend on one of nodePortIPs) through service-nodeports,
+// by protocol and port alone.
 // Pure: text out, no I/O.
 import type { DesiredService } from '../../model/desired-services.js';
 import { formatHostPort, ipFamily, type IpFamily } from '../../net/ip-address.js';
-import { nftEndpointChain, nftServiceChain } from './kube-proxy-chains.js';
+import { nftEndpointChain, nftExternalChain, nftServiceChain } from './kube-proxy-chains.js';
+import { hasExternal, kubeProxyServicePorts } from './kube-proxy-service-ports.js';
 
 export interface NftablesOptions {
   /** The pod CIDR of this family (kube-proxy's local traffic detector): traffic from outside it to a cluster IP is masqueraded. */
@@ -17,6 +22,9 @@ export interface NftablesOptions {
   serviceCidrs?: readonly string[];
   /** --nodeport-addresses resolved to this node's IPs (kube-proxy's default, "primary"); unset: every local address ("0.0.0.0/0"). */
   nodePortIPs?: readonly string[];
+  /** This node's addresses: a north-south frontend on one of them is a NodePort, any other an
+   * external IP (default: nodePortIPs). */
+  nodeAddresses?: readonly string[];
   /** --iptables-masquerade-bit; kube-proxy's default is 14 (mark 0x4000). */
   masqueradeBit?: number;
 }
@@ -155,30 +163,45 @@ export function kubeProxyNftables(services: readonly DesiredService[], family: I
   // syncProxyRules, one service port at a time.
   const clusterIPs = new Set<string>();
   let serviceElements = 0;
-  for (const s of services.filter((x) => ipFamily(x.frontend.address) === family)) {
-    const proto = s.frontend.protocol.toLowerCase();
-    const vip = s.frontend.address;
-    const svcChain = nftServiceChain(s.owner, proto);
-    const endpoints = s.backends.map((b) => ({ ...b, chain: nftEndpointChain(s.owner, proto, b.address, b.port) }));
+  const mine = services.filter((x) => ipFamily(x.frontend.address) === family);
+  for (const sp of kubeProxyServicePorts(mine, opts.nodeAddresses ?? opts.nodePortIPs)) {
+    const { owner, proto } = sp;
+    const svcChain = nftServiceChain(owner, proto);
+    const extChain = nftExternalChain(owner, proto);
+    const endpoints = sp.backends.map((b) => ({ ...b, chain: nftEndpointChain(owner, proto, b.address, b.port) }));
     for (const e of endpoints) ensureChain(e.chain);
     if (endpoints.length > 0) ensureChain(svcChain);
+    if (endpoints.length > 0 && hasExternal(sp)) ensureChain(extChain);
+    const vip = sp.clusterIp?.frontend.address;
     // A service with two ports adds its cluster IP once (kube-proxy's element storage dedupes).
-    if (!clusterIPs.has(vip)) add(`element cluster-ips { ${vip} }`);
-    clusterIPs.add(vip);
-    const key = `${vip} . ${proto} . ${s.frontend.port}`;
+    if (vip !== undefined && !clusterIPs.has(vip)) add(`element cluster-ips { ${vip} }`);
+    if (vip !== undefined) clusterIPs.add(vip);
+    const keyOf = (f: DesiredService['frontend']): string => `${f.address} . ${proto} . ${f.port}`;
     if (endpoints.length === 0) {
-      add(`element no-endpoint-services { ${key} comment "${s.owner}" : goto reject-chain }`);
+      for (const f of [...(sp.clusterIp ? [sp.clusterIp] : []), ...sp.externalIps]) add(`element no-endpoint-services { ${keyOf(f.frontend)} comment "${owner}" : goto reject-chain }`);
+      for (const port of sp.nodePorts) add(`element no-endpoint-nodeports { ${proto} . ${port} comment "${owner}" : goto reject-chain }`);
       continue;
     }
-    add(`element service-ips { ${key} : goto ${svcChain} }`);
-    serviceElements++;
-    if (opts.clusterCidr) rule(svcChain, `${ipX} daddr ${vip} ${ipX} saddr != ${opts.clusterCidr} jump mark-for-masquerade`);
+    if (sp.clusterIp) {
+      add(`element service-ips { ${keyOf(sp.clusterIp.frontend)} : goto ${svcChain} }`);
+      serviceElements++;
+      if (opts.clusterCidr) rule(svcChain, `${ipX} daddr ${vip} ${ipX} saddr != ${opts.clusterCidr} jump mark-for-masquerade`);
+    }
     rule(svcChain, `numgen random mod ${endpoints.length} vmap { ${endpoints.map((e, i) => `${i} : goto ${e.chain}`).join(' , ')} }`);
     for (const e of endpoints) {
       // Hairpin: a pod reaching itself through the VIP needs SNAT to get the reply.
       rule(e.chain, `${ipX} saddr ${e.address} jump mark-for-masquerade`);
       rule(e.chain, `meta l4proto ${proto} dnat to ${formatHostPort(e.address, e.port)}`);
     }
+    if (!hasExternal(sp)) continue;
+    // externalTrafficPolicy Cluster: every connection from outside is masqueraded.
+    rule(extChain, 'jump mark-for-masquerade');
+    rule(extChain, `goto ${svcChain}`);
+    for (const e of sp.externalIps) {
+      add(`element service-ips { ${keyOf(e.frontend)} : goto ${extChain} }`);
+      serviceElements++;
+    }
+    for (const port of sp.nodePorts) add(`element service-nodeports { ${proto} . ${port} : goto ${extChain} }`);
   }
   return { transaction: `${tx.join('\n')}\n`, serviceElements, table };
 }

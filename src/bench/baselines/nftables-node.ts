@@ -24,12 +24,16 @@ export interface NftablesMode {
   enable(on: boolean): void;
 }
 
-export function installNftablesMode(net: PodNetwork, services: readonly DesiredService[]): NftablesMode {
+/** nodeAddresses: more of the node's addresses its NodePorts are on (--nodeport-addresses), besides its pod-network one. */
+export function installNftablesMode(net: PodNetwork, services: readonly DesiredService[], nodeAddresses: readonly string[] = []): NftablesMode {
   const nft = (text: string): string => run('ip', ['netns', 'exec', net.nodeNetns, 'nft', '-f', '-'], { input: text, timeoutMs: 300_000 });
   prepareNode(net.nodeNetns);
   // Like kube-proxy in dual stack: one table per family that has services.
   const families = ([4, 6] as const).filter((f) => services.some((s) => ipFamily(s.frontend.address) === f));
-  const rules = families.map((family) => ({ family, ...kubeProxyNftables(services, family, LAB[family]) }));
+  const rules = families.map((family) => {
+    const nodePortIPs = [...LAB[family].nodePortIPs, ...nodeAddresses.filter((a) => ipFamily(a) === family)];
+    return { family, ...kubeProxyNftables(services, family, { ...LAB[family], nodePortIPs }) };
+  });
   let enabled = false;
   return {
     serviceElements: rules.reduce((n, r) => n + r.serviceElements, 0),

@@ -29,7 +29,9 @@ import { installIptablesMode, type IptablesMode } from '../baselines/iptables-no
 import { installIpvsMode, ipvsAvailability, type IpvsMode } from '../baselines/ipvs-node.js';
 import { installNftablesMode, type NftablesMode } from '../baselines/nftables-node.js';
 import { busyCpuMicros } from './cpu-accounting.js';
-import { crrMeasures, type CrrMeasures, type CrrOutput } from './crr-output.js';
+import { crrClientRun, type ClientRun } from './crr-client-run.js';
+
+export type { ClientRun };
 
 export const BENCH_MODES = ['socket', 'conntrack', 'iptables', 'iptables-legacy', 'nftables', 'ipvs', 'direct'] as const;
 export type BenchMode = (typeof BENCH_MODES)[number];
@@ -61,21 +63,6 @@ const BACKEND_PORT = 8080;
  * service has one backend (the first pod). */
 const BULK_VIP = '10.96.0.11';
 const BULK_PORT = 5201;
-
-/** What one client run measured. */
-export interface ClientRun extends CrrMeasures {
-  mode: BenchMode;
-  /** Busy CPU of the whole machine during the run, per transaction. */
-  cpuUsPerTransaction: number;
-  /** Entries in the node's kernel conntrack table right after the run. */
-  kernelConntrack: number;
-  /** Flows in socklb's tc conntrack table right after the run. */
-  socklbFlows: number;
-  /** Answers by backend pod name. */
-  replies: Record<string, number>;
-  /** Answers from a server that is not one of the service's backends (must be 0). */
-  strayReplies: number;
-}
 
 export interface BulkRun {
   mode: BenchMode;
@@ -247,28 +234,16 @@ export class BenchTopology {
     const port = toPods ? BACKEND_PORT : VIP_PORT;
     const verb = workload === 'crr' ? 'client' : workload;
     const args = [verb, hosts, String(port), String(opts.durationMs), ...(opts.max ? [String(opts.max)] : [])];
-    const cpuBefore = busyCpuMicros();
-    const client = this.net.spawn('client', benchToolPath('crr'), args, { inCgroup: mode === 'socket' });
-    const out = JSON.parse(await waitForLine(client, /^\{/, opts.durationMs + 60_000, `crr ${verb} (${mode})`)) as CrrOutput;
-    const cpu = busyCpuMicros() - cpuBefore;
-    const kernelConntrack = Number(run('ip', ['netns', 'exec', this.net.nodeNetns, 'cat', '/proc/sys/net/netfilter/nf_conntrack_count']).trim());
-    const socklbFlows = this.tc?.ct.entries().filter(([k]) => k.direction === CT_DIRECTION.forward).length ?? 0;
-    const replies: Record<string, number> = {};
-    let strayReplies = 0;
-    for (const [id, n] of Object.entries(out.replies)) {
-      const pod = this.backends[Number(id)];
-      if (pod) replies[pod.name] = n;
-      else strayReplies += n;
-    }
-    return {
+    return crrClientRun({
+      net: this.net,
+      from: 'client',
+      args,
+      inCgroup: mode === 'socket',
       mode,
-      ...crrMeasures(out),
-      cpuUsPerTransaction: out.connections > 0 ? cpu / out.connections : Number.NaN,
-      kernelConntrack,
-      socklbFlows,
-      replies,
-      strayReplies,
-    };
+      durationMs: opts.durationMs,
+      backends: this.backendNames,
+      socklbFlows: () => this.tc?.ct.entries().filter(([k]) => k.direction === CT_DIRECTION.forward).length ?? 0,
+    });
   }
 
   /** Bulk TCP throughput of `mode` with iperf3 (one stream, client to server) for durationMs. */

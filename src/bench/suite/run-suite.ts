@@ -10,6 +10,7 @@ import { iptablesLegacySection } from './iptables-legacy-section.js';
 import { policySection } from './policy-section.js';
 import { bulkSection, stateSection, trafficSection, TRAFFIC_SECTIONS } from './connection-sections.js';
 import { hooksSection } from './hooks-section.js';
+import { northSouthSection } from './north-south-section.js';
 import type { Progress } from './interleave.js';
 import type { Problems } from './run-checks.js';
 import { SHAPE_SECTIONS, shapeSection, type ShapeSectionId } from './shape-sections.js';
@@ -46,6 +47,7 @@ export async function runSuite(profile: SuiteProfile, sections: readonly Section
   for (const id of Object.keys(SHAPE_SECTIONS) as ShapeSectionId[]) if (sections.includes(id)) done.set(id, await shapeSection(id, profile, problems, progress));
   if (sections.includes('policy')) done.set('policy', await policySection(profile, problems, progress));
   if (sections.includes('iptables-legacy')) done.set('iptables-legacy', await iptablesLegacySection(profile, problems, progress));
+  if (sections.includes('north-south')) done.set('north-south', await northSouthSection(profile, problems, progress));
   if (sections.includes('control-plane')) done.set('control-plane', await controlPlaneSection(profile, progress));
   for (const p of problems) progress(`CHECK FAILED: ${p}`);
   return {
