@@ -36,8 +36,9 @@ char LICENSE[] SEC("license") = "GPL";
 
 #define AF_INET 2
 #define AF_INET6 10
-/* Random ports a new flow to another node's backend tries before it is dropped. */
-#define NODE_SNAT_ATTEMPTS 8
+/* Ports a new flow to another node's backend tries before it is dropped. */
+#define NODE_SNAT_ATTEMPTS 16
+#define NODE_SNAT_PORTS (NODE_SNAT_PORT_MAX - NODE_SNAT_PORT_MIN + 1)
 
 static __always_inline bool in_snat_ports(__be16 port)
 {
@@ -56,8 +57,9 @@ static __always_inline struct node_ct_entry *node_flow(const struct ct_key *key,
  * resolved when it is sent); BPF_FIB_LKUP_RET_NOT_FWDED for an address of the node's own, and
  * also (the helper folds the two) for one the node has no route to at all, which the node's
  * stack then drops as it would the packet kube-proxy DNATs there; a route that refuses
- * (blackhole, unreachable, prohibit) or a failed lookup is its own code. */
-static __always_inline int node_route(struct __sk_buff *skb, const struct packet *p, const struct lb_address *dst, __u32 *ifindex)
+ * (blackhole, unreachable, prohibit) or a failed lookup is its own code. A call of its own: the
+ * lookup's 64-byte struct stays off the new flow's stack. */
+static __noinline int node_route(struct __sk_buff *skb, const struct packet *p, const struct lb_address *dst, __u32 *ifindex)
 {
 	struct bpf_fib_lookup fib = {};
 	int ret;
@@ -78,118 +80,6 @@ static __always_inline int node_route(struct __sk_buff *skb, const struct packet
 	ret = bpf_fib_lookup(skb, &fib, sizeof(fib), 0);
 	*ifindex = fib.ifindex;
 	return ret;
-}
-
-/* Claims a port of the node's address for p's new flow to backend: the reply entry keyed by the
- * tuple the backend will answer on (backend -> node:port), written only if no flow has it
- * (BPF_NOEXIST is the claim, atomic between CPUs). Its data turns the replies back into the
- * frontend's, to the client, out of the device the client came in by. */
-static __always_inline enum slb_reason node_claim_snat_port(struct __sk_buff *skb, const struct packet *p,
-							    const struct backend_value *backend,
-							    const struct lb_address *node, __be16 *port, __u64 now)
-{
-	struct ct_nat frontend = { .address = p->dst, .port = p->dport };
-	struct node_ct_entry reply = {};
-	struct ct_key key = {};
-
-	ct_entry_init(&reply.ct, p->protocol, 0, CT_F_REVNAT | CT_F_REV_SNAT, &frontend, now);
-	reply.snat.address = p->src;
-	reply.snat.port = p->sport;
-	reply.snat.ifindex = skb->ingress_ifindex;
-	key.src = backend->address;
-	key.dst = *node;
-	key.sport = backend->port;
-	key.protocol = p->protocol;
-	key.direction = CT_DIR_REPLY;
-	for (int i = 0; i < NODE_SNAT_ATTEMPTS; i++) {
-		key.dport = bpf_htons(NODE_SNAT_PORT_MIN + lb_random_below(NODE_SNAT_PORT_MAX - NODE_SNAT_PORT_MIN + 1));
-		if (bpf_map_update_elem(&slb_node_ct, &key, &reply, BPF_NOEXIST) == 0) {
-			*port = key.dport;
-			return REASON_CT_CREATED;
-		}
-		/* Taken; a dead flow's entry that garbage collection has not reached yet frees it. */
-		struct node_ct_entry *held = bpf_map_lookup_elem(&slb_node_ct, &key);
-
-		if (held && (__u64)held->ct.expires * NSEC_PER_SEC <= now) {
-			bpf_map_delete_elem(&slb_node_ct, &key);
-			if (bpf_map_update_elem(&slb_node_ct, &key, &reply, BPF_NOEXIST) == 0) {
-				*port = key.dport;
-				return REASON_CT_CREATED;
-			}
-		}
-	}
-	return REASON_NODE_SNAT_NO_PORT;
-}
-
-/* The node's address on the device, in p's family; NULL when it has none. */
-static __always_inline const struct lb_address *device_address(const struct node_device *dev, const struct packet *p)
-{
-	if (p->v6)
-		return (dev->flags & NODE_DEV_F_IPV6) ? &dev->ipv6 : NULL;
-	return (dev->flags & NODE_DEV_F_IPV4) ? &dev->ipv4 : NULL;
-}
-
-/* Makes p's new flow's entries, to a backend on this node (snat NULL: the client's address is
- * kept, and the reply entry is keyed by backend -> client) or on another node (source-NATed:
- * the reply entry, claimed first, is keyed by backend -> node:port). A flow is both entries or
- * none. */
-static __always_inline enum slb_reason node_create_flow(struct __sk_buff *skb, const struct packet *p,
-							const struct backend_value *backend, __u32 backend_id,
-							const struct lb_address *snat, __u32 out_ifindex,
-							struct node_ct_entry *forward, __u64 now)
-{
-	struct ct_nat nat = { .address = backend->address, .port = backend->port, .backend_id = backend_id };
-	struct ct_key key;
-	__be16 port = 0;
-
-	if (snat) {
-		enum slb_reason claimed = node_claim_snat_port(skb, p, backend, snat, &port, now);
-
-		if (claimed != REASON_CT_CREATED)
-			return claimed;
-		ct_entry_init(&forward->ct, p->protocol, ct_state_of(p), CT_F_DNAT | CT_F_SNAT, &nat, now);
-		forward->snat.address = *snat;
-		forward->snat.port = port;
-		forward->snat.ifindex = out_ifindex;
-	} else {
-		struct node_ct_entry reply = {};
-		struct ct_nat frontend = { .address = p->dst, .port = p->dport };
-
-		ct_entry_init(&reply.ct, p->protocol, 0, CT_F_REVNAT, &frontend, now);
-		ct_reply_key_of(&key, p, &backend->address, backend->port);
-		if (bpf_map_update_elem(&slb_node_ct, &key, &reply, BPF_ANY))
-			return REASON_CT_REPLY_INSERT_FAILED;
-		ct_entry_init(&forward->ct, p->protocol, ct_state_of(p), CT_F_DNAT, &nat, now);
-	}
-	ct_key_of(&key, p, CT_DIR_FORWARD);
-	if (bpf_map_update_elem(&slb_node_ct, &key, forward, BPF_ANY) == 0)
-		return REASON_CT_CREATED;
-	/* Undo the reply entry, so the port (or the tuple) is free for the next attempt. */
-	if (snat) {
-		key.src = backend->address;
-		key.dst = *snat;
-		key.sport = backend->port;
-		key.dport = port;
-		key.direction = CT_DIR_REPLY;
-	} else {
-		ct_reply_key_of(&key, p, &backend->address, backend->port);
-	}
-	bpf_map_delete_elem(&slb_node_ct, &key);
-	return REASON_CT_INSERT_FAILED;
-}
-
-/* A packet of a tracked flow in its forward direction: to the backend, and, source-NATed, out
- * of the device towards it (the node's routing would take a packet with the node's own address
- * as source, arriving from outside, for a martian). */
-static __always_inline int node_forward(struct __sk_buff *skb, const struct packet *p, const struct node_ct_entry *flow)
-{
-	if (!packet_rewrite(skb, p, true, &flow->ct.nat.address, flow->ct.nat.port))
-		return tc_drop_ct(REASON_NAT_FAILED);
-	if (!(flow->ct.verdict & CT_F_SNAT))
-		return TC_PASS;
-	if (!packet_rewrite(skb, p, false, &flow->snat.address, flow->snat.port))
-		return tc_drop_ct(REASON_NAT_FAILED);
-	return bpf_redirect_neigh(flow->snat.ifindex, NULL, 0, 0);
 }
 
 /* The key of the other direction's entry of the flow p's packet is in (flow: its entry, in
@@ -218,6 +108,171 @@ static __always_inline void node_other_key(struct ct_key *key, const struct pack
 	}
 }
 
+/* A new flow's two entries and the keys it writes are built here, not on the stack: with them
+ * the path would pass BPF's 512 bytes of stack. Per CPU, and a tc program runs to its end on its CPU. */
+struct node_scratch {
+	struct node_ct_entry forward;
+	struct node_ct_entry reply;
+	struct ct_key key;       /* the entry being written */
+	struct ct_key claimed;   /* a source NAT's reply tuple being claimed */
+	struct ct_key displaced; /* the forward entry of a closed flow whose port is taken over */
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct node_scratch);
+} slb_node_scratch SEC(".maps");
+
+/* Whether a source NAT's reply entry holding a port may give it to p's new flow: dead, or
+ * closed while p opens a TCP connection. */
+static __always_inline bool node_port_reusable(const struct node_ct_entry *held, const struct packet *p, __u64 now)
+{
+	if ((__u64)held->ct.expires * NSEC_PER_SEC <= now)
+		return true;
+	return p->protocol == IPPROTO_TCP && (held->ct.state & CT_S_CLOSING) && (p->tcp_flags & (PKT_TCP_SYN | PKT_TCP_ACK)) == PKT_TCP_SYN;
+}
+
+/* Claims a port of the node's address for p's new flow to backend: the reply entry keyed by the
+ * tuple the backend will answer on (backend -> node:port), written only if no flow has it
+ * (BPF_NOEXIST is the claim, atomic between CPUs). Its data turns the replies back into the
+ * frontend's, to the client, out of the device the client came in by. */
+static __always_inline enum slb_reason node_claim_snat_port(struct __sk_buff *skb, const struct packet *p,
+							    const struct backend_value *backend, const struct lb_address *node,
+							    struct node_scratch *scratch, __be16 *port, __u64 now)
+{
+	struct ct_nat frontend = { .address = p->dst, .port = p->dport };
+	struct node_ct_entry *reply = &scratch->reply;
+	struct ct_key *key = &scratch->claimed;
+
+	ct_entry_init(&reply->ct, p->protocol, 0, CT_F_REVNAT | CT_F_REV_SNAT, &frontend, now);
+	reply->snat.address = p->src;
+	reply->snat.port = p->sport;
+	reply->snat.pad = 0;
+	reply->snat.ifindex = skb->ingress_ifindex;
+	key->src = backend->address;
+	key->dst = *node;
+	key->sport = backend->port;
+	key->protocol = p->protocol;
+	key->direction = CT_DIR_REPLY;
+	key->pad[0] = 0;
+	key->pad[1] = 0;
+	/* A random start, then the ports after it (wrapping in the range), as netfilter and Cilium
+	 * probe: random tries alone fail far more often once the range is half taken. */
+	__u32 first = lb_random_below(NODE_SNAT_PORTS);
+
+	for (int i = 0; i < NODE_SNAT_ATTEMPTS; i++) {
+		key->dport = bpf_htons(NODE_SNAT_PORT_MIN + (first + i) % NODE_SNAT_PORTS);
+		if (bpf_map_update_elem(&slb_node_ct, key, reply, BPF_NOEXIST) == 0) {
+			*port = key->dport;
+			return REASON_CT_CREATED;
+		}
+		/* Taken by a flow that is over: its entry is dead (garbage collection has not reached
+		 * it yet), or closed (a reset or FIN went through) while this is a new connection, which
+		 * may take its port as netfilter lets a SYN reuse a closed connection's tuple; the old
+		 * flow's forward entry goes with it. */
+		struct node_ct_entry *held = bpf_map_lookup_elem(&slb_node_ct, key);
+
+		if (!held || !node_port_reusable(held, p, now))
+			continue;
+		node_other_key(&scratch->displaced, p, held, false);
+		bpf_map_delete_elem(&slb_node_ct, &scratch->displaced);
+		bpf_map_delete_elem(&slb_node_ct, key);
+		if (bpf_map_update_elem(&slb_node_ct, key, reply, BPF_NOEXIST) == 0) {
+			*port = key->dport;
+			return REASON_CT_CREATED;
+		}
+	}
+	return REASON_NODE_SNAT_NO_PORT;
+}
+
+/* The node's address on the device, in p's family; NULL when it has none. */
+static __always_inline const struct lb_address *device_address(const struct node_device *dev, const struct packet *p)
+{
+	if (p->v6)
+		return (dev->flags & NODE_DEV_F_IPV6) ? &dev->ipv6 : NULL;
+	return (dev->flags & NODE_DEV_F_IPV4) ? &dev->ipv4 : NULL;
+}
+
+/* Makes p's new flow's entries, to a backend on this node (snat NULL: the client's address is
+ * kept, and the reply entry is keyed by backend -> client) or on another node (source-NATed:
+ * the reply entry, claimed first, is keyed by backend -> node:port). A flow is both entries or
+ * none. */
+struct node_new_flow {
+	const struct packet *p;
+	struct backend_value backend;
+	__u32 backend_id;
+	__u32 out_ifindex;
+	const struct lb_address *snat; /* NULL: a backend on this node */
+	__u64 now;
+};
+
+static __always_inline enum slb_reason node_create_flow(struct __sk_buff *skb, const struct node_new_flow *flow,
+							struct node_scratch *scratch)
+{
+	struct node_ct_entry *forward = &scratch->forward;
+	struct node_ct_entry *reply = &scratch->reply;
+	const struct packet *p = flow->p;
+	const struct backend_value *backend = &flow->backend;
+	const struct lb_address *snat = flow->snat;
+	__u64 now = flow->now;
+	struct ct_nat nat = { .address = backend->address, .port = backend->port, .backend_id = flow->backend_id };
+	struct ct_key *key = &scratch->key;
+	__be16 port = 0;
+
+	if (snat) {
+		enum slb_reason claimed = node_claim_snat_port(skb, p, backend, snat, scratch, &port, now);
+
+		if (claimed != REASON_CT_CREATED)
+			return claimed;
+		ct_entry_init(&forward->ct, p->protocol, ct_state_of(p), CT_F_DNAT | CT_F_SNAT, &nat, now);
+		forward->snat.address = *snat;
+		forward->snat.port = port;
+		forward->snat.pad = 0;
+		forward->snat.ifindex = flow->out_ifindex;
+	} else {
+		struct ct_nat frontend = { .address = p->dst, .port = p->dport };
+
+		ct_entry_init(&reply->ct, p->protocol, 0, CT_F_REVNAT, &frontend, now);
+		__builtin_memset(&reply->snat, 0, sizeof(reply->snat));
+		ct_reply_key_of(key, p, &backend->address, backend->port);
+		if (bpf_map_update_elem(&slb_node_ct, key, reply, BPF_ANY))
+			return REASON_CT_REPLY_INSERT_FAILED;
+		ct_entry_init(&forward->ct, p->protocol, ct_state_of(p), CT_F_DNAT, &nat, now);
+		__builtin_memset(&forward->snat, 0, sizeof(forward->snat));
+	}
+	ct_key_of(key, p, CT_DIR_FORWARD);
+	if (bpf_map_update_elem(&slb_node_ct, key, forward, BPF_ANY) == 0)
+		return REASON_CT_CREATED;
+	/* Undo the reply entry, so the port (or the tuple) is free for the next attempt. */
+	if (snat) {
+		key->src = backend->address;
+		key->dst = *snat;
+		key->sport = backend->port;
+		key->dport = port;
+		key->direction = CT_DIR_REPLY;
+	} else {
+		ct_reply_key_of(key, p, &backend->address, backend->port);
+	}
+	bpf_map_delete_elem(&slb_node_ct, key);
+	return REASON_CT_INSERT_FAILED;
+}
+
+/* A packet of a tracked flow in its forward direction: to the backend, and, source-NATed, out
+ * of the device towards it (the node's routing would take a packet with the node's own address
+ * as source, arriving from outside, for a martian). */
+static __always_inline int node_forward(struct __sk_buff *skb, const struct packet *p, const struct node_ct_entry *flow)
+{
+	if (!packet_rewrite(skb, p, true, &flow->ct.nat.address, flow->ct.nat.port))
+		return tc_drop_ct(REASON_NAT_FAILED);
+	if (!(flow->ct.verdict & CT_F_SNAT))
+		return TC_PASS;
+	if (!packet_rewrite(skb, p, false, &flow->snat.address, flow->snat.port))
+		return tc_drop_ct(REASON_NAT_FAILED);
+	return bpf_redirect_neigh(flow->snat.ifindex, NULL, 0, 0);
+}
+
 /* A reset in one direction closes the flow's other entry too. */
 static __always_inline void node_reset_other(const struct packet *p, const struct node_ct_entry *flow, bool forward, __u64 now)
 {
@@ -229,18 +284,62 @@ static __always_inline void node_reset_other(const struct packet *p, const struc
 	ct_close_other(&slb_node_ct, &other, p, now);
 }
 
+/* A SYN on a flow that is closing opens a new connection on a tuple the client used before (it
+ * reuses source ports within the closing lifetime): the old flow's entries go, and the
+ * connection starts afresh, with a new backend choice and both entries new. Carried on, the new
+ * connection could outlive one of the old entries (each expires on its own direction's
+ * packets) and lose its replies. */
+static __always_inline bool node_reopens(const struct packet *p, const struct node_ct_entry *flow)
+{
+	return p->protocol == IPPROTO_TCP && (flow->ct.state & CT_S_CLOSING) && (p->tcp_flags & (PKT_TCP_SYN | PKT_TCP_ACK)) == PKT_TCP_SYN;
+}
+
+static __always_inline void node_forget(const struct ct_key *key, const struct packet *p, const struct node_ct_entry *flow)
+{
+	struct ct_key other;
+
+	node_other_key(&other, p, flow, true);
+	bpf_map_delete_elem(&slb_node_ct, &other);
+	bpf_map_delete_elem(&slb_node_ct, key);
+}
+
+/* The refusal's frame is built on the stack: a call of its own keeps that stack apart from the
+ * new flow's (the two together pass BPF's 512 bytes). */
+static __noinline int node_refuse(struct __sk_buff *skb, const struct packet *p)
+{
+	return refuse_packet(skb, p);
+}
+
+/* The new flow's entries, then its first packet on its way. A call of its own (BPF allows a
+ * subprogram five arguments, hence the struct): its entries and keys on a stack apart from the
+ * packet path's, which with them would pass BPF's 512 bytes. */
+static __noinline int node_start_flow(struct __sk_buff *skb, const struct node_new_flow *flow)
+{
+	__u32 zero = 0;
+	struct node_scratch *scratch = bpf_map_lookup_elem(&slb_node_scratch, &zero);
+	enum slb_reason created;
+
+	if (!scratch)
+		return tc_drop_ct(REASON_CT_INSERT_FAILED);
+	created = node_create_flow(skb, flow, scratch);
+
+	if (created == REASON_NODE_SNAT_NO_PORT)
+		return tc_drop(created);
+	if (created != REASON_CT_CREATED)
+		return tc_drop_ct(created);
+	counter_inc(REASON_NODE_TRANSLATED);
+	if (flow->snat)
+		counter_inc(REASON_NODE_SNAT);
+	return node_forward(skb, flow->p, &scratch->forward);
+}
+
 /* A new flow from outside to p's destination, if a north-south frontend is there. */
 static __always_inline int node_new_flow(struct __sk_buff *skb, const struct packet *p, __u64 now)
 {
+	struct node_new_flow flow = { .p = p, .now = now };
 	struct frontend_key fk;
 	struct frontend_value *svc;
-	struct backend_value backend;
-	struct node_ct_entry forward = {};
-	const struct lb_address *snat = NULL;
 	struct node_device *dev = NULL;
-	enum slb_reason created;
-	__u32 backend_id = 0;
-	__u32 out_ifindex = 0;
 	bool local_only;
 	int route;
 
@@ -252,7 +351,7 @@ static __always_inline int node_new_flow(struct __sk_buff *skb, const struct pac
 	local_only = svc->flags & FRONTEND_F_EXTERNAL_LOCAL;
 	if (local_only)
 		fk.scope = FRONTEND_SCOPE_LOCAL;
-	switch (lb_select_backend(&fk, lb_client_id_of_address(&p->src), &backend, &backend_id)) {
+	switch (lb_select_backend(&fk, lb_client_id_of_address(&p->src), &flow.backend, &flow.backend_id)) {
 	case LB_NO_PORT:
 		/* No local-scope frontend beside it: an agent that does not write them. */
 		if (local_only)
@@ -263,33 +362,25 @@ static __always_inline int node_new_flow(struct __sk_buff *skb, const struct pac
 		 * externalTrafficPolicy Local without endpoints on this node drops (a load balancer's
 		 * health check takes the node out). */
 		counter_inc(REASON_NO_BACKEND);
-		return local_only ? TC_ACT_SHOT : refuse_packet(skb, p);
+		return local_only ? TC_ACT_SHOT : node_refuse(skb, p);
 	case LB_SELECTED:
 		break;
 	}
 	/* This node's endpoints, the client's address kept: never source-NATed. */
 	if (local_only)
 		goto create;
-	route = node_route(skb, p, &backend.address, &out_ifindex);
+	route = node_route(skb, p, &flow.backend.address, &flow.out_ifindex);
 	if (route == BPF_FIB_LKUP_RET_SUCCESS || route == BPF_FIB_LKUP_RET_NO_NEIGH)
-		dev = bpf_map_lookup_elem(&slb_node_devices, &out_ifindex);
+		dev = bpf_map_lookup_elem(&slb_node_devices, &flow.out_ifindex);
 	else if (route != BPF_FIB_LKUP_RET_NOT_FWDED)
 		return tc_drop(REASON_NODE_NO_ROUTE);
 	if (dev) {
-		snat = device_address(dev, p);
-		if (!snat)
+		flow.snat = device_address(dev, p);
+		if (!flow.snat)
 			return tc_drop(REASON_NODE_NO_SNAT_ADDRESS);
 	}
 create:
-	created = node_create_flow(skb, p, &backend, backend_id, snat, out_ifindex, &forward, now);
-	if (created == REASON_NODE_SNAT_NO_PORT)
-		return tc_drop(created);
-	if (created != REASON_CT_CREATED)
-		return tc_drop_ct(created);
-	counter_inc(REASON_NODE_TRANSLATED);
-	if (snat)
-		counter_inc(REASON_NODE_SNAT);
-	return node_forward(skb, p, &forward);
+	return node_start_flow(skb, &flow);
 }
 
 /* A source-NATed flow's reply from the backend on another node: the frontend's address as its
@@ -326,6 +417,10 @@ int slb_node_from_world(struct __sk_buff *skb)
 		return TC_PASS;
 	ct_key_of(&key, &p, CT_DIR_FORWARD);
 	flow = node_flow(&key, &p, now);
+	if (flow && node_reopens(&p, flow)) {
+		node_forget(&key, &p, flow);
+		flow = NULL;
+	}
 	if (!flow)
 		return node_new_flow(skb, &p, now);
 	if (!(flow->ct.verdict & CT_F_DNAT))

@@ -4,6 +4,8 @@ import { be16, defineStruct, lbAddress, padding, structField, u32 } from '../bpf
 import { ctEntryLayout, type CtEntry } from './ct-map.js';
 
 export const NODE_CT_MAP = 'slb_node_ct';
+/** The programs' per-CPU room for a new flow's entries and keys (tc_node.bpf.c); no user space reads it. */
+export const NODE_SCRATCH_MAP = 'slb_node_scratch';
 /** max_entries of slb_node_ct (checked against BTF). */
 export const NODE_CT_CAPACITY = 131072;
 /** NODE_SNAT_PORT_MIN..MAX: the source ports a source NAT takes on the node's addresses. */

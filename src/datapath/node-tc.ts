@@ -17,7 +17,7 @@ import { collectExpiredFlows } from './ct-gc.js';
 import { ctKeyLayout, ctNow, type CtKey } from './ct-map.js';
 import type { ComponentKind, DatapathComponent, FlowTable, TargetChanges } from './datapath-component.js';
 import { closingOnError, loadDatapathObject, removePins } from './datapath-object.js';
-import { NODE_CT_CAPACITY, NODE_CT_MAP, NODE_SNAT_PORTS, nodeCtEntryLayout, type NodeCtEntry } from './node-ct-map.js';
+import { NODE_CT_CAPACITY, NODE_CT_MAP, NODE_SCRATCH_MAP, NODE_SNAT_PORTS, nodeCtEntryLayout, type NodeCtEntry } from './node-ct-map.js';
 import { NODE_DEVICES_MAP, nodeDeviceLayout, nodeDeviceOf, type NodeDevice } from './node-devices-map.js';
 import { interfaceMatcher } from './pod-interfaces.js';
 import { detachTcEverywhere, detachTcFrom, tcAttacher } from './tc-datapath.js';
@@ -118,7 +118,7 @@ export const NodeTc: ComponentKind<NodeTcConfig, NodeTcComponent> = {
   detach(bpffs) {
     const nodeTcFiltersRemoved = detachTcEverywhere(NODE_TC_HANDLE);
     // North-south flows mean nothing without the programs that translate them.
-    removePins(bpffs, [NODE_CT_MAP, NODE_DEVICES_MAP]);
+    removePins(bpffs, [NODE_CT_MAP, NODE_DEVICES_MAP, NODE_SCRATCH_MAP]);
     return { nodeTcFiltersRemoved };
   },
 };

@@ -166,6 +166,24 @@ t.test("a reset closes both of a flow's entries, whichever side sends it (a sour
   }
 });
 
+t.test("a SYN on a closing flow's tuple (a client port used again) starts the flow afresh: both old entries go", async (t) => {
+  const backend = { address: '10.244.0.21', port: 8080 };
+  const f: Flow = { src: CLIENT.v4, dst: NODE.v4, sport: 40600, dport: 30080, protocol: 'tcp', flags: TCP.ACK };
+  const reply: Flow = { src: backend.address, dst: f.src, sport: 8080, dport: f.sport, protocol: 'tcp', flags: TCP.ACK };
+  seed(f, CT_DIRECTION.forward, CT_VERDICT.dnat, backend);
+  seed(reply, CT_DIRECTION.reply, CT_VERDICT.revnat, { address: f.dst, port: f.dport });
+  testRunPacket(fromWorld, buildFrame({ ...f, flags: TCP.RST }), 'client RST');
+  t.equal(node.ct.get(key(f, CT_DIRECTION.forward))!.ct.state & CT_STATE.closing, CT_STATE.closing, 'closing after the reset');
+  // A new SYN from the same port: the old entries are forgotten and the flow made anew, which
+  // here (no ingress device to route from) ends at the route lookup: nothing of the old flow stays.
+  testRunPacket(fromWorld, buildFrame({ ...f, flags: TCP.SYN }), 'SYN again');
+  t.equal(node.ct.get(key(f, CT_DIRECTION.forward)), undefined, 'the old forward entry is gone');
+  t.equal(node.ct.get(key(reply, CT_DIRECTION.reply)), undefined, 'and its reply entry');
+  // A SYN on a flow that is not closing (a retransmitted one) keeps it.
+  seed(f, CT_DIRECTION.forward, CT_VERDICT.dnat, backend);
+  expectFrame(t, 'a retransmitted SYN', fromWorld, buildFrame({ ...f, flags: TCP.SYN }), TC_ACT_UNSPEC, buildFrame({ ...f, flags: TCP.SYN, dst: backend.address, dport: 8080 }));
+});
+
 t.test('what the node programs leave alone', async (t) => {
   const c = { src: CLIENT.v4, sport: 40100, protocol: 'tcp' as const, flags: TCP.SYN };
   expectPassed(t, 'an address no service has', fromWorld, { ...c, dst: '198.18.0.99', dport: 30080 }, counters);

@@ -8,27 +8,32 @@ import { benchControlPlane } from '../../src/bench/control-plane.js';
 import { PROFILES, SECTION_IDS } from '../../src/bench/suite/profiles.js';
 import { runSuite } from '../../src/bench/suite/run-suite.js';
 
-// north-south is left out: its socket/remote case drops connections once NodeTc's source-NAT
-// ports run short (a few thousand connections within their 10 s closing lifetime), which any
-// run of it at full speed reaches; it is run and checked by `socklb bench --sections north-south`.
-const SMOKE_SECTIONS = SECTION_IDS.filter((id) => id !== 'north-south');
-
 t.test('the suite, quick and small', async (t) => {
-  const profile = { ...PROFILES.quick, durationMs: 300, servicePoints: [1, 50], podPoints: [3], stateConnections: 300, legacyServicePoints: [50], policyPodPoints: [1], controlPlanePoints: [100], controlPlaneChanges: 2 };
+  const profile = {
+    ...PROFILES.quick,
+    durationMs: 300,
+    servicePoints: [1, 50],
+    podPoints: [3],
+    stateConnections: 300,
+    legacyServicePoints: [50],
+    policyPodPoints: [1],
+    controlPlanePoints: [100],
+    controlPlaneChanges: 2,
+  };
   const lines: string[] = [];
   const statsSysctl = (): string => readFileSync('/proc/sys/kernel/bpf_stats_enabled', 'utf8').trim();
   const statsBefore = statsSysctl();
-  const r = await runSuite(profile, SMOKE_SECTIONS, 'test', (l) => lines.push(l));
+  const r = await runSuite(profile, SECTION_IDS, 'test', (l) => lines.push(l));
   t.equal(statsSysctl(), statsBefore, 'kernel.bpf_stats_enabled is as it was before the run');
   t.same(r.problems, [], 'every run passed its checks');
   t.same(
     r.sections.map((s) => s.id),
-    [...SMOKE_SECTIONS],
+    [...SECTION_IDS],
   );
   const ipvs = r.sections[0]!.unavailable.find((u) => u.mode === 'ipvs');
   const expected = ['socket', 'conntrack', 'iptables', 'nftables', ...(ipvs ? [] : ['ipvs']), 'direct'];
   if (ipvs) t.match(ipvs.reason, /IPVS/, 'a mode the kernel lacks is reported with its reason, not a number');
-  for (const s of r.sections.filter((s) => !['control-plane', 'hooks', 'iptables-legacy', 'macvlan', 'policy'].includes(s.id))) {
+  for (const s of r.sections.filter((s) => !['control-plane', 'hooks', 'iptables-legacy', 'macvlan', 'policy', 'north-south'].includes(s.id))) {
     const xs = s.xLabel ? (s.id === 'service-scalability' ? [1, 50] : [3]) : [undefined];
     for (const x of xs)
       for (const mode of expected) {
@@ -45,9 +50,17 @@ t.test('the suite, quick and small', async (t) => {
   t.equal(at('conntrack', 'kernel'), 0, '... and none in the kernel');
   t.equal(at('iptables', 'kernel'), 300, 'iptables: one kernel conntrack entry per connection');
   const macvlan = r.sections.find((s) => s.id === 'macvlan')!;
-  t.same(macvlan.rows.map((row) => row.mode), ['socket', 'direct'], 'on MacVlan pods only socket mode balances (and direct connects)');
+  t.same(
+    macvlan.rows.map((row) => row.mode),
+    ['socket', 'direct'],
+    'on MacVlan pods only socket mode balances (and direct connects)',
+  );
   for (const mode of ['conntrack', 'iptables', 'nftables'])
-    t.match(macvlan.unavailable.find((u) => u.mode === mode)?.reason, /does not balance on macvlan pods: .*the trial run: .*failed transactions/, `${mode} on MacVlan: not working, with what its trial saw`);
+    t.match(
+      macvlan.unavailable.find((u) => u.mode === mode)?.reason,
+      /does not balance on macvlan pods: .*the trial run: .*failed transactions/,
+      `${mode} on MacVlan: not working, with what its trial saw`,
+    );
   const policy = r.sections.find((s) => s.id === 'policy')!;
   for (const mode of ['socket', 'socket+policy', 'conntrack', 'iptables', 'iptables+calico', 'direct']) {
     const row = policy.rows.find((row) => row.mode === mode && row.x === 1);
@@ -55,8 +68,23 @@ t.test('the suite, quick and small', async (t) => {
   }
   const ctPolicy = policy.rows.find((row) => row.mode === 'conntrack+policy');
   if (!ctPolicy) t.match(policy.unavailable.find((u) => u.mode === 'conntrack+policy')?.reason, /does not enforce/, 'conntrack+policy: measured, or reported as not enforcing');
+  // From outside the node: every mode in both cases; only socklb's table holds these flows in
+  // socket mode, only the kernel's under kube-proxy's rules.
+  const northSouth = r.sections.find((s) => s.id === 'north-south')!;
+  for (const c of ['local', 'remote'])
+    for (const mode of ['socket', 'iptables', 'nftables', 'direct']) {
+      const row = northSouth.rows.find((row) => row.mode === `${mode}, ${c}`);
+      t.ok(row && row.values.rate!.median > 0, `north-south ${c}: ${mode} measured`);
+      if (mode === 'socket')
+        t.ok(row && row.values.socklbFlows!.median > 0 && row.values.kernelConntrack!.median === 0, `north-south ${c}: socket's flows in slb_node_ct, none in the kernel's`);
+      if (mode === 'iptables') t.ok(row && row.values.kernelConntrack!.median > 0 && row.values.socklbFlows!.median === 0, `north-south ${c}: iptables' in the kernel's`);
+    }
   const legacy = r.sections.find((s) => s.id === 'iptables-legacy')!;
-  t.same(legacy.rows.map((row) => `${row.mode}@${row.x}`), ['direct@50', 'iptables@50', 'iptables-legacy@50'], 'iptables on both backends beside direct');
+  t.same(
+    legacy.rows.map((row) => `${row.mode}@${row.x}`),
+    ['direct@50', 'iptables@50', 'iptables-legacy@50'],
+    'iptables on both backends beside direct',
+  );
   for (const row of legacy.rows) t.ok(row.values.rate!.median > 0 && (row.mode === 'direct' || row.ratioToDirect! > 0), `iptables-legacy section: ${row.mode} measured`);
   const hooks = r.sections.find((s) => s.id === 'hooks')!;
   // Every socket program runs in some workload, once per transaction where one call is due.
