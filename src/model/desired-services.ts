@@ -41,9 +41,8 @@ export interface DesiredService {
    * externalTrafficPolicy: Local, on the frontends it concerns (reach 'external'). For the
    * clients the socket hooks see it must not apply: kube-proxy sends pods' and the node's own
    * traffic to these addresses to all the service's endpoints anyway ("short-circuit"), which is
-   * what backends holds. Traffic from outside the node would be limited to this node's
-   * endpoints with its client address kept; until the node programs can do that they leave it
-   * alone (counted as node_local_policy_passed).
+   * what backends holds. Traffic from outside the node takes the frontend's twin of scope
+   * 'local' instead (this node's endpoints, the client's address kept: external-frontends.ts).
    */
   externalPolicyLocal?: true;
 }
