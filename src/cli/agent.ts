@@ -15,7 +15,9 @@ import { startConntrackWork } from './conntrack-work.js';
 import { watchDatapath } from './datapath-watch.js';
 import { startRetryTimer } from './retry-timer.js';
 import { formatProblem } from '../model/problems.js';
-import { isFullUpdate, mergeUpdates } from '../model/desired-tables.js';
+import { isFullUpdate, mergeUpdates, tableOf } from '../model/desired-tables.js';
+import { SERVICES } from '../model/desired-services.js';
+import { startHealthCheckServers } from './health-check-server.js';
 import { ReconcileSteps } from '../datapath/reconcile-steps.js';
 import { emptyReport } from '../datapath/reconciler.js';
 import { servicesStep } from '../datapath/services-step.js';
@@ -171,6 +173,10 @@ export function startAgent(opts: AgentOptions, deps: AgentDeps): Agent {
   };
   const retries = startRetryTimer(reconciler, clock, random, watch.installed, metrics, log, afterWrites);
   const stopConntrackWork = datapath.flowTables.length > 0 ? startConntrackWork(datapath, opts, watch.checkNow, clock, metrics, log) : () => undefined;
+  // Load balancers' health checks of externalTrafficPolicy Local services: only where NodeTc
+  // serves their traffic from outside (the services' local-scope twins exist only then), and
+  // only from the node's own network namespace (not the demo's agent, which runs outside it).
+  const healthChecks = opts.nodeDevices && opts.nodeDevices.length > 0 && !opts.nodeNetns ? startHealthCheckServers(() => watch.installed(), log) : undefined;
   opts.extraMetrics?.(metrics);
 
   let synced = false;
@@ -196,6 +202,8 @@ export function startAgent(opts: AgentOptions, deps: AgentDeps): Agent {
     held = update;
     const applied = steps.apply(update);
     held = undefined;
+    const servicesTable = healthChecks && tableOf(update, SERVICES);
+    if (servicesTable) healthChecks!.apply(servicesTable);
     policyWork?.afterSync();
     const kind = isFullUpdate(update) ? 'full' : 'delta';
     const report = applied.reportOf(services) ?? emptyReport();
@@ -293,6 +301,7 @@ export function startAgent(opts: AgentOptions, deps: AgentDeps): Agent {
       // Idle keep-alive connections (a scraper, a probe) would hold close() open.
       server?.closeAllConnections();
       await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
+      await healthChecks?.close();
       datapath.close();
       status.remove();
       log.info({ bpffs: opts.bpffs }, 'agent stopped; the datapath stays attached (socklb uninstall removes it)');

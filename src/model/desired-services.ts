@@ -45,6 +45,9 @@ export interface DesiredService {
    * 'local' instead (this node's endpoints, the client's address kept: external-frontends.ts).
    */
   externalPolicyLocal?: true;
+  /** On a local-scope twin: the service's healthCheckNodePort, where the agent answers a load
+   * balancer's health check with this node's endpoint count (health-checks.ts). */
+  healthCheckNodePort?: number;
 }
 
 // Keys are built with join(), which yields one flat string: a template literal yields a tree of

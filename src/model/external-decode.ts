@@ -1,6 +1,6 @@
 // Checks and decodes the Service fields of north-south addresses: spec.externalIPs,
-// status.loadBalancer.ingress, spec.ports[].nodePort, externalTrafficPolicy and
-// loadBalancerSourceRanges. A bad value is reported on its field and skips only itself. Pure.
+// status.loadBalancer.ingress, spec.ports[].nodePort, externalTrafficPolicy, healthCheckNodePort
+// and loadBalancerSourceRanges. A bad value is reported on its field and skips only itself. Pure.
 import { parseCidr } from '../net/cidr.js';
 import { ipFamily, type IpFamily } from '../net/ip-address.js';
 import { decodeAddress, eachRecord, isPort, isRecord, itemFieldName, portProblem, type DecodedAddress } from './decode-fields.js';
@@ -22,6 +22,8 @@ export interface DecodedExternal {
   externalPolicyLocal: boolean;
   /** spec.loadBalancerSourceRanges of a LoadBalancer service. */
   sourceRanges: readonly SourceRange[];
+  /** spec.healthCheckNodePort of a LoadBalancer service with externalTrafficPolicy Local. */
+  healthCheckNodePort?: number;
 }
 
 /** Shared by every service without north-south addresses (most of them): no object per service. */
@@ -92,14 +94,25 @@ function decodePolicy(spec: ServiceSpec, sink: ProblemSink): boolean {
   return false;
 }
 
+/** The port the API server allocates where kube-proxy answers a load balancer's health checks:
+ * only a LoadBalancer service with externalTrafficPolicy Local has one. */
+function decodeHealthCheckNodePort(spec: ServiceSpec, local: boolean, sink: ProblemSink): number | undefined {
+  const v = spec.healthCheckNodePort;
+  if (v === undefined || v === null || v === 0 || spec.type !== 'LoadBalancer' || !local) return undefined;
+  if (isPort(v)) return v;
+  sink.add('spec.healthCheckNodePort', `${portProblem(v)} (no health check is answered for this service)`);
+  return undefined;
+}
+
 export function decodeExternal(spec: ServiceSpec, status: ServiceStatus | undefined, sink: ProblemSink): DecodedExternal {
   const isLoadBalancer = spec.type === 'LoadBalancer';
   const externalIPs = decodeExternalIPs(spec, sink);
   const loadBalancerIPs = isLoadBalancer ? decodeLoadBalancerIPs(status, sink) : [];
   const externalPolicyLocal = decodePolicy(spec, sink);
   const sourceRanges = isLoadBalancer ? decodeSourceRanges(spec, sink) : [];
+  const healthCheckNodePort = decodeHealthCheckNodePort(spec, externalPolicyLocal, sink);
   if (externalIPs.length === 0 && loadBalancerIPs.length === 0 && !externalPolicyLocal && sourceRanges.length === 0) return NO_EXTERNAL;
-  return { externalIPs, loadBalancerIPs, externalPolicyLocal, sourceRanges };
+  return { externalIPs, loadBalancerIPs, externalPolicyLocal, sourceRanges, ...(healthCheckNodePort ? { healthCheckNodePort } : {}) };
 }
 
 /** spec.ports[i].nodePort of a NodePort or LoadBalancer service, or undefined. A missing one is

@@ -56,6 +56,7 @@ export function externalFrontends(svc: DecodedService, endpoints: ServiceEndpoin
       field,
       reach: 'external',
       ...(ext.externalPolicyLocal ? { externalPolicyLocal: true as const } : {}),
+      ...(local && ext.healthCheckNodePort ? { healthCheckNodePort: ext.healthCheckNodePort } : {}),
     });
     // The twin right after its frontend: the index takes it only with that one.
     out.push(row(false));

@@ -36,6 +36,8 @@ export interface ServiceSpec {
   loadBalancerSourceRanges?: unknown;
   /** false: a LoadBalancer service without node ports. */
   allocateLoadBalancerNodePorts?: unknown;
+  /** LoadBalancer with externalTrafficPolicy Local: the node port a load balancer health-checks. */
+  healthCheckNodePort?: unknown;
 }
 
 export interface ServiceStatus {

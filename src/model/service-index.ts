@@ -36,7 +36,7 @@ const key = flatKey;
 
 function sameService(a: DesiredService, b: DesiredService): boolean {
   if ((a.affinityTimeoutSeconds ?? 0) !== (b.affinityTimeoutSeconds ?? 0) || a.owner !== b.owner || a.backends.length !== b.backends.length) return false;
-  if (a.reach !== b.reach || a.externalPolicyLocal !== b.externalPolicyLocal) return false;
+  if (a.reach !== b.reach || a.externalPolicyLocal !== b.externalPolicyLocal || a.healthCheckNodePort !== b.healthCheckNodePort) return false;
   // Backends are sorted by selectEndpoints, so equal sets are equal lists.
   return a.backends.every((x, i) => x.address === b.backends[i]!.address && x.port === b.backends[i]!.port);
 }

@@ -21,6 +21,7 @@ import { pinName } from '../../src/datapath/map-layouts.js';
 import { NODE_CT_MAP, nodeCtEntryLayout } from '../../src/datapath/node-ct-map.js';
 import { openPinnedDatapath } from '../../src/datapath/sock-datapath.js';
 import { run } from '../../src/lab/command.js';
+import { waitForLine } from '../../src/lab/lab-processes.js';
 import { NODE_V4, NODE_V6 } from '../../src/lab/pod-network.js';
 import type { ProbeRequest } from '../../src/lab/probe-client.js';
 import { byBackend, KernelLab } from '../helpers/kernel-lab.js';
@@ -31,6 +32,21 @@ const LOCAL = ['be-1', 'be-2'];
 const EXTERNAL_IPS = ['203.0.113.10', '2001:db8:ee::10'];
 /** The other node's pod, held by the outside host "peer". */
 const REMOTE_POD = { ipv4: '10.244.1.10', ipv6: 'fd00:244:1::10' };
+/** healthCheckNodePorts of the two externalTrafficPolicy Local services. */
+const HEALTH = { local: 32100, elsewhere: 32101 };
+/** The service with spec.healthCheckNodePort set, as the API server allocates it. */
+function withHealthCheck(svc: Record<string, unknown>, port: number): Record<string, unknown> {
+  (svc.spec as Record<string, unknown>).healthCheckNodePort = port;
+  return svc;
+}
+
+/** GET / on the node's address and a port from the outside host: status, header and body. */
+async function healthFromWorld(lab: KernelLab, host: string, port: number): Promise<{ status?: number; weight?: string; body?: unknown; error?: string }> {
+  const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}/healthz`;
+  const script = `fetch('${url}').then(async (r) => console.log(JSON.stringify({ status: r.status, weight: r.headers.get('x-load-balancing-endpoint-weight'), body: await r.json() }))).catch((e) => console.log(JSON.stringify({ error: String(e.cause?.code ?? e.message) })))`;
+  const child = lab.net.spawn('world', process.execPath, ['-e', script], { inCgroup: false });
+  return JSON.parse(await waitForLine(child, /^\{/, 15_000, 'health check client')) as { status?: number };
+}
 const PORTS = { web: 30080, webUdp: 30053, remote: 30081, local: 30082, empty: 30083, localElsewhere: 30084, nothing: 30999 };
 
 function nodeFlows(bpffs: string): { key: CtKey; verdict: number }[] {
@@ -75,12 +91,19 @@ for (const mode of ['socket', 'conntrack'] as const) {
       ...dualStackSlices('ns', 'remote', [{ name: 'http', port: 8080 }], [REMOTE_POD]),
       // externalTrafficPolicy Local: be-1 is this node's endpoint, be-2 is said to be another's.
       // (nodeSlice's port is unnamed, as the service's single port.)
-      nsService('ns', 'local', ['10.96.0.30'], [{ port: 80, targetPort: 8080, nodePort: PORTS.local }], { type: 'NodePort', externalTrafficPolicy: 'Local' }),
+      // A LoadBalancer (without an ingress IP yet): its health check port is answered too.
+      withHealthCheck(
+        nsService('ns', 'local', ['10.96.0.30'], [{ port: 80, targetPort: 8080, nodePort: PORTS.local }], { type: 'LoadBalancer', externalTrafficPolicy: 'Local' }),
+        HEALTH.local,
+      ),
       nodeSlice('ns', 'local-v4', 'local', 8080, [
         { address: lab.pod('be-1').ipv4, nodeName: 'node-a' },
         { address: lab.pod('be-2').ipv4, nodeName: 'node-b' },
       ]),
-      nsService('ns', 'elsewhere', ['10.96.0.50'], [{ port: 80, targetPort: 8080, nodePort: PORTS.localElsewhere }], { type: 'NodePort', externalTrafficPolicy: 'Local' }),
+      withHealthCheck(
+        nsService('ns', 'elsewhere', ['10.96.0.50'], [{ port: 80, targetPort: 8080, nodePort: PORTS.localElsewhere }], { type: 'LoadBalancer', externalTrafficPolicy: 'Local' }),
+        HEALTH.elsewhere,
+      ),
       nodeSlice('ns', 'elsewhere-v4', 'elsewhere', 8080, [{ address: REMOTE_POD.ipv4, nodeName: 'node-b' }]),
       nsService('ns', 'empty', ['10.96.0.40'], http(PORTS.empty), { type: 'NodePort' }),
       // NodePorts are balanced on the node's addresses from its Node object (--node-name).
@@ -169,6 +192,20 @@ for (const mode of ['socket', 'conntrack'] as const) {
       const elsewhere = await fromWorld({ mode: 'tcp', host: world.nodeIpv4, port: PORTS.localElsewhere, count: 3, timeoutMs: 1500 });
       t.same(elsewhere.errors, { ETIMEDOUT: 3 }, 'no endpoint on this node: dropped, as kube-proxy drops it');
       t.ok(counters().no_backend - before.no_backend >= 3n, 'counted as no_backend');
+    });
+
+    t.test("a load balancer's health check of each externalTrafficPolicy Local service: this node's endpoint count", async (t) => {
+      t.match(
+        await healthFromWorld(lab, world.nodeIpv4, HEALTH.local),
+        { status: 200, weight: '1', body: { service: { namespace: 'ns', name: 'local' }, localEndpoints: 1, serviceProxyHealthy: true } },
+        'one endpoint here: 200',
+      );
+      t.match(await healthFromWorld(lab, world.nodeIpv6, HEALTH.local), { status: 200 }, "on the node's IPv6 address too");
+      t.match(
+        await healthFromWorld(lab, world.nodeIpv4, HEALTH.elsewhere),
+        { status: 503, weight: '0', body: { localEndpoints: 0 } },
+        'none here: 503, so the load balancer sends it elsewhere',
+      );
     });
 
     t.test("the node's other ports and a NodePort without endpoints", async (t) => {

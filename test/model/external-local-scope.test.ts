@@ -4,7 +4,8 @@
 // endpoints (kube-proxy's short-circuit). A twin goes with its frontend: where the service does
 // not hold that one, it holds neither.
 import t from 'tap';
-import { frontendId, frontendOfId, type DesiredService } from '../../src/model/desired-services.js';
+import { frontendId, frontendOfId, SERVICES, type DesiredService } from '../../src/model/desired-services.js';
+import { HealthChecks } from '../../src/model/health-checks.js';
 import { desiredServices, type IndexOptions } from '../../src/model/service-index.js';
 import type { NodeContext } from '../../src/model/endpoint-selection.js';
 import { node, nodeSlice, nsService } from '../helpers/ns-fixtures.js';
@@ -66,4 +67,40 @@ t.test('a twin goes with its frontend: a cluster IP that takes the address takes
   t.equal(rows.get('192.0.2.10|80|TCP')?.owner, 'ns/other', 'the cluster IP wins the frontend');
   t.notOk(rows.has('192.0.2.10|80|TCP|local'), 'and the twin is not written for the service that lost it');
   t.ok(rows.has('198.18.0.1|30080|TCP|local'), "the NodePort's twin stays");
+});
+
+t.test("healthCheckNodePort: carried on a LoadBalancer's twins; each port answers this node's endpoint count", async (t) => {
+  const lb = (port: unknown, extra: Record<string, unknown> = {}): Record<string, unknown> => {
+    const svc = web({ externalTrafficPolicy: 'Local', ...extra });
+    (svc.spec as Record<string, unknown>).type = 'LoadBalancer';
+    (svc.spec as Record<string, unknown>).healthCheckNodePort = port;
+    return svc;
+  };
+  const { rows, problems } = run([lb(32100)]);
+  t.same(problems, []);
+  t.equal(rows.get('198.18.0.1|30080|TCP|local')?.healthCheckNodePort, 32100, 'on the twins');
+  t.equal(rows.get('198.18.0.1|30080|TCP')?.healthCheckNodePort, undefined, 'not on the frontend for every client');
+  const checks = new HealthChecks();
+  checks.apply({ table: SERVICES, kind: 'full', rows: [...rows.values()] });
+  t.same([...checks.byPort()], [[32100, { service: 'ns/web', localEndpoints: 2 }]], 'two endpoints here, counted once over the twins');
+  // A delta: the node loses its endpoints (the twins emptied), then the service goes.
+  const emptied = [...rows.values()].filter((r) => r.frontend.scope).map((r) => ({ ...r, backends: [] }));
+  checks.apply({ table: SERVICES, kind: 'delta', changes: { upserts: emptied, removals: [] } });
+  t.same([...checks.byPort()], [[32100, { service: 'ns/web', localEndpoints: 0 }]]);
+  checks.apply({ table: SERVICES, kind: 'delta', changes: { upserts: [], removals: emptied.map((r) => frontendId(r.frontend)) } });
+  t.same([...checks.byPort()], []);
+
+  const nodePortOnly = lb(32100);
+  (nodePortOnly.spec as Record<string, unknown>).type = 'NodePort';
+  t.notOk(
+    [...run([nodePortOnly]).rows.values()].some((r) => r.healthCheckNodePort),
+    'a NodePort service has none (kube-proxy answers only LoadBalancers)',
+  );
+  const cluster = lb(32100, { externalTrafficPolicy: 'Cluster' });
+  t.notOk(
+    [...run([cluster]).rows.values()].some((r) => r.healthCheckNodePort),
+    'nor one with externalTrafficPolicy Cluster',
+  );
+  const bad = run([lb('x')]);
+  t.match(bad.problems, [{ field: 'spec.healthCheckNodePort', message: /a port is an integer from 1 to 65535/ }]);
 });
