@@ -52,6 +52,13 @@ static __always_inline struct node_ct_entry *node_flow(const struct ct_key *key,
 	return (struct node_ct_entry *)ct_lookup(&slb_node_ct, key, p, now, NULL);
 }
 
+/* The live entry p's packet is a reply in (its key in *key), if any. */
+static __always_inline struct node_ct_entry *node_reply_flow(struct ct_key *key, const struct packet *p, __u64 now)
+{
+	ct_key_of(key, p, CT_DIR_REPLY);
+	return node_flow(key, p, now);
+}
+
 /* Where the node routes a packet from p's source to dst, from the device p came in by: the
  * device it leaves by (*ifindex) with BPF_FIB_LKUP_RET_SUCCESS or _NO_NEIGH (the neighbour is
  * resolved when it is sent); BPF_FIB_LKUP_RET_NOT_FWDED for an address of the node's own, and
@@ -405,8 +412,7 @@ int slb_node_from_world(struct __sk_buff *skb)
 		return TC_PASS;
 	now = bpf_ktime_get_ns();
 	if (in_snat_ports(p.dport)) {
-		ct_key_of(&key, &p, CT_DIR_REPLY);
-		flow = node_flow(&key, &p, now);
+		flow = node_reply_flow(&key, &p, now);
 		if (flow && (flow->ct.verdict & CT_F_REV_SNAT)) {
 			node_reset_other(&p, flow, false, now);
 			return node_reply_from_remote(skb, &p, flow);
@@ -440,8 +446,7 @@ int slb_node_to_world(struct __sk_buff *skb)
 	if (!tc_parse(skb, &p))
 		return TC_PASS;
 	now = bpf_ktime_get_ns();
-	ct_key_of(&key, &p, CT_DIR_REPLY);
-	flow = node_flow(&key, &p, now);
+	flow = node_reply_flow(&key, &p, now);
 	/* A source-NATed flow's replies come in from the other node (slb_node_from_world). */
 	if (!flow || (flow->ct.verdict & (CT_F_REVNAT | CT_F_REV_SNAT)) != CT_F_REVNAT)
 		return TC_PASS;
