@@ -132,13 +132,18 @@ struct {
 	__type(value, struct node_scratch);
 } slb_node_scratch SEC(".maps");
 
-/* Whether a source NAT's reply entry holding a port may give it to p's new flow: dead, or
- * closed while p opens a TCP connection. */
-static __always_inline bool node_port_reusable(const struct node_ct_entry *held, const struct packet *p, __u64 now)
+/* Whether a source NAT's reply entry holding a port may give it to p's new flow: dead, or its
+ * connection closed both ways (a FIN each way, or a reset, which closes both entries) while p
+ * opens a TCP connection; a half-closed connection still carries data and keeps its port.
+ * forward: the held flow's forward entry (NULL: gone already). */
+static __always_inline bool node_port_reusable(const struct node_ct_entry *held, const struct node_ct_entry *forward,
+					       const struct packet *p, __u64 now)
 {
 	if ((__u64)held->ct.expires * NSEC_PER_SEC <= now)
 		return true;
-	return p->protocol == IPPROTO_TCP && (held->ct.state & CT_S_CLOSING) && (p->tcp_flags & (PKT_TCP_SYN | PKT_TCP_ACK)) == PKT_TCP_SYN;
+	if (p->protocol != IPPROTO_TCP || (p->tcp_flags & (PKT_TCP_SYN | PKT_TCP_ACK)) != PKT_TCP_SYN)
+		return false;
+	return (held->ct.state & CT_S_CLOSING) && (!forward || (forward->ct.state & CT_S_CLOSING));
 }
 
 /* Claims a port of the node's address for p's new flow to backend: the reply entry keyed by the
@@ -181,9 +186,11 @@ static __always_inline enum slb_reason node_claim_snat_port(struct __sk_buff *sk
 		 * flow's forward entry goes with it. */
 		struct node_ct_entry *held = bpf_map_lookup_elem(&slb_node_ct, key);
 
-		if (!held || !node_port_reusable(held, p, now))
+		if (!held)
 			continue;
 		node_other_key(&scratch->displaced, p, held, false);
+		if (!node_port_reusable(held, bpf_map_lookup_elem(&slb_node_ct, &scratch->displaced), p, now))
+			continue;
 		bpf_map_delete_elem(&slb_node_ct, &scratch->displaced);
 		bpf_map_delete_elem(&slb_node_ct, key);
 		if (bpf_map_update_elem(&slb_node_ct, key, reply, BPF_NOEXIST) == 0) {

