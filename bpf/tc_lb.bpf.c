@@ -99,6 +99,17 @@ static __always_inline int deliver(struct __sk_buff *skb, const struct pod_link 
 	return bpf_redirect_peer(link->ifindex, 0);
 }
 
+/* A backend's reset closes its flow's forward entry too. */
+static __always_inline void reset_closes_forward(const struct packet *p, const struct ct_entry *flow, __u64 now)
+{
+	struct ct_key key;
+
+	if (!(p->tcp_flags & PKT_TCP_RST) || !(flow->verdict & CT_F_REVNAT))
+		return;
+	ct_forward_key_of_reply(&key, p, &flow->nat.address, flow->nat.port);
+	ct_close_other(&slb_ct, &key, p, now);
+}
+
 /* The entry of the flow p's packet is a reply in: one that gives it the service address back
  * (CT_F_REVNAT), or one the policy let its replies through with (CT_F_POLICY_ALLOWED). */
 static __always_inline struct ct_entry *reply_flow(const struct packet *p, __u64 now)
@@ -145,6 +156,11 @@ static __always_inline int from_pod_to_service(struct __sk_buff *skb, const stru
 			return TC_PASS;
 		backend.address = flow->nat.address;
 		backend.port = flow->nat.port;
+		/* A reset closes the reply entry too (no reply may come to close it). */
+		if (p->tcp_flags & PKT_TCP_RST) {
+			ct_reply_key_of(&key, p, &backend.address, backend.port);
+			ct_close_other(&slb_ct, &key, p, now);
+		}
 	} else {
 		frontend_key_of(p, &frontend);
 		switch (lb_select_backend(&frontend, lb_client_id_of_address(&p->src), &backend, &backend_id)) {
@@ -203,6 +219,7 @@ static __always_inline int from_pod_reply(struct __sk_buff *skb, const struct pa
 	}
 	if (!(flow->verdict & CT_F_REVNAT))
 		return TC_PASS;
+	reset_closes_forward(p, flow, now);
 	eth = frame_eth(skb);
 	if (!eth)
 		return tc_drop_ct(REASON_REVNAT_FAILED);
@@ -245,6 +262,7 @@ int slb_tc_to_pod(struct __sk_buff *skb)
 	now = bpf_ktime_get_ns();
 	flow = reply_flow(&p, now);
 	if (flow) {
+		reset_closes_forward(&p, flow, now);
 		if ((flow->verdict & CT_F_REVNAT) && !packet_rewrite(skb, &p, false, &flow->nat.address, flow->nat.port))
 			return tc_drop_ct(REASON_REVNAT_FAILED);
 		return TC_PASS;

@@ -49,6 +49,21 @@ static __always_inline void ct_reply_key_of(struct ct_key *key, const struct pac
 	key->pad[1] = 0;
 }
 
+/* The key of the forward entry of the flow p's packet replies in, once the reply's source is
+ * given back as to:to_port (the service address the client sent to). */
+static __always_inline void ct_forward_key_of_reply(struct ct_key *key, const struct packet *p,
+						    const struct lb_address *to, __be16 to_port)
+{
+	key->src = p->dst;
+	key->dst = *to;
+	key->sport = p->dport;
+	key->dport = to_port;
+	key->protocol = p->protocol;
+	key->direction = CT_DIR_FORWARD;
+	key->pad[0] = 0;
+	key->pad[1] = 0;
+}
+
 static __always_inline __u32 ct_lifetime(__u8 protocol, __u8 state)
 {
 	if (protocol != IPPROTO_TCP)

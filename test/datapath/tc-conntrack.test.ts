@@ -131,6 +131,27 @@ t.test('a reset closes a direction at once: the 10 s closing lifetime, still tra
   t.equal(dp.ct.get(ctKey(syn, CT_DIRECTION.forward))!.state, CT_STATE.established | CT_STATE.closing);
 });
 
+t.test("a reset closes both of a flow's entries, whichever side sends it (the other side's entry would otherwise live for hours)", async (t) => {
+  for (const [i, resetter] of (['client', 'backend'] as const).entries()) {
+    const syn: Flow = { src: '10.244.0.10', dst: '10.96.0.10', sport: 40040 + i, dport: 80, protocol: 'tcp', flags: TCP.SYN };
+    send(fromPod, syn);
+    const replyKey = { src: '10.244.0.21', dst: '10.244.0.10', sport: 8080, dport: syn.sport, protocol: 6, direction: CT_DIRECTION.reply };
+    // Both directions established first.
+    send(fromPod, { ...syn, flags: TCP.ACK });
+    send(toPod, { src: '10.244.0.21', dst: '10.244.0.10', sport: 8080, dport: syn.sport, protocol: 'tcp', flags: TCP.ACK });
+    t.ok(lifetimeNs(dp.ct.get(replyKey)!) > 3600n * SECOND, `${resetter}: established both ways`);
+    if (resetter === 'client') send(fromPod, { ...syn, flags: TCP.RST, payload: Buffer.alloc(0) });
+    else send(toPod, { src: '10.244.0.21', dst: '10.244.0.10', sport: 8080, dport: syn.sport, protocol: 'tcp', flags: TCP.RST, payload: Buffer.alloc(0) });
+    for (const [dir, entry] of [
+      ['forward', dp.ct.get(ctKey(syn, CT_DIRECTION.forward))!],
+      ['reply', dp.ct.get(replyKey)!],
+    ] as const) {
+      t.ok(lifetimeNs(entry) <= 10n * SECOND, `reset by the ${resetter}: the ${dir} entry closes (10 s)`);
+      t.equal(entry.state & CT_STATE.closing, CT_STATE.closing);
+    }
+  }
+});
+
 t.test('replies of flows without an entry, and traffic to non-services, pass untouched', async (t) => {
   const stray: Flow = { src: '10.244.0.21', dst: '10.244.0.10', sport: 8080, dport: 41000, protocol: 'tcp' };
   const frame = buildFrame(stray);
