@@ -104,10 +104,10 @@ static __always_inline void reset_closes_forward(const struct packet *p, const s
 {
 	struct ct_key key;
 
-	if (!(p->tcp_flags & PKT_TCP_RST) || !(flow->verdict & CT_F_REVNAT))
+	if (!ct_resets(p) || !(flow->verdict & CT_F_REVNAT))
 		return;
 	ct_forward_key_of_reply(&key, p, &flow->nat.address, flow->nat.port);
-	ct_close_other(&slb_ct, &key, p, now);
+	ct_close_other(&slb_ct, &key, now);
 }
 
 /* The entry of the flow p's packet is a reply in: one that gives it the service address back
@@ -157,9 +157,9 @@ static __always_inline int from_pod_to_service(struct __sk_buff *skb, const stru
 		backend.address = flow->nat.address;
 		backend.port = flow->nat.port;
 		/* A reset closes the reply entry too (no reply may come to close it). */
-		if (p->tcp_flags & PKT_TCP_RST) {
+		if (ct_resets(p)) {
 			ct_reply_key_of(&key, p, &backend.address, backend.port);
-			ct_close_other(&slb_ct, &key, p, now);
+			ct_close_other(&slb_ct, &key, now);
 		}
 	} else {
 		frontend_key_of(p, &frontend);

@@ -93,26 +93,21 @@ static __noinline int node_route(struct __sk_buff *skb, const struct packet *p, 
  * p's direction, forward or not), from what the entry holds: for a reset (ct_close_other). */
 static __always_inline void node_other_key(struct ct_key *key, const struct packet *p, const struct node_ct_entry *flow, bool forward)
 {
-	bool snat = flow->ct.verdict & (CT_F_SNAT | CT_F_REV_SNAT);
+	const struct ct_nat *nat = &flow->ct.nat;
 
-	key->protocol = p->protocol;
-	key->pad[0] = 0;
-	key->pad[1] = 0;
-	if (forward) {
-		/* The backend's replies: to the client, or to the node's address and port. */
-		key->src = flow->ct.nat.address;
-		key->sport = flow->ct.nat.port;
-		key->dst = snat ? flow->snat.address : p->src;
-		key->dport = snat ? flow->snat.port : p->sport;
-		key->direction = CT_DIR_REPLY;
-	} else {
-		/* The client's packets to the frontend. */
-		key->src = snat ? flow->snat.address : p->dst;
-		key->sport = snat ? flow->snat.port : p->dport;
-		key->dst = flow->ct.nat.address;
-		key->dport = flow->ct.nat.port;
-		key->direction = CT_DIR_FORWARD;
+	/* Without a source NAT the other end is p's own: ct_reply_key_of / ct_forward_key_of_reply. */
+	if (!(flow->ct.verdict & (CT_F_SNAT | CT_F_REV_SNAT))) {
+		if (forward)
+			ct_reply_key_of(key, p, &nat->address, nat->port);
+		else
+			ct_forward_key_of_reply(key, p, &nat->address, nat->port);
+		return;
 	}
+	/* The backend's replies to the node's address and port, or the client's packets to the frontend. */
+	if (forward)
+		ct_key_fill(key, &nat->address, nat->port, &flow->snat.address, flow->snat.port, p->protocol, CT_DIR_REPLY);
+	else
+		ct_key_fill(key, &flow->snat.address, flow->snat.port, &nat->address, nat->port, p->protocol, CT_DIR_FORWARD);
 }
 
 /* A new flow's two entries and the keys it writes are built here, not on the stack: with them
@@ -120,8 +115,8 @@ static __always_inline void node_other_key(struct ct_key *key, const struct pack
 struct node_scratch {
 	struct node_ct_entry forward;
 	struct node_ct_entry reply;
-	struct ct_key key;       /* the entry being written */
-	struct ct_key claimed;   /* a source NAT's reply tuple being claimed */
+	struct ct_key forward_key;
+	struct ct_key reply_key; /* the reply entry's (a source NAT's: the tuple being claimed), to undo it by */
 	struct ct_key displaced; /* the forward entry of a closed flow whose port is taken over */
 };
 
@@ -141,9 +136,7 @@ static __always_inline bool node_port_reusable(const struct node_ct_entry *held,
 {
 	if ((__u64)held->ct.expires * NSEC_PER_SEC <= now)
 		return true;
-	if (p->protocol != IPPROTO_TCP || (p->tcp_flags & (PKT_TCP_SYN | PKT_TCP_ACK)) != PKT_TCP_SYN)
-		return false;
-	return (held->ct.state & CT_S_CLOSING) && (!forward || (forward->ct.state & CT_S_CLOSING));
+	return ct_opens(p) && (held->ct.state & CT_S_CLOSING) && (!forward || (forward->ct.state & CT_S_CLOSING));
 }
 
 /* Claims a port of the node's address for p's new flow to backend: the reply entry keyed by the
@@ -156,20 +149,14 @@ static __always_inline enum slb_reason node_claim_snat_port(struct __sk_buff *sk
 {
 	struct ct_nat frontend = { .address = p->dst, .port = p->dport };
 	struct node_ct_entry *reply = &scratch->reply;
-	struct ct_key *key = &scratch->claimed;
+	struct ct_key *key = &scratch->reply_key;
 
 	ct_entry_init(&reply->ct, p->protocol, 0, CT_F_REVNAT | CT_F_REV_SNAT, &frontend, now);
 	reply->snat.address = p->src;
 	reply->snat.port = p->sport;
 	reply->snat.pad = 0;
 	reply->snat.ifindex = skb->ingress_ifindex;
-	key->src = backend->address;
-	key->dst = *node;
-	key->sport = backend->port;
-	key->protocol = p->protocol;
-	key->direction = CT_DIR_REPLY;
-	key->pad[0] = 0;
-	key->pad[1] = 0;
+	ct_key_fill(key, &backend->address, backend->port, node, 0, p->protocol, CT_DIR_REPLY);
 	/* A random start, then the ports after it (wrapping in the range), as netfilter and Cilium
 	 * probe: random tries alone fail far more often once the range is half taken. */
 	__u32 first = lb_random_below(NODE_SNAT_PORTS);
@@ -209,10 +196,7 @@ static __always_inline const struct lb_address *device_address(const struct node
 	return (dev->flags & NODE_DEV_F_IPV4) ? &dev->ipv4 : NULL;
 }
 
-/* Makes p's new flow's entries, to a backend on this node (snat NULL: the client's address is
- * kept, and the reply entry is keyed by backend -> client) or on another node (source-NATed:
- * the reply entry, claimed first, is keyed by backend -> node:port). A flow is both entries or
- * none. */
+/* A new flow, as node_new_flow found it, for node_start_flow. */
 struct node_new_flow {
 	const struct packet *p;
 	struct backend_value backend;
@@ -222,6 +206,10 @@ struct node_new_flow {
 	__u64 now;
 };
 
+/* Makes p's new flow's entries, to a backend on this node (snat NULL: the client's address is
+ * kept, and the reply entry is keyed by backend -> client) or on another node (source-NATed:
+ * the reply entry, claimed first, is keyed by backend -> node:port). A flow is both entries or
+ * none: the reply entry's key stays in the scratch, to undo it by. */
 static __always_inline enum slb_reason node_create_flow(struct __sk_buff *skb, const struct node_new_flow *flow,
 							struct node_scratch *scratch)
 {
@@ -232,7 +220,6 @@ static __always_inline enum slb_reason node_create_flow(struct __sk_buff *skb, c
 	const struct lb_address *snat = flow->snat;
 	__u64 now = flow->now;
 	struct ct_nat nat = { .address = backend->address, .port = backend->port, .backend_id = flow->backend_id };
-	struct ct_key *key = &scratch->key;
 	__be16 port = 0;
 
 	if (snat) {
@@ -250,26 +237,17 @@ static __always_inline enum slb_reason node_create_flow(struct __sk_buff *skb, c
 
 		ct_entry_init(&reply->ct, p->protocol, 0, CT_F_REVNAT, &frontend, now);
 		__builtin_memset(&reply->snat, 0, sizeof(reply->snat));
-		ct_reply_key_of(key, p, &backend->address, backend->port);
-		if (bpf_map_update_elem(&slb_node_ct, key, reply, BPF_ANY))
+		ct_reply_key_of(&scratch->reply_key, p, &backend->address, backend->port);
+		if (bpf_map_update_elem(&slb_node_ct, &scratch->reply_key, reply, BPF_ANY))
 			return REASON_CT_REPLY_INSERT_FAILED;
 		ct_entry_init(&forward->ct, p->protocol, ct_state_of(p), CT_F_DNAT, &nat, now);
 		__builtin_memset(&forward->snat, 0, sizeof(forward->snat));
 	}
-	ct_key_of(key, p, CT_DIR_FORWARD);
-	if (bpf_map_update_elem(&slb_node_ct, key, forward, BPF_ANY) == 0)
+	ct_key_of(&scratch->forward_key, p, CT_DIR_FORWARD);
+	if (bpf_map_update_elem(&slb_node_ct, &scratch->forward_key, forward, BPF_ANY) == 0)
 		return REASON_CT_CREATED;
 	/* Undo the reply entry, so the port (or the tuple) is free for the next attempt. */
-	if (snat) {
-		key->src = backend->address;
-		key->dst = *snat;
-		key->sport = backend->port;
-		key->dport = port;
-		key->direction = CT_DIR_REPLY;
-	} else {
-		ct_reply_key_of(key, p, &backend->address, backend->port);
-	}
-	bpf_map_delete_elem(&slb_node_ct, key);
+	bpf_map_delete_elem(&slb_node_ct, &scratch->reply_key);
 	return REASON_CT_INSERT_FAILED;
 }
 
@@ -292,10 +270,10 @@ static __always_inline void node_reset_other(const struct packet *p, const struc
 {
 	struct ct_key other;
 
-	if (p->protocol != IPPROTO_TCP || !(p->tcp_flags & PKT_TCP_RST))
+	if (!ct_resets(p))
 		return;
 	node_other_key(&other, p, flow, forward);
-	ct_close_other(&slb_node_ct, &other, p, now);
+	ct_close_other(&slb_node_ct, &other, now);
 }
 
 /* A SYN on a flow that is closing opens a new connection on a tuple the client used before (it
@@ -305,7 +283,7 @@ static __always_inline void node_reset_other(const struct packet *p, const struc
  * packets) and lose its replies. */
 static __always_inline bool node_reopens(const struct packet *p, const struct node_ct_entry *flow)
 {
-	return p->protocol == IPPROTO_TCP && (flow->ct.state & CT_S_CLOSING) && (p->tcp_flags & (PKT_TCP_SYN | PKT_TCP_ACK)) == PKT_TCP_SYN;
+	return ct_opens(p) && (flow->ct.state & CT_S_CLOSING);
 }
 
 static __always_inline void node_forget(const struct ct_key *key, const struct packet *p, const struct node_ct_entry *flow)

@@ -22,16 +22,24 @@ static __always_inline __u32 ct_expiry(__u64 now_ns, __u32 lifetime)
 	return now_ns / NSEC_PER_SEC + lifetime;
 }
 
-static __always_inline void ct_key_of(struct ct_key *key, const struct packet *p, __u8 direction)
+/* Every key is written through here: each field, the padding zeroed (a hash key is compared
+ * byte for byte). */
+static __always_inline void ct_key_fill(struct ct_key *key, const struct lb_address *src, __be16 sport,
+					const struct lb_address *dst, __be16 dport, __u8 protocol, __u8 direction)
 {
-	key->src = p->src;
-	key->dst = p->dst;
-	key->sport = p->sport;
-	key->dport = p->dport;
-	key->protocol = p->protocol;
+	key->src = *src;
+	key->dst = *dst;
+	key->sport = sport;
+	key->dport = dport;
+	key->protocol = protocol;
 	key->direction = direction;
 	key->pad[0] = 0;
 	key->pad[1] = 0;
+}
+
+static __always_inline void ct_key_of(struct ct_key *key, const struct packet *p, __u8 direction)
+{
+	ct_key_fill(key, &p->src, p->sport, &p->dst, p->dport, p->protocol, direction);
 }
 
 /* The key of the replies to p's flow once its destination is translated to to:to_port: they
@@ -39,14 +47,7 @@ static __always_inline void ct_key_of(struct ct_key *key, const struct packet *p
 static __always_inline void ct_reply_key_of(struct ct_key *key, const struct packet *p,
 					    const struct lb_address *to, __be16 to_port)
 {
-	key->src = *to;
-	key->dst = p->src;
-	key->sport = to_port;
-	key->dport = p->sport;
-	key->protocol = p->protocol;
-	key->direction = CT_DIR_REPLY;
-	key->pad[0] = 0;
-	key->pad[1] = 0;
+	ct_key_fill(key, to, to_port, &p->src, p->sport, p->protocol, CT_DIR_REPLY);
 }
 
 /* The key of the forward entry of the flow p's packet replies in, once the reply's source is
@@ -54,14 +55,19 @@ static __always_inline void ct_reply_key_of(struct ct_key *key, const struct pac
 static __always_inline void ct_forward_key_of_reply(struct ct_key *key, const struct packet *p,
 						    const struct lb_address *to, __be16 to_port)
 {
-	key->src = p->dst;
-	key->dst = *to;
-	key->sport = p->dport;
-	key->dport = to_port;
-	key->protocol = p->protocol;
-	key->direction = CT_DIR_FORWARD;
-	key->pad[0] = 0;
-	key->pad[1] = 0;
+	ct_key_fill(key, &p->dst, p->dport, to, to_port, p->protocol, CT_DIR_FORWARD);
+}
+
+/* A TCP segment that resets its connection. */
+static __always_inline bool ct_resets(const struct packet *p)
+{
+	return p->protocol == IPPROTO_TCP && (p->tcp_flags & PKT_TCP_RST);
+}
+
+/* A TCP segment that opens a connection: SYN without ACK. */
+static __always_inline bool ct_opens(const struct packet *p)
+{
+	return p->protocol == IPPROTO_TCP && (p->tcp_flags & (PKT_TCP_SYN | PKT_TCP_ACK)) == PKT_TCP_SYN;
 }
 
 static __always_inline __u32 ct_lifetime(__u8 protocol, __u8 state)
@@ -127,15 +133,13 @@ static __always_inline struct ct_entry *ct_lookup(void *table, const struct ct_k
 /* A TCP reset ends a connection in both directions at once, but only one direction sees it: the
  * other direction's entry (other) gets the closing state and lifetime too, or it would live the
  * established lifetime (hours) for a flow that is gone, holding whatever it holds (a source NAT's
- * port, say). Only for a packet with RST; what its own direction's entry gets, ct_lookup gave. */
-static __always_inline void ct_close_other(void *table, const struct ct_key *other, const struct packet *p, __u64 now)
+ * port, say). For a packet that resets (ct_resets); what its own direction's entry gets,
+ * ct_lookup gave. */
+static __always_inline void ct_close_other(void *table, const struct ct_key *other, __u64 now)
 {
-	struct ct_entry *entry;
+	struct ct_entry *entry = bpf_map_lookup_elem(table, other);
 	__u32 until;
 
-	if (p->protocol != IPPROTO_TCP || !(p->tcp_flags & PKT_TCP_RST))
-		return;
-	entry = bpf_map_lookup_elem(table, other);
 	if (!entry)
 		return;
 	until = ct_expiry(now, CT_LIFETIME_TCP_CLOSING);
