@@ -176,7 +176,8 @@ export function startAgent(opts: AgentOptions, deps: AgentDeps): Agent {
   // Load balancers' health checks of externalTrafficPolicy Local services: only where NodeTc
   // serves their traffic from outside (the services' local-scope twins exist only then), and
   // only from the node's own network namespace (not the demo's agent, which runs outside it).
-  const healthChecks = opts.nodeDevices && opts.nodeDevices.length > 0 && !opts.nodeNetns ? startHealthCheckServers(() => watch.installed(), log) : undefined;
+  const nodeTcRuns = datapath.components.some((c) => c.name === 'node-tc');
+  const healthChecks = nodeTcRuns && !opts.nodeNetns ? startHealthCheckServers(() => watch.installed(), log) : undefined;
   opts.extraMetrics?.(metrics);
 
   let synced = false;

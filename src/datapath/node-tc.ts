@@ -6,7 +6,6 @@
 // same periodic scan that puts the programs on devices that appear. Its filters have a handle
 // of their own (NODE_TC_HANDLE), so PodTc's scans never take them for a pod's.
 import { readFileSync } from 'node:fs';
-import { listInterfaces } from '../bpf/interfaces.js';
 import { inNetns } from '../bpf/netns.js';
 import { listAddresses, listLinks } from '../bpf/rtnetlink.js';
 import { NODE_TC_HANDLE, type TcDirection } from '../bpf/tc-attach.js';
@@ -20,7 +19,7 @@ import { closingOnError, loadDatapathObject, removePins } from './datapath-objec
 import { NODE_CT_CAPACITY, NODE_CT_MAP, NODE_SCRATCH_MAP, NODE_SNAT_PORTS, nodeCtEntryLayout, type NodeCtEntry } from './node-ct-map.js';
 import { NODE_DEVICES_MAP, nodeDeviceLayout, nodeDeviceOf, type NodeDevice } from './node-devices-map.js';
 import { interfaceMatcher } from './pod-interfaces.js';
-import { detachTcEverywhere, detachTcFrom, tcAttacher } from './tc-datapath.js';
+import { detachTcEverywhere, syncTcInterfaces, tcAttacher } from './tc-datapath.js';
 
 export const NODE_TC_OBJECT_PATH = bpfObjectPath('tc_node');
 
@@ -73,24 +72,21 @@ export const NodeTc: ComponentKind<NodeTcConfig, NodeTcComponent> = {
       const syncHere = (): TargetChanges => {
         const links = listLinks();
         const addresses = listAddresses().filter((a) => a.global);
-        const attached: string[] = [];
         const present = new Set<number>();
+        // The devices' addresses before their programs: a first packet may need them at once.
         for (const link of links.filter((l) => matches(l.name))) {
-          // The device's addresses before its programs: a first packet may need them at once.
           const entry = nodeDeviceOf(addresses.filter((a) => a.ifindex === link.index).map((a) => a.address));
           if (!sameDevice(deviceMap.get({ index: link.index }), entry)) deviceMap.set({ index: link.index }, entry);
           present.add(link.index);
-          try {
-            if (attach(link.name)) attached.push(link.name);
-          } catch (err) {
-            // A device can vanish between the listing and the attach; the next pass settles it.
-            if (listInterfaces().includes(link.name)) throw err;
-          }
         }
         for (const [key] of deviceMap.entries()) if (!present.has(key.index)) deviceMap.delete(key);
-        // Devices that stopped matching (--node-devices changed) lose the programs.
-        const detached = links.filter((l) => !matches(l.name) && detachTcFrom(l.name, NODE_TC_HANDLE)).map((l) => l.name);
-        return { attached, detached };
+        // Devices that stop matching (--node-devices changed) lose the programs.
+        return syncTcInterfaces(
+          links.map((l) => l.name),
+          matches,
+          attach,
+          NODE_TC_HANDLE,
+        );
       };
       const flowTable: FlowTable = {
         map: NODE_CT_MAP,

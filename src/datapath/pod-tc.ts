@@ -19,7 +19,7 @@ import type { ComponentKind, DatapathComponent, TargetChanges } from './datapath
 import { removePins } from './datapath-object.js';
 import { interfaceMatcher } from './pod-interfaces.js';
 import { POD_LINKS_MAP } from './pod-links-map.js';
-import { detachTcEverywhere, detachTcFrom, installTcDatapath } from './tc-datapath.js';
+import { detachTcEverywhere, installTcDatapath, syncTcInterfaces } from './tc-datapath.js';
 
 export interface PodTcConfig {
   /** Name patterns of the pods' host-side interfaces (--pod-interfaces). */
@@ -53,21 +53,8 @@ export const PodTc: ComponentKind<PodTcConfig, PodTcComponent> = {
     const translating = translate ? installTcDatapath({ bpffs, ...(serviceCidrs ? { serviceCidrs } : {}) }) : undefined;
     const dp = translating ?? installPolicyTc({ bpffs });
     const matches = interfaceMatcher(podInterfaces);
-    const sync = (): TargetChanges => {
-      const names = listInterfaces();
-      const attached: string[] = [];
-      for (const name of names.filter(matches)) {
-        try {
-          if (dp.attach(name)) attached.push(name);
-        } catch (err) {
-          // A pod's interface can vanish between the listing and the attach; the next pass settles it.
-          if (listInterfaces().includes(name)) throw err;
-        }
-      }
-      // Interfaces that stopped matching (--pod-interfaces changed) lose socklb's filters.
-      const detached = names.filter((name) => !matches(name) && detachTcFrom(name));
-      return { attached, detached };
-    };
+    // Pods come and go; interfaces that stop matching (--pod-interfaces changed) lose the filters.
+    const sync = (): TargetChanges => syncTcInterfaces(listInterfaces(), matches, dp.attach);
     return {
       name: 'pod-tc',
       maps: translating?.maps,

@@ -6,6 +6,7 @@ import { objectId } from '../bpf/bpf-object.js';
 import { listInterfaces } from '../bpf/interfaces.js';
 import { attachTc, detachTc, interfaceIndex, queryTc, TC_HANDLE, type TcDirection } from '../bpf/tc-attach.js';
 import { TypedMap } from '../bpf/typed-map.js';
+import type { TargetChanges } from './datapath-component.js';
 import { bpfObjectPath } from '../install-paths.js';
 import { CT_MAP, ctEntryLayout, ctKeyLayout, type CtEntry, type CtKey } from './ct-map.js';
 import { datapathMaps, type DatapathMaps } from './datapath-maps.js';
@@ -87,6 +88,23 @@ export function installTcDatapath(opts: { bpffs: string; objectPath?: string; se
 }
 
 const DIRECTIONS: readonly TcDirection[] = ['ingress', 'egress'];
+
+/** One pass of a tc component over the interfaces there are (names): the programs onto those
+ * that match (attach; true if it changed anything), off those that stopped matching (a changed
+ * flag), the filter with the handle. An interface that vanishes between the listing and the
+ * attach is the next pass's. */
+export function syncTcInterfaces(names: readonly string[], matches: (name: string) => boolean, attach: (name: string) => boolean, handle = TC_HANDLE): TargetChanges {
+  const attached: string[] = [];
+  for (const name of names.filter(matches)) {
+    try {
+      if (attach(name)) attached.push(name);
+    } catch (err) {
+      if (listInterfaces().includes(name)) throw err;
+    }
+  }
+  const detached = names.filter((name) => !matches(name) && detachTcFrom(name, handle));
+  return { attached, detached };
+}
 
 /** Removes socklb's tc filters with the handle (default: the pods' interfaces' programs) from
  * the interface; true when there were any. */
