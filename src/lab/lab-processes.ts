@@ -9,11 +9,14 @@ export function waitForLine(child: ChildProcess, pattern: RegExp, timeoutMs: num
   return new Promise((resolve, reject) => {
     let buffered = '';
     let stderr = '';
+    let exitGrace: NodeJS.Timeout | undefined;
     const cleanup = (): void => {
       clearTimeout(timer);
+      clearTimeout(exitGrace);
       child.stdout?.off('data', onData);
       child.stderr?.off('data', onErr);
       child.off('exit', onExit);
+      child.off('close', onClosed);
     };
     const onData = (chunk: Buffer): void => {
       buffered += chunk.toString();
@@ -28,9 +31,17 @@ export function waitForLine(child: ChildProcess, pattern: RegExp, timeoutMs: num
     const onErr = (chunk: Buffer): void => {
       stderr += chunk.toString();
     };
-    const onExit = (code: number | null): void => {
+    let exitCode: number | null = null;
+    const onClosed = (): void => {
       cleanup();
-      reject(new Error(`${what} exited (code ${code}) before printing ${pattern}: ${stderr.trim()}`));
+      reject(new Error(`${what} exited (code ${exitCode}) before printing ${pattern}: ${stderr.trim()}`));
+    };
+    // 'exit' can come before the child's last output has been read (a client that prints its
+    // result and exits at once: seen in CI): fail only once its output streams closed, or a
+    // moment later if a process it started still holds them.
+    const onExit = (code: number | null): void => {
+      exitCode = code;
+      exitGrace = setTimeout(onClosed, 2_000);
     };
     const timer = setTimeout(() => {
       cleanup();
@@ -39,6 +50,7 @@ export function waitForLine(child: ChildProcess, pattern: RegExp, timeoutMs: num
     child.stdout?.on('data', onData);
     child.stderr?.on('data', onErr);
     child.once('exit', onExit);
+    child.once('close', onClosed);
   });
 }
 

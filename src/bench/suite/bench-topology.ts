@@ -80,7 +80,8 @@ function collectStdout(child: ChildProcess, limitMs: number, what: string): Prom
       reject(new Error(`${what} did not finish within ${limitMs} ms`));
     }, limitMs);
     child.stdout!.on('data', (c: Buffer) => (out += c.toString()));
-    child.once('exit', () => {
+    // 'close', not 'exit': the output is all read only once the streams closed.
+    child.once('close', () => {
       clearTimeout(timer);
       resolve(out);
     });
