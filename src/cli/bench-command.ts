@@ -80,8 +80,17 @@ export function addBenchCommands(program: Command): void {
       const profile = chosenProfile(flags);
       const command = ['socklb', 'bench', ...process.argv.slice(3)].join(' ');
       const [{ runSuite }, [{ renderMarkdown }, { writeReport }]] = await Promise.all([import('../bench/suite/run-suite.js'), report()]);
-      const result = await runSuite(profile, flags.sections ?? SECTION_IDS, command, say);
-      const dir = flags.out ?? `bench-results/${result.date.replace(/[:.]/g, '-')}-${profile.name}`;
+      const dirOf = (r: SuiteResult): string => flags.out ?? `bench-results/${r.date.replace(/[:.]/g, '-')}-${profile.name}`;
+      // The report is rewritten after each section, so a run that ends early keeps what it
+      // measured (its report lists what was not run).
+      let partial: string | undefined;
+      const result = await runSuite(profile, flags.sections ?? SECTION_IDS, command, say, (soFar) => {
+        partial = writeReport(soFar, dirOf(soFar)).markdown;
+      }).catch((err: unknown) => {
+        if (partial) say(`the run ended early; the sections it finished are in ${partial}`);
+        throw err;
+      });
+      const dir = dirOf(result);
       const written = writeReport(result, dir);
       say(`\n${renderMarkdown(result)}`);
       say(`report: ${written.markdown}, data: ${written.json}, charts: ${written.charts.length} in ${dir}/charts`);

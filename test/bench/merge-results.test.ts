@@ -50,6 +50,12 @@ t.test('rows pool, ratios follow the pooled direct', async (t) => {
   t.equal(m.date, '2026-11-25T10:01:00.000Z', 'the earliest run');
 });
 
+t.test("a section one run did not reach is not run in the merge only while no other run has it", async (t) => {
+  const ended = { ...run('socket', [1], [1]), notRun: ['short-connections', 'policy'] };
+  t.same(mergeResults([ended, run('conntrack', [1], [1])]).notRun, ['policy'], 'short-connections was measured by both');
+  t.notOk('notRun' in mergeResults([run('socket', [1], [1])]), 'finished runs merge into a finished report');
+});
+
 t.test('nothing to merge, or a foreign schema, is refused with a reason', async (t) => {
   t.throws(() => mergeResults([]), /at least one result.json/);
   t.throws(() => mergeResults([{ ...run('socket', [1], [1]), schema: 2 as 1 }]), /schema 2/);

@@ -28,6 +28,11 @@ t.test('the header says what was run, where, and how to run it again', async (t)
   t.match(md, '- **Reproduce:** `sudo socklb bench --profile quick --out bench-results/2026-11-25`');
 });
 
+t.test('a report written while the run goes on names the sections it has not run yet; a finished one does not', async (t) => {
+  t.match(renderMarkdown({ ...fixture, notRun: ['policy', 'north-south'] }), /- \*\*Not run:\*\* policy, north-south \(the run ended before them/);
+  t.notMatch(renderMarkdown(fixture), /Not run/);
+});
+
 t.test('a section table: one row per mode, median (min–max) per metric, ratio to direct', async (t) => {
   const md = lines(renderMarkdown(withSections(shortConnections)));
   const at = md.indexOf('| Mode | conn/s | p50 µs | p99 µs | vs direct |');

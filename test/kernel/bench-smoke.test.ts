@@ -7,6 +7,7 @@ import t from 'tap';
 import { benchControlPlane } from '../../src/bench/control-plane.js';
 import { PROFILES, SECTION_IDS } from '../../src/bench/suite/profiles.js';
 import { runSuite } from '../../src/bench/suite/run-suite.js';
+import type { SuiteResult } from '../../src/bench/report/suite-result.js';
 
 t.test('the suite, quick and small', async (t) => {
   const profile = {
@@ -23,7 +24,14 @@ t.test('the suite, quick and small', async (t) => {
   const lines: string[] = [];
   const statsSysctl = (): string => readFileSync('/proc/sys/kernel/bpf_stats_enabled', 'utf8').trim();
   const statsBefore = statsSysctl();
-  const r = await runSuite(profile, SECTION_IDS, 'test', (l) => lines.push(l));
+  const soFar: SuiteResult[] = [];
+  const r = await runSuite(profile, SECTION_IDS, 'test', (l) => lines.push(l), (partial) => soFar.push(structuredClone(partial)));
+  t.same(
+    soFar.map((p) => [p.sections.length, p.notRun?.length ?? 0]),
+    SECTION_IDS.map((_, i) => [i + 1, SECTION_IDS.length - i - 1]),
+    'the result so far after every section: the sections done, the rest not run',
+  );
+  t.notOk('notRun' in r, 'the finished result has no sections left');
   t.equal(statsSysctl(), statsBefore, 'kernel.bpf_stats_enabled is as it was before the run');
   t.same(r.problems, [], 'every run passed its checks');
   t.same(

@@ -23,6 +23,9 @@ function header(result: SuiteResult): string {
     `- **Date:** ${mdLiteral(result.date)}`,
     `- **Machine:** kernel ${mdLiteral(m.kernel)}, ${m.cpus} CPUs (${mdLiteral(m.cpuModel)}), Node ${mdLiteral(m.node)}`,
     `- **Reproduce:** ${inlineCode(result.command)}`,
+    ...(result.notRun?.length
+      ? [`- **Not run:** ${result.notRun.map(mdLiteral).join(', ')} (the run ended before them; \`bench --sections\` runs them alone, \`bench merge\` joins the reports)`]
+      : []),
     '',
     'Cells are median (min–max) over the repetitions. *vs direct* is the primary metric’s median divided by direct’s ' +
       '(no load balancer) at the same point: 1.000 means no difference.',

@@ -17,6 +17,10 @@ export interface SuiteResult {
   sections: SuiteSection[];
   /** What the run's own checks found wrong (failed transactions, traffic that missed the service's backends); empty when all was right. */
   problems?: string[];
+  /** Sections asked for that have no result here: the report was written while the run went on
+   * (after each section, so a run that ends early keeps what it measured) and the run ended
+   * before them. Absent in a finished run's report. */
+  notRun?: string[];
 }
 
 export interface MetricSpec {

@@ -27,6 +27,12 @@ function mergeSections(sections: readonly SuiteSection[]): SuiteSection {
   return { ...first, rows: withRatios([...rows.values()], first.primary), unavailable, ...(notes.length ? { notes } : {}) };
 }
 
+/** Sections one of the results did not run and none of them has. */
+function notRunOf(results: readonly SuiteResult[], measured: readonly string[]): Pick<SuiteResult, 'notRun'> {
+  const notRun = [...new Set(results.flatMap((r) => r.notRun ?? []))].filter((id) => !measured.includes(id));
+  return notRun.length ? { notRun } : {};
+}
+
 export function mergeResults(results: readonly SuiteResult[]): SuiteResult {
   if (results.length === 0) throw new Error('nothing to merge: give at least one result.json');
   for (const r of results) if (r.schema !== SUITE_SCHEMA_VERSION) throw new Error(`a result has schema ${String(r.schema)}; this socklb reads schema ${SUITE_SCHEMA_VERSION}`);
@@ -39,5 +45,6 @@ export function mergeResults(results: readonly SuiteResult[]): SuiteResult {
     command: results.map((r) => r.command).join(' ; '),
     sections: ids.map((id) => mergeSections(results.flatMap((r) => r.sections.filter((s) => s.id === id)))),
     problems: results.flatMap((r) => r.problems ?? []),
+    ...notRunOf(results, ids),
   };
 }

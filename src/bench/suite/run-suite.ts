@@ -19,16 +19,43 @@ import type { SectionId, SuiteProfile } from './profiles.js';
 
 const BASE_SECTIONS = ['pod-network', 'short-connections', 'long-connections', 'bulk', 'udp', 'state'] as const;
 
-export async function runSuite(profile: SuiteProfile, sections: readonly SectionId[], command: string, progress: Progress): Promise<SuiteResult> {
+/** Called with the result so far after each section (`notRun` lists the rest). */
+export type SectionDone = (soFar: SuiteResult) => void;
+
+export async function runSuite(
+  profile: SuiteProfile,
+  sections: readonly SectionId[],
+  command: string,
+  progress: Progress,
+  sectionDone: SectionDone = () => {},
+): Promise<SuiteResult> {
   const date = new Date().toISOString();
   const problems: Problems = [];
   const done = new Map<SectionId, SuiteSection>();
+  const resultSoFar = (): SuiteResult => {
+    const notRun = sections.filter((id) => !done.has(id));
+    return {
+      schema: SUITE_SCHEMA_VERSION,
+      profile: profile.name,
+      date,
+      machine: { kernel: release(), cpus: cpus().length, cpuModel: cpus()[0]?.model.trim() ?? 'unknown', node: process.version },
+      command,
+      // In the order the caller listed them.
+      sections: sections.filter((id) => done.has(id)).map((id) => done.get(id)!),
+      problems: [...problems],
+      ...(notRun.length ? { notRun } : {}),
+    };
+  };
+  const record = (id: SectionId, section: SuiteSection): void => {
+    done.set(id, section);
+    sectionDone(resultSoFar());
+  };
   const base = BASE_SECTIONS.filter((s) => sections.includes(s));
   if (base.length > 0) {
     const topo = await BenchTopology.create({ backends: profile.backends, services: 1 }, progress);
     try {
       for (const id of base) {
-        done.set(
+        record(
           id,
           id === 'state'
             ? await stateSection(topo, profile, problems, progress)
@@ -42,22 +69,13 @@ export async function runSuite(profile: SuiteProfile, sections: readonly Section
       if (left.length) progress(`clean-up problems: ${left.join('; ')}`);
     }
   }
-  for (const spec of sweepSpecs(profile)) if (sections.includes(spec.id)) done.set(spec.id, await sweepSection(spec, profile, problems, progress));
-  if (sections.includes('hooks')) done.set('hooks', await hooksSection(profile, problems, progress));
-  for (const id of Object.keys(SHAPE_SECTIONS) as ShapeSectionId[]) if (sections.includes(id)) done.set(id, await shapeSection(id, profile, problems, progress));
-  if (sections.includes('policy')) done.set('policy', await policySection(profile, problems, progress));
-  if (sections.includes('iptables-legacy')) done.set('iptables-legacy', await iptablesLegacySection(profile, problems, progress));
-  if (sections.includes('north-south')) done.set('north-south', await northSouthSection(profile, problems, progress));
-  if (sections.includes('control-plane')) done.set('control-plane', await controlPlaneSection(profile, progress));
+  for (const spec of sweepSpecs(profile)) if (sections.includes(spec.id)) record(spec.id, await sweepSection(spec, profile, problems, progress));
+  if (sections.includes('hooks')) record('hooks', await hooksSection(profile, problems, progress));
+  for (const id of Object.keys(SHAPE_SECTIONS) as ShapeSectionId[]) if (sections.includes(id)) record(id, await shapeSection(id, profile, problems, progress));
+  if (sections.includes('policy')) record('policy', await policySection(profile, problems, progress));
+  if (sections.includes('iptables-legacy')) record('iptables-legacy', await iptablesLegacySection(profile, problems, progress));
+  if (sections.includes('north-south')) record('north-south', await northSouthSection(profile, problems, progress));
+  if (sections.includes('control-plane')) record('control-plane', await controlPlaneSection(profile, progress));
   for (const p of problems) progress(`CHECK FAILED: ${p}`);
-  return {
-    schema: SUITE_SCHEMA_VERSION,
-    profile: profile.name,
-    date,
-    machine: { kernel: release(), cpus: cpus().length, cpuModel: cpus()[0]?.model.trim() ?? 'unknown', node: process.version },
-    command,
-    // In the order the caller listed them.
-    sections: sections.filter((id) => done.has(id)).map((id) => done.get(id)!),
-    problems,
-  };
+  return resultSoFar();
 }
