@@ -260,6 +260,8 @@ static __always_inline int node_forward(struct __sk_buff *skb, const struct pack
 		return tc_drop_ct(REASON_NAT_FAILED);
 	if (!(flow->ct.verdict & CT_F_SNAT))
 		return TC_PASS;
+	if (!packet_hop(skb, p))
+		return tc_drop(REASON_NODE_TTL_EXCEEDED);
 	if (!packet_rewrite(skb, p, false, &flow->snat.address, flow->snat.port))
 		return tc_drop_ct(REASON_NAT_FAILED);
 	return bpf_redirect_neigh(flow->snat.ifindex, NULL, 0, 0);
@@ -379,6 +381,8 @@ create:
  * source and the client as its destination again, sent out of the device the client came by. */
 static __always_inline int node_reply_from_remote(struct __sk_buff *skb, const struct packet *p, const struct node_ct_entry *flow)
 {
+	if (!packet_hop(skb, p))
+		return tc_drop(REASON_NODE_TTL_EXCEEDED);
 	if (!packet_rewrite(skb, p, false, &flow->ct.nat.address, flow->ct.nat.port) ||
 	    !packet_rewrite(skb, p, true, &flow->snat.address, flow->snat.port))
 		return tc_drop_ct(REASON_REVNAT_FAILED);

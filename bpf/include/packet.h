@@ -175,6 +175,44 @@ static __always_inline __sum16 csum_update(__sum16 check, __u32 diff)
 	return (__sum16)~sum;
 }
 
+/* One hop of p's packet, as a router forwards it, for a program that sends the packet on itself
+ * (bpf_redirect_neigh goes past the stack's forwarding, which would do this): the TTL (IPv4,
+ * with the header checksum) or the hop limit (IPv6) one less. False, with the packet as it was,
+ * when it ran out (1 or 0: the packet must be dropped, as the node drops it; a loop between
+ * routers then ends) or the header cannot be read. */
+static __always_inline bool packet_hop(struct __sk_buff *skb, const struct packet *p)
+{
+	void *data, *end;
+
+	if (p->v6) {
+		struct ipv6hdr *ip6;
+
+		data = packet_head(skb, ETH_HLEN + sizeof(*ip6), &end);
+		if (!data)
+			return false;
+		ip6 = data + ETH_HLEN;
+		if ((void *)(ip6 + 1) > end || ip6->hop_limit <= 1)
+			return false;
+		ip6->hop_limit--;
+		return true;
+	}
+	struct iphdr *ip;
+	__be16 *ttl_word, before;
+
+	data = packet_head(skb, ETH_HLEN + sizeof(*ip), &end);
+	if (!data)
+		return false;
+	ip = data + ETH_HLEN;
+	if ((void *)(ip + 1) > end || ip->ttl <= 1)
+		return false;
+	/* The TTL shares a 16-bit word of the checksum with the protocol. */
+	ttl_word = (__be16 *)&ip->ttl;
+	before = *ttl_word;
+	ip->ttl--;
+	ip->check = csum_update(ip->check, (__u32)(__u16)~before + *ttl_word);
+	return true;
+}
+
 /* Rewrites the destination (dnat) or the source address and port of p's packet to to:to_port
  * in place, fixing the IPv4 header checksum and the TCP/UDP checksum (whose pseudo-header
  * holds the addresses). A UDP checksum of 0 (none, IPv4 only) stays 0. False, with the packet

@@ -46,7 +46,8 @@ enum slb_reason {
 	REASON_NODE_NO_ROUTE = 31,          /* a north-south packet dropped: no route to its backend or client (FIB lookup failed) */
 	REASON_NODE_NO_SNAT_ADDRESS = 32,   /* a north-south flow dropped: the device to its backend has no address of its family */
 	REASON_NODE_LOCAL_POLICY_PASSED = 33, /* a packet from outside to a frontend with externalTrafficPolicy Local that has no local-scope frontend beside it: passed untranslated */
-	REASON_MAX = 34,
+	REASON_NODE_TTL_EXCEEDED = 34,      /* a north-south packet NodeTc sends on itself (source-NATed to the backend, or a reply turned back) dropped: its TTL or hop limit ran out, as a router drops it */
+	REASON_MAX = 35,
 };
 
 BTF_EXPORT(enum slb_reason, slb_reason)

@@ -43,6 +43,7 @@ export const COUNTER_NAMES = [
   'node_no_route',
   'node_no_snat_address',
   'node_local_policy_passed',
+  'node_ttl_exceeded',
 ] as const;
 export type CounterName = (typeof COUNTER_NAMES)[number];
 

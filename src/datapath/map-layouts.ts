@@ -35,7 +35,7 @@ export const MAP_LAYOUT_VERSIONS: Readonly<Record<string, number>> = {
   // 3: 25 entries (the NetworkPolicy reasons and sock_revnat_fallback).
   // 4: 26 entries (policy_refused_egress), then 28 (the policy's allowed flows; set aside by size).
   // 5: 34 entries (the node programs' reasons).
-  slb_counters: 5,
+  slb_counters: 6,
   // 2: a slot carries its backend's address and port (one lookup fewer per new connection).
   slb_slots: 2,
 };

@@ -100,13 +100,13 @@ t.test("a new flow to another node's backend: source-NATed to the node's address
     t.match(forward, { ct: { verdict: CT_VERDICT.dnat | CT_VERDICT.snat, nat: { address: backend, port: 8080 } }, snat: { address: nodeOut, ifindex: ext1 } });
     const port = forward.snat.port;
     t.ok(port >= NODE_SNAT_PORTS.min && port <= NODE_SNAT_PORTS.max, `${v}: port ${port} of the source NAT's range`);
-    t.same(out.packet, buildFrame({ ...syn, src: nodeOut, sport: port, dst: backend, dport: 8080 }), `${v}: the whole frame`);
+    t.same(out.packet, buildFrame({ ...syn, src: nodeOut, sport: port, dst: backend, dport: 8080, ttl: 63 }), `${v}: the whole frame (one hop less)`);
     const reply = node.ct.get({ src: backend, dst: nodeOut, sport: 8080, dport: port, protocol: 6, direction: CT_DIRECTION.reply })!;
     t.match(reply, { ct: { verdict: CT_VERDICT.revnat | CT_VERDICT.rev_snat, nat: { address: syn.dst, port: 30081 } }, snat: { address: client, port: 41001, ifindex: ext0 } });
 
     const synAck: Flow = { src: backend, dst: nodeOut, sport: 8080, dport: port, protocol: 'tcp', flags: TCP.SYN | TCP.ACK };
     inNode(() =>
-      expectFrame(t, `${v} SYN-ACK`, fromWorld, buildFrame(synAck), TC_ACT_REDIRECT, buildFrame({ ...synAck, src: syn.dst, sport: 30081, dst: client, dport: 41001 }), onExt1),
+      expectFrame(t, `${v} SYN-ACK`, fromWorld, buildFrame(synAck), TC_ACT_REDIRECT, buildFrame({ ...synAck, src: syn.dst, sport: 30081, dst: client, dport: 41001, ttl: 63 }), onExt1),
     );
   }
 });

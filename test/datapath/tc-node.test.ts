@@ -106,7 +106,7 @@ t.test("a tracked flow to a backend on this node: the destination rewritten, the
   }
 });
 
-t.test('a tracked flow to a backend on another node: source-NATed to the node and sent out towards it; its replies turned back', async (t) => {
+t.test('a tracked flow to a backend on another node: source-NATed to the node and sent out towards it, one hop less (TTL, hop limit); its replies turned back, one hop less too', async (t) => {
   for (const [v, backend] of [
     ['v4', { address: '10.244.1.10', port: 8080 }],
     ['v6', { address: 'fd00:244:1::10', port: 8080 }],
@@ -120,16 +120,39 @@ t.test('a tracked flow to a backend on another node: source-NATed to the node an
       fromWorld,
       buildFrame(f),
       TC_ACT_REDIRECT,
-      buildFrame({ ...f, src: NODE_OUT[v], sport: snatPort, dst: backend.address, dport: backend.port }),
+      buildFrame({ ...f, src: NODE_OUT[v], sport: snatPort, dst: backend.address, dport: backend.port, ttl: 63 }),
     );
     checked(t, out, `${v}: forward`);
 
     const reply: Flow = { src: backend.address, dst: NODE_OUT[v], sport: backend.port, dport: snatPort, protocol: 'tcp', flags: TCP.ACK, payload: Buffer.from('200') };
     seed(reply, CT_DIRECTION.reply, CT_VERDICT.revnat | CT_VERDICT.rev_snat, { address: f.dst, port: f.dport }, { address: f.src, port: f.sport, ifindex: 1 });
-    const back = expectFrame(t, `${v}: reply`, fromWorld, buildFrame(reply), TC_ACT_REDIRECT, buildFrame({ ...reply, src: f.dst, sport: f.dport, dst: f.src, dport: f.sport }));
+    const back = expectFrame(t, `${v}: reply`, fromWorld, buildFrame(reply), TC_ACT_REDIRECT, buildFrame({ ...reply, src: f.dst, sport: f.dport, dst: f.src, dport: f.sport, ttl: 63 }));
     checked(t, back, `${v}: reply`);
     expectPassed(t, `${v}: the same reply tuple leaving the node is not turned (its flow's replies come in)`, toWorld, reply, counters);
+
+    // A packet whose TTL runs out here is dropped, as a router drops it (NodeTc sends these
+    // packets on itself, past the stack's forwarding), counted; a TTL of 2 still goes, as 1.
+    for (const [dir, packet, fd] of [
+      ['forward', f, fromWorld],
+      ['reply', reply, fromWorld],
+    ] as const) {
+      for (const ttl of [1, 0]) {
+        const r = countedBy(counters, () => t.equal(testRunPacket(fd, buildFrame({ ...packet, ttl }), `ttl ${ttl}`).retval, TC_ACT_SHOT, `${v} ${dir}, TTL ${ttl}: dropped`));
+        t.same(r, { node_ttl_exceeded: 1n }, `${v} ${dir}, TTL ${ttl}: counted as node_ttl_exceeded, nothing else`);
+      }
+      const last = testRunPacket(fd, buildFrame({ ...packet, ttl: 2 }), 'ttl 2');
+      t.equal(last.retval, TC_ACT_REDIRECT, `${v} ${dir}, TTL 2: sent on`);
+      t.equal(last.packet[v === 'v4' ? 14 + 8 : 14 + 7], 1, `${v} ${dir}, TTL 2: leaves with 1`);
+      checked(t, last.packet, `${v} ${dir}, TTL 2`);
+    }
   }
+});
+
+t.test("a tracked flow to a backend on this node keeps its TTL here: the node's stack forwards it and takes the hop", async (t) => {
+  const f: Flow = { src: CLIENT.v4, dst: NODE.v4, sport: 40002, dport: 30080, protocol: 'tcp', flags: TCP.ACK, ttl: 1 };
+  const backend = { address: '10.244.0.21', port: 8080 };
+  seed(f, CT_DIRECTION.forward, CT_VERDICT.dnat, backend);
+  expectFrame(t, 'TTL 1 to a local backend', fromWorld, buildFrame(f), TC_ACT_UNSPEC, buildFrame({ ...f, dst: backend.address, dport: backend.port }));
 });
 
 t.test("a reset closes both of a flow's entries, whichever side sends it (a source NAT's port is free 10 s later, not hours)", async (t) => {

@@ -24,6 +24,8 @@ export interface Flow {
   moreFragments?: boolean;
   /** UDP over IPv4 may carry no checksum (0). */
   noUdpChecksum?: boolean;
+  /** IPv4 TTL or IPv6 hop limit (64 unless given). */
+  ttl?: number;
   payload?: Buffer;
 }
 
@@ -100,13 +102,13 @@ function ethernet(v4: boolean, reply: boolean): Buffer {
 }
 
 /** An IP header (TTL 64; IPv4: DF or MF, id 0) for a payload of l4Length bytes. */
-function ipHeader(src: Buffer, dst: Buffer, protocol: number, l4Length: number, options: Buffer = Buffer.alloc(0), moreFragments = false): Buffer {
+function ipHeader(src: Buffer, dst: Buffer, protocol: number, l4Length: number, options: Buffer = Buffer.alloc(0), moreFragments = false, ttl = 64): Buffer {
   if (src.length === 4) {
     const ip = Buffer.alloc(20 + options.length);
     ip[0] = 0x40 | (ip.length / 4);
     ip.writeUInt16BE(ip.length + l4Length, 2);
     ip.writeUInt16BE(moreFragments ? 0x2000 : 0x4000, 6); // MF or DF
-    ip[8] = 64;
+    ip[8] = ttl;
     ip[9] = protocol;
     src.copy(ip, 12);
     dst.copy(ip, 16);
@@ -118,7 +120,7 @@ function ipHeader(src: Buffer, dst: Buffer, protocol: number, l4Length: number, 
   ip.writeUInt32BE(0x60000000, 0);
   ip.writeUInt16BE(l4Length, 4);
   ip[6] = protocol;
-  ip[7] = 64;
+  ip[7] = ttl;
   src.copy(ip, 8);
   dst.copy(ip, 24);
   return ip;
@@ -130,7 +132,7 @@ export function buildFrame(f: Flow, opts: { reply?: boolean } = {}): Buffer {
   const src = addressBytes(f.src);
   const dst = addressBytes(f.dst);
   const l4 = l4Segment(f, src, dst);
-  return Buffer.concat([ethernet(src.length === 4, opts.reply ?? false), ipHeader(src, dst, IPPROTO[f.protocol], l4.length, f.ipOptions, f.moreFragments), l4]);
+  return Buffer.concat([ethernet(src.length === 4, opts.reply ?? false), ipHeader(src, dst, IPPROTO[f.protocol], l4.length, f.ipOptions, f.moreFragments, f.ttl), l4]);
 }
 
 /** The frame with other Ethernet addresses (as 02:00:00:00:00:0c): what a sender on another
@@ -149,7 +151,7 @@ export function truncatedFrame(f: Flow, l4Bytes: number): Buffer {
   const src = addressBytes(f.src);
   const ipLen = src.length === 4 ? 20 + (f.ipOptions?.length ?? 0) : 40;
   const l4 = full.subarray(14 + ipLen, 14 + ipLen + l4Bytes);
-  return Buffer.concat([full.subarray(0, 14), ipHeader(src, addressBytes(f.dst), IPPROTO[f.protocol], l4.length, f.ipOptions, f.moreFragments), l4]);
+  return Buffer.concat([full.subarray(0, 14), ipHeader(src, addressBytes(f.dst), IPPROTO[f.protocol], l4.length, f.ipOptions, f.moreFragments, f.ttl), l4]);
 }
 
 /** The reset a host with nothing on f's port answers f's segment with (RFC 9293 3.10.7.1):
