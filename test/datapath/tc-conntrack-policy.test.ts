@@ -18,7 +18,7 @@ import { LabRun } from '../../src/lab/lab-run.js';
 import type { NetworkPolicyRow, PodRow } from '../../src/model/policy-objects.js';
 import { PolicyCompiler } from '../../src/model/policy/policy-compiler.js';
 import { countedBy as countedByIn, expectFrame as expectFrameIn, TC_ACT_REDIRECT, TC_ACT_SHOT, TC_ACT_UNSPEC } from '../helpers/frame-run.js';
-import { buildFrame, FRAME_MACS, TCP, withMacs, type Flow } from '../helpers/packets.js';
+import { buildFrame, FRAME_MACS, TCP, withMacs, type Flow } from '../../src/lab/packet-frames.js';
 import { labels, policy, rule } from '../model/policy/policy-fixture.js';
 
 

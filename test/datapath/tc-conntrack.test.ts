@@ -21,7 +21,7 @@ import { installTcDatapath, type TcDatapath } from '../../src/datapath/tc-datapa
 import type { DesiredService } from '../../src/model/desired-services.js';
 import { LabRun } from '../../src/lab/lab-run.js';
 import { countedBy, expectFrame, TC_ACT_REDIRECT, TC_ACT_SHOT, TC_ACT_UNSPEC } from '../helpers/frame-run.js';
-import { buildFrame, expectedPortUnreachable, expectedReset, FRAME_MACS, parseFrame, TCP, truncatedFrame, withMacs, type Flow } from '../helpers/packets.js';
+import { buildFrame, expectedPortUnreachable, expectedReset, FRAME_MACS, parseFrame, TCP, truncatedFrame, withMacs, type Flow } from '../../src/lab/packet-frames.js';
 
 const SECOND = 1_000_000_000n;
 

@@ -19,7 +19,7 @@ import { run } from '../../src/lab/command.js';
 import { PodNetwork } from '../../src/lab/pod-network.js';
 import type { DesiredService } from '../../src/model/desired-services.js';
 import { countedBy, expectFrame, TC_ACT_REDIRECT, TC_ACT_SHOT, TC_ACT_UNSPEC } from '../helpers/frame-run.js';
-import { buildFrame, TCP, type Flow } from '../helpers/packets.js';
+import { buildFrame, TCP, type Flow } from '../../src/lab/packet-frames.js';
 
 const net = PodNetwork.create();
 const bpffs = net.labRun.bpffs('test');

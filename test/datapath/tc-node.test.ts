@@ -18,7 +18,7 @@ import { LabRun } from '../../src/lab/lab-run.js';
 import type { DesiredService } from '../../src/model/desired-services.js';
 import { testRunPacket } from '../../src/bpf/prog-test-run.js';
 import { countedBy, expectFrame, expectPassed, TC_ACT_REDIRECT, TC_ACT_SHOT, TC_ACT_UNSPEC } from '../helpers/frame-run.js';
-import { buildFrame, expectedReset, parseFrame, TCP, type Flow } from '../helpers/packets.js';
+import { buildFrame, expectedReset, parseFrame, TCP, type Flow } from '../../src/lab/packet-frames.js';
 
 const run = LabRun.begin();
 const bpffs = run.bpffs('test');

@@ -4,7 +4,7 @@
 import type { Test } from 'tap';
 import { testRunPacket, type TestRunSkb } from '../../src/bpf/prog-test-run.js';
 import type { CounterName } from '../../src/datapath/counters-map.js';
-import { buildFrame, type Flow } from './packets.js';
+import { buildFrame, type Flow } from '../../src/lab/packet-frames.js';
 
 /** tc verdicts (linux/pkt_cls.h): TC_ACT_UNSPEC is socklb's "pass on" (tc_drop.h). */
 export const TC_ACT_UNSPEC = -1;

@@ -41,7 +41,7 @@ t.test('the suite, quick and small', async (t) => {
   const ipvs = r.sections[0]!.unavailable.find((u) => u.mode === 'ipvs');
   const expected = ['socket', 'conntrack', 'iptables', 'nftables', ...(ipvs ? [] : ['ipvs']), 'direct'];
   if (ipvs) t.match(ipvs.reason, /IPVS/, 'a mode the kernel lacks is reported with its reason, not a number');
-  for (const s of r.sections.filter((s) => !['control-plane', 'hooks', 'iptables-legacy', 'macvlan', 'policy', 'north-south'].includes(s.id))) {
+  for (const s of r.sections.filter((s) => !['control-plane', 'hooks', 'iptables-legacy', 'macvlan', 'policy', 'north-south', 'node-paths'].includes(s.id))) {
     const xs = s.xLabel ? (s.id === 'service-scalability' ? [1, 50] : [3]) : [undefined];
     for (const x of xs)
       for (const mode of expected) {
@@ -87,6 +87,13 @@ t.test('the suite, quick and small', async (t) => {
         t.ok(row && row.values.socklbFlows!.median > 0 && row.values.kernelConntrack!.median === 0, `north-south ${c}: socket's flows in slb_node_ct, none in the kernel's`);
       if (mode === 'iptables') t.ok(row && row.values.kernelConntrack!.median > 0 && row.values.socklbFlows!.median === 0, `north-south ${c}: iptables' in the kernel's`);
     }
+  // NodeTc's paths, each with its verdict checked (a wrong one is a problem above): every one
+  // measured, a pass cheaper than a new flow.
+  const nodePaths = r.sections.find((s) => s.id === 'node-paths')!;
+  t.equal(nodePaths.rows.length, 10, 'node-paths: ten paths');
+  for (const row of nodePaths.rows) t.ok(row.values.ns!.median > 0, `node-paths ${row.mode}: measured`);
+  const nsOf = (label: string): number => nodePaths.rows.find((row) => row.mode === label)!.values.ns!.median;
+  t.ok(nsOf('pass: traffic the node forwards') < nsOf('new flow, remote backend (source NAT)'), 'node-paths: a pass costs less than a source-NATed new flow');
   const legacy = r.sections.find((s) => s.id === 'iptables-legacy')!;
   t.same(
     legacy.rows.map((row) => `${row.mode}@${row.x}`),

@@ -54,5 +54,5 @@ export const PROFILES: Record<'quick' | 'full', SuiteProfile> = {
   },
 };
 
-export const SECTION_IDS = ['pod-network', 'short-connections', 'long-connections', 'bulk', 'udp', 'service-scalability', 'pod-scalability', 'state', 'hooks', 'routed-veth', 'macvlan', 'policy', 'iptables-legacy', 'north-south', 'control-plane'] as const;
+export const SECTION_IDS = ['pod-network', 'short-connections', 'long-connections', 'bulk', 'udp', 'service-scalability', 'pod-scalability', 'state', 'hooks', 'routed-veth', 'macvlan', 'policy', 'iptables-legacy', 'north-south', 'node-paths', 'control-plane'] as const;
 export type SectionId = (typeof SECTION_IDS)[number];

@@ -11,6 +11,7 @@ import { policySection } from './policy-section.js';
 import { bulkSection, stateSection, trafficSection, TRAFFIC_SECTIONS } from './connection-sections.js';
 import { hooksSection } from './hooks-section.js';
 import { northSouthSection } from './north-south-section.js';
+import { nodePathsSection } from './node-paths-section.js';
 import type { Progress } from './interleave.js';
 import type { Problems } from './run-checks.js';
 import { SHAPE_SECTIONS, shapeSection, type ShapeSectionId } from './shape-sections.js';
@@ -75,6 +76,7 @@ export async function runSuite(
   if (sections.includes('policy')) record('policy', await policySection(profile, problems, progress));
   if (sections.includes('iptables-legacy')) record('iptables-legacy', await iptablesLegacySection(profile, problems, progress));
   if (sections.includes('north-south')) record('north-south', await northSouthSection(profile, problems, progress));
+  if (sections.includes('node-paths')) record('node-paths', await nodePathsSection(profile, problems, progress));
   if (sections.includes('control-plane')) record('control-plane', await controlPlaneSection(profile, progress));
   for (const p of problems) progress(`CHECK FAILED: ${p}`);
   return resultSoFar();

@@ -4,7 +4,7 @@
 // the answers a host sends to refuse a frame (a TCP reset, an ICMP port unreachable) as
 // expected frames, from the RFCs rather than from the program's code.
 import { isIPv4 } from 'node:net';
-import { ipFromBytes, ipToBytes } from '../../src/net/ip-address.js';
+import { ipFromBytes, ipToBytes } from '../net/ip-address.js';
 
 export interface Flow {
   src: string;
