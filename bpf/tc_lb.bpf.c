@@ -19,6 +19,10 @@
  * flows at once, as in Cilium); its replies pass on the reply entry made when the flow passed
  * (CT_F_POLICY_ALLOWED). Traffic between pods that is no service's is judged as socket mode's
  * policy programs judge it, its reply entries (only for isolated pods) in slb_ct as well.
+ * A pod whose connection to a service is given itself as the backend (hairpin) gets the source
+ * LB_HAIRPIN_V4/_V6 for it (CT_F_SNAT), or its stack would answer itself past the programs and
+ * never from the service address; such a flow never leaves the pod in Kubernetes' terms, so no
+ * policy judges it (as none judges a pod's traffic to itself).
  * Every drop is counted with its reason (reasons.h).
  * Uses the same frontends, slots and backends maps as the socket programs, so the agent's
  * control plane is the same in both modes. */
@@ -36,6 +40,37 @@
 
 char LICENSE[] SEC("license") = "GPL";
 
+/* The source of a hairpin flow (a pod's connection balanced to itself), as Cilium's
+ * 169.254.42.1: link-local, so nothing else on a node has it; 100::42:1 for IPv6, in the
+ * discard-only prefix (RFC 6666). The pod answers it through its route to the node, where
+ * slb_tc_from_pod turns the answer back into the pod from the service address. */
+#define LB_HAIRPIN_V4 0xa9fe2a01 /* 169.254.42.1 */
+
+static __always_inline void lb_hairpin_address(struct lb_address *a, bool v6)
+{
+	a->words[0] = v6 ? bpf_htonl(0x01000000) : 0;
+	a->words[1] = 0;
+	a->words[2] = v6 ? 0 : LB_V4_MAPPED_PREFIX;
+	a->words[3] = v6 ? bpf_htonl(0x00420001) : bpf_htonl(LB_HAIRPIN_V4);
+}
+
+static __always_inline bool lb_address_equal(const struct lb_address *a, const struct lb_address *b)
+{
+	return a->words[0] == b->words[0] && a->words[1] == b->words[1] && a->words[2] == b->words[2] && a->words[3] == b->words[3];
+}
+
+/* The key of the backend's replies to p's flow: to the client, or for a hairpin flow to the
+ * hairpin address (with the client's port). */
+static __always_inline void service_reply_key(struct ct_key *key, const struct packet *p, const struct lb_address *backend, __be16 backend_port,
+					      bool hairpin)
+{
+	struct lb_address client = p->src;
+
+	if (hairpin)
+		lb_hairpin_address(&client, p->v6);
+	ct_key_fill(key, backend, backend_port, &client, p->sport, p->protocol, CT_DIR_REPLY);
+}
+
 
 /* Tracks p's new flow (client -> VIP) to the backend: a forward entry that DNATs to it, and a
  * reply entry that gives the backend's replies the VIP back and lets them through the policy
@@ -43,18 +78,18 @@ char LICENSE[] SEC("license") = "GPL";
  * when the reply entry cannot be written the forward one goes again, so the flow's next packet
  * starts over instead of reaching a backend whose replies would not be translated. */
 static __always_inline enum slb_reason ct_create_service_flow(const struct packet *p, const struct backend_value *backend,
-							      __u32 backend_id, __u64 now)
+							      __u32 backend_id, bool hairpin, __u64 now)
 {
 	struct ct_key key;
 	struct ct_nat nat = { .address = backend->address, .port = backend->port, .backend_id = backend_id };
 
 	ct_key_of(&key, p, CT_DIR_FORWARD);
-	if (!ct_insert(&slb_ct, &key, p->protocol, ct_state_of(p), CT_F_DNAT, &nat, now))
+	if (!ct_insert(&slb_ct, &key, p->protocol, ct_state_of(p), CT_F_DNAT | (hairpin ? CT_F_SNAT : 0), &nat, now))
 		return REASON_CT_INSERT_FAILED;
-	ct_reply_key_of(&key, p, &backend->address, backend->port);
+	service_reply_key(&key, p, &backend->address, backend->port, hairpin);
 	nat.address = p->dst;
 	nat.port = p->dport;
-	if (ct_insert(&slb_ct, &key, p->protocol, 0, CT_F_REVNAT | CT_F_POLICY_ALLOWED, &nat, now))
+	if (ct_insert(&slb_ct, &key, p->protocol, 0, CT_F_REVNAT | CT_F_POLICY_ALLOWED | (hairpin ? CT_F_REV_SNAT : 0), &nat, now))
 		return REASON_CT_CREATED;
 	ct_key_of(&key, p, CT_DIR_FORWARD);
 	bpf_map_delete_elem(&slb_ct, &key);
@@ -106,7 +141,11 @@ static __always_inline void reset_closes_forward(const struct packet *p, const s
 
 	if (!ct_resets(p) || !(flow->verdict & CT_F_REVNAT))
 		return;
-	ct_forward_key_of_reply(&key, p, &flow->nat.address, flow->nat.port);
+	/* A hairpin flow's client is the replying pod itself. */
+	if (flow->verdict & CT_F_REV_SNAT)
+		ct_key_fill(&key, &p->src, p->dport, &flow->nat.address, flow->nat.port, p->protocol, CT_DIR_FORWARD);
+	else
+		ct_forward_key_of_reply(&key, p, &flow->nat.address, flow->nat.port);
 	ct_close_other(&slb_ct, &key, now);
 }
 
@@ -146,8 +185,9 @@ static __always_inline int from_pod_to_service(struct __sk_buff *skb, const stru
 	__u32 backend_id = 0;
 	__u32 now_s = now / NSEC_PER_SEC;
 	__u8 gateway_mac[ETH_ALEN];
+	struct lb_address hairpin_source;
 	struct ethhdr *eth;
-	bool confirm = false;
+	bool confirm = false, hairpin;
 
 	ct_key_of(&key, p, CT_DIR_FORWARD);
 	flow = ct_lookup(&slb_ct, &key, p, now, &confirm);
@@ -156,9 +196,10 @@ static __always_inline int from_pod_to_service(struct __sk_buff *skb, const stru
 			return TC_PASS;
 		backend.address = flow->nat.address;
 		backend.port = flow->nat.port;
+		hairpin = flow->verdict & CT_F_SNAT;
 		/* A reset closes the reply entry too (no reply may come to close it). */
 		if (ct_resets(p)) {
-			ct_reply_key_of(&key, p, &backend.address, backend.port);
+			service_reply_key(&key, p, &backend.address, backend.port, hairpin);
 			ct_close_other(&slb_ct, &key, now);
 		}
 	} else {
@@ -176,14 +217,17 @@ static __always_inline int from_pod_to_service(struct __sk_buff *skb, const stru
 		case LB_SELECTED:
 			break;
 		}
+		hairpin = lb_address_equal(&backend.address, &p->src);
 	}
-	denied = pol_service_denied(p, &backend);
+	denied = hairpin ? 0 : pol_service_denied(p, &backend);
 	if (denied)
 		return tc_drop(denied);
 	if (!flow) {
-		pol_count_allowed(pol_endpoint_of(p, true), POL_EGRESS);
-		pol_count_allowed(bpf_map_lookup_elem(&slb_pol_endpoints, &backend.address), POL_INGRESS);
-		created = ct_create_service_flow(p, &backend, backend_id, now);
+		if (!hairpin) {
+			pol_count_allowed(pol_endpoint_of(p, true), POL_EGRESS);
+			pol_count_allowed(bpf_map_lookup_elem(&slb_pol_endpoints, &backend.address), POL_INGRESS);
+		}
+		created = ct_create_service_flow(p, &backend, backend_id, hairpin, now);
 		if (created != REASON_CT_CREATED)
 			return tc_drop_ct(created);
 		counter_inc(REASON_TRANSLATED);
@@ -200,6 +244,11 @@ static __always_inline int from_pod_to_service(struct __sk_buff *skb, const stru
 	__builtin_memcpy(gateway_mac, eth->h_dest, ETH_ALEN);
 	if (!packet_rewrite(skb, p, true, &backend.address, backend.port))
 		return tc_drop_ct(REASON_NAT_FAILED);
+	if (hairpin) {
+		lb_hairpin_address(&hairpin_source, p->v6);
+		if (!packet_rewrite(skb, p, false, &hairpin_source, p->sport))
+			return tc_drop_ct(REASON_NAT_FAILED);
+	}
 	return deliver(skb, pod_link_of(&backend.address, now_s), gateway_mac);
 }
 
@@ -228,8 +277,15 @@ static __always_inline int from_pod_reply(struct __sk_buff *skb, const struct pa
 	pod_link_learn(skb, eth, &p->src, false, now_s);
 	if (!packet_rewrite(skb, p, false, &flow->nat.address, flow->nat.port))
 		return tc_drop_ct(REASON_REVNAT_FAILED);
-	/* The reply comes from the service address, which the client reaches through its next hop. */
-	client = pod_link_of(&p->dst, now_s);
+	/* A hairpin flow's reply goes back to the pod it came from, to its own address. */
+	if (flow->verdict & CT_F_REV_SNAT) {
+		if (!packet_rewrite(skb, p, true, &p->src, p->dport))
+			return tc_drop_ct(REASON_REVNAT_FAILED);
+		client = pod_link_of(&p->src, now_s);
+	} else {
+		/* The reply comes from the service address, which the client reaches through its next hop. */
+		client = pod_link_of(&p->dst, now_s);
+	}
 	if (!client || !pod_link_has_gateway(client))
 		return TC_PASS;
 	return deliver(skb, client, client->gateway_mac);

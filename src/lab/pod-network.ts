@@ -17,6 +17,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { run, tryRun } from './command.js';
 import { LabRun } from './lab-run.js';
 import { RunCgroup } from './run-cgroup.js';
+import { HAIRPIN_ADDRESS } from '../datapath/hairpin-address.js';
 
 export const SERVICE_CIDR_V4 = '10.96.0.0/16';
 export const SERVICE_CIDR_V6 = 'fd00:96::/112';
@@ -160,11 +161,12 @@ export class PodNetwork {
       run('ip', [...n, '-6', 'route', 'add', `${pod.ipv6}/128`, 'dev', hostIf]);
       run('ip', [...p, 'route', 'add', ROUTED_GATEWAY_V4, 'dev', 'eth0', 'scope', 'link']);
       // Only the pod network and the service ranges, both through the node: nothing else routes.
-      for (const cidr of [POD_CIDR_V4, SERVICE_CIDR_V4]) run('ip', [...p, 'route', 'add', cidr, 'via', ROUTED_GATEWAY_V4, 'dev', 'eth0']);
-      for (const cidr of [POD_CIDR_V6, SERVICE_CIDR_V6]) run('ip', [...p, '-6', 'route', 'add', cidr, 'via', ROUTED_GATEWAY_V6, 'dev', 'eth0']);
+      // (and conntrack mode's hairpin address, which a pod's default route takes to the node).
+      for (const cidr of [POD_CIDR_V4, SERVICE_CIDR_V4, `${HAIRPIN_ADDRESS.v4}/32`]) run('ip', [...p, 'route', 'add', cidr, 'via', ROUTED_GATEWAY_V4, 'dev', 'eth0']);
+      for (const cidr of [POD_CIDR_V6, SERVICE_CIDR_V6, `${HAIRPIN_ADDRESS.v6}/128`]) run('ip', [...p, '-6', 'route', 'add', cidr, 'via', ROUTED_GATEWAY_V6, 'dev', 'eth0']);
     } else {
-      run('ip', [...p, 'route', 'add', SERVICE_CIDR_V4, 'via', NODE_V4]);
-      run('ip', [...p, '-6', 'route', 'add', SERVICE_CIDR_V6, 'via', NODE_V6]);
+      for (const cidr of [SERVICE_CIDR_V4, `${HAIRPIN_ADDRESS.v4}/32`]) run('ip', [...p, 'route', 'add', cidr, 'via', NODE_V4]);
+      for (const cidr of [SERVICE_CIDR_V6, `${HAIRPIN_ADDRESS.v6}/128`]) run('ip', [...p, '-6', 'route', 'add', cidr, 'via', NODE_V6]);
     }
     return pod;
   }

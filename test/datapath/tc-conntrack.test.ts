@@ -20,6 +20,7 @@ import { uninstallSockDatapath } from '../../src/datapath/sock-datapath.js';
 import { installTcDatapath, type TcDatapath } from '../../src/datapath/tc-datapath.js';
 import type { DesiredService } from '../../src/model/desired-services.js';
 import { LabRun } from '../../src/lab/lab-run.js';
+import { HAIRPIN_ADDRESS } from '../../src/datapath/hairpin-address.js';
 import { countedBy, expectFrame, TC_ACT_REDIRECT, TC_ACT_SHOT, TC_ACT_UNSPEC } from '../helpers/frame-run.js';
 import { buildFrame, expectedPortUnreachable, expectedReset, FRAME_MACS, parseFrame, TCP, truncatedFrame, withMacs, type Flow } from '../../src/lab/packet-frames.js';
 
@@ -541,4 +542,44 @@ t.test('a second build with other conntrack settings (a 3-entry table that refus
     t.match(r, { expired: 1, live: 0, liveFlows: 0 }, 'until garbage collection');
     t.same(small.ct.entries(), [], 'the table is empty');
   });
+});
+
+t.test('hairpin: a pod balanced to itself gets the hairpin source, its answer comes back from the service address; no policy judges it', async (t) => {
+  for (const [v, client, vip] of [
+    ['v4', '10.244.0.21', '10.96.0.10'],
+    ['v6', 'fd00:244::21', 'fd00:96::10'],
+  ] as const) {
+    const hairpin = HAIRPIN_ADDRESS[v];
+    const syn: Flow = { src: client, dst: vip, sport: 40900, dport: 80, protocol: 'tcp', flags: TCP.SYN };
+    // The pod is the service's only backend: DNAT to itself, and the source made the hairpin
+    // address (or its stack would answer itself past the programs); the same packet teaches the
+    // pod's link, so it goes straight back into the pod.
+    const toItself: Flow = { ...syn, src: hairpin, dst: client, dport: 8080 };
+    t.same(
+      countedBy(dp.maps.counters, () => expectFrame(t, `${v} SYN`, fromPod, buildFrame(syn), TC_ACT_REDIRECT, withMacs(buildFrame(toItself), FRAME_MACS.client, FRAME_MACS.gateway))),
+      { translated: 1n, ct_created: 1n },
+      `${v}: a translated flow, no policy counted`,
+    );
+    t.match(dp.ct.get(ctKey(syn, CT_DIRECTION.forward)), { nat: { address: client, port: 8080 }, verdict: CT_VERDICT.dnat | CT_VERDICT.snat }, `${v}: the forward entry says source NAT`);
+    const answer: Flow = { src: client, dst: hairpin, sport: 8080, dport: 40900, protocol: 'tcp', flags: TCP.SYN | TCP.ACK };
+    t.match(
+      dp.ct.get(ctKey(answer, CT_DIRECTION.reply)),
+      { nat: { address: vip, port: 80 }, verdict: CT_VERDICT.revnat | CT_VERDICT.policy_allowed | CT_VERDICT.rev_snat },
+      `${v}: the reply entry is keyed by the hairpin address`,
+    );
+    // The pod answers the hairpin address through its route to the node: from the VIP, to itself.
+    const fromVip: Flow = { src: vip, dst: client, sport: 80, dport: 40900, protocol: 'tcp', flags: TCP.SYN | TCP.ACK };
+    const back = expectFrame(t, `${v} answer`, fromPod, buildFrame(answer), TC_ACT_REDIRECT, withMacs(buildFrame(fromVip), FRAME_MACS.client, FRAME_MACS.gateway));
+    t.match(parseFrame(back), { ipChecksumOk: true, l4ChecksumOk: true }, `${v}: checksums right`);
+    // The next packet keeps both translations; a reset from the client closes the reply entry too.
+    const next: Flow = { ...syn, flags: TCP.ACK, payload: Buffer.from('GET /') };
+    expectFrame(t, `${v} next`, fromPod, buildFrame(next), TC_ACT_REDIRECT, withMacs(buildFrame({ ...next, src: hairpin, dst: client, dport: 8080 }), FRAME_MACS.client, FRAME_MACS.gateway));
+    send(fromPod, { ...syn, flags: TCP.RST | TCP.ACK });
+    t.equal(dp.ct.get(ctKey(answer, CT_DIRECTION.reply))!.state & CT_STATE.closing, CT_STATE.closing, `${v}: the client's reset closes the reply entry`);
+    // A reset from the pod as the backend closes the forward entry (a second flow).
+    const syn2: Flow = { ...syn, sport: 40901 };
+    send(fromPod, syn2);
+    send(fromPod, { ...answer, dport: 40901, flags: TCP.RST | TCP.ACK });
+    t.equal(dp.ct.get(ctKey(syn2, CT_DIRECTION.forward))!.state & CT_STATE.closing, CT_STATE.closing, `${v}: the backend's reset closes the forward entry`);
+  }
 });
