@@ -56,21 +56,36 @@ export class PolicyCluster {
   /** One probe process per pod for all rounds (their start-up would cost more than the probes). */
   private readonly probers = new Map<string, ProbeServer>();
 
+  /** family: the addresses every cell is probed at (pods and VIPs); an IPv6 run's pods are
+   * dual-stack, as Kubernetes' are (the policy knows both of their addresses). */
   constructor(
     readonly lab: KernelLab,
     readonly pods: PodSpec[],
     namespaceLabels: Record<string, Record<string, string>>,
+    readonly family: 'IPv4' | 'IPv6' = 'IPv4',
   ) {
     for (const [ns, labels] of Object.entries(namespaceLabels)) this.namespaces.set(ns, labels);
     for (const p of pods) this.probers.set(id(p), ProbeServer.start(lab.net, labPodName(p)));
   }
 
   ipOf(p: { namespace: string; name: string }): string {
-    return this.lab.pod(labPodName(p)).ipv4;
+    const pod = this.lab.pod(labPodName(p));
+    return this.family === 'IPv4' ? pod.ipv4 : pod.ipv6;
   }
 
   vipOf(p: { namespace: string; name: string }): string {
-    return `10.96.1.${10 + this.pods.findIndex((q) => id(q) === id(p))}`;
+    const i = this.pods.findIndex((q) => id(q) === id(p));
+    return this.family === 'IPv4' ? `10.96.1.${10 + i}` : `fd00:96::${(0x110 + i).toString(16)}`;
+  }
+
+  /** A CIDR of the pod network holding every pod (the /24 of IPv4, the same hosts in IPv6). */
+  get podNetwork(): string {
+    return this.family === 'IPv4' ? '10.244.0.0/24' : 'fd00:244::/120';
+  }
+
+  /** The CIDR of an address and the hosts prefix bits below the full length (0: the address alone). */
+  prefixOf(address: string, hostBits = 0): string {
+    return `${address}/${(this.family === 'IPv4' ? 32 : 128) - hostBits}`;
   }
 
   private namespaceObjects(): Namespace[] {
@@ -82,13 +97,15 @@ export class PolicyCluster {
 
   private podObjects(): PodObject[] {
     return this.pods.map((p) => {
-      const ip = this.ipOf(p);
+      const pod = this.lab.pod(labPodName(p));
+      const ip = pod.ipv4;
+      const podIPs = this.family === 'IPv4' ? [{ ip }] : [{ ip }, { ip: pod.ipv6 }];
       return {
         apiVersion: 'v1',
         kind: 'Pod',
         metadata: { namespace: p.namespace, name: p.name, labels: { ...p.labels } },
         spec: { nodeName: NODE_NAME, containers: [{ name: 'server', ports: p.namedPorts.map((np) => ({ protocol: 'TCP', ...np })) }] },
-        status: { podIP: ip, podIPs: [{ ip }] },
+        status: { podIP: ip, podIPs },
       } as PodObject;
     });
   }
@@ -104,7 +121,7 @@ export class PolicyCluster {
           [this.vipOf(p)],
           ports.map((q) => ({ name: q.name, protocol: q.protocol, port: q.port - 8000, targetPort: q.port })),
         ),
-        endpointSlice(p.namespace, `${p.name}-1`, p.name, 'IPv4', ports, [this.ipOf(p)]),
+        endpointSlice(p.namespace, `${p.name}-1`, p.name, this.family, ports, [this.ipOf(p)]),
       ];
     });
   }
