@@ -59,11 +59,6 @@ static __always_inline bool addr_to_ctx(struct bpf_sock_addr *ctx, const struct 
 	return true;
 }
 
-static __always_inline bool addr_equal(const struct lb_address *a, const struct lb_address *b)
-{
-	return a->words[0] == b->words[0] && a->words[1] == b->words[1] &&
-	       a->words[2] == b->words[2] && a->words[3] == b->words[3];
-}
 
 #ifdef SOCK_POLICY
 /* sock_lb_policy.bpf.o (--network-policy): the egress check and the policy maps it reads. */
@@ -93,7 +88,7 @@ static __always_inline void udp_revnat_record(struct bpf_sock_addr *ctx, const s
 		/* An unconnected socket sends every datagram through here; rewriting an unchanged
 		 * entry would cost an LRU update (an allocation and a lock) per datagram. The lookup
 		 * also marks the entry used, so a busy socket's entry is not evicted. */
-		if (known->port == value.port && addr_equal(&known->address, &value.address))
+		if (known->port == value.port && lb_address_equal(&known->address, &value.address))
 			return;
 		if (bpf_map_update_elem(&slb_udp_revnat, &key, &value, BPF_EXIST) == 0)
 			return;
@@ -115,7 +110,7 @@ static __always_inline void udp_revnat_record(struct bpf_sock_addr *ctx, const s
 
 	/* An entry of this socket that was evicted and is created again is remembered already. */
 	for (__u32 i = 0; i < UDP_SOCK_KEYS_MAX && i < known_keys; i++) {
-		if (keys->peers[i].port == key.port && addr_equal(&keys->peers[i].address, &key.address))
+		if (keys->peers[i].port == key.port && lb_address_equal(&keys->peers[i].address, &key.address))
 			return;
 	}
 	/* Claimed atomically: two CPUs sending on one socket never take the same slot. */
@@ -278,7 +273,7 @@ static __always_inline void revnat_rewrite(struct bpf_sock_addr *ctx, const stru
 static __always_inline bool revnat_from_record(struct bpf_sock_addr *ctx, const struct sock_revnat *rec,
 					       const struct lb_address *peer, __be16 peer_port, bool v6)
 {
-	if (!rec || rec->backend_port != peer_port || !addr_equal(&rec->backend, peer))
+	if (!rec || rec->backend_port != peer_port || !lb_address_equal(&rec->backend, peer))
 		return false;
 	revnat_rewrite(ctx, &rec->vip, rec->vip_port, v6);
 	return true;

@@ -54,11 +54,6 @@ static __always_inline void lb_hairpin_address(struct lb_address *a, bool v6)
 	a->words[3] = v6 ? bpf_htonl(0x00420001) : bpf_htonl(LB_HAIRPIN_V4);
 }
 
-static __always_inline bool lb_address_equal(const struct lb_address *a, const struct lb_address *b)
-{
-	return a->words[0] == b->words[0] && a->words[1] == b->words[1] && a->words[2] == b->words[2] && a->words[3] == b->words[3];
-}
-
 /* The key of the backend's replies to p's flow: to the client, or for a hairpin flow to the
  * hairpin address (with the client's port). */
 static __always_inline void service_reply_key(struct ct_key *key, const struct packet *p, const struct lb_address *backend, __be16 backend_port,

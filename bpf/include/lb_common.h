@@ -14,6 +14,11 @@ struct lb_address {
 
 #define LB_V4_MAPPED_PREFIX 0xffff0000 /* bpf_htonl(0x0000ffff) on little endian */
 
+static __always_inline bool lb_address_equal(const struct lb_address *a, const struct lb_address *b)
+{
+	return a->words[0] == b->words[0] && a->words[1] == b->words[1] && a->words[2] == b->words[2] && a->words[3] == b->words[3];
+}
+
 #ifndef EPERM
 #define EPERM 1
 #endif

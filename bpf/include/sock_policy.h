@@ -34,7 +34,7 @@ static __always_inline bool sock_egress_allows(struct bpf_sock_addr *ctx, const 
 	if (!pod || sock_addr_stays_local(peer))
 		return true;
 	/* A pod's packets to itself never reach its interface (the model's loopback case). */
-	if (addr_equal(peer, &pod->v4) || addr_equal(peer, &pod->v6))
+	if (lb_address_equal(peer, &pod->v4) || lb_address_equal(peer, &pod->v6))
 		return true;
 	struct pol_endpoint *ep = bpf_map_lookup_elem(&slb_pol_endpoints, addr_is_v4_mapped(peer) ? &pod->v4 : &pod->v6);
 
