@@ -8,6 +8,11 @@ const TEST_RUN_OPTS_SIZE = libbpfStructSize('bpf_test_run_opts');
 /** Room for the packet to grow (encapsulation); tc programs here never grow it by more. */
 const HEADROOM = 256;
 
+/** tc verdicts (linux/pkt_cls.h) a test run returns: TC_ACT_UNSPEC is socklb's "pass on" (tc_drop.h). */
+export const TC_ACT_UNSPEC = -1;
+export const TC_ACT_SHOT = 2;
+export const TC_ACT_REDIRECT = 7;
+
 export interface TestRunResult {
   retval: number;
   packet: Buffer;

@@ -6,10 +6,8 @@ import { testRunPacket, type TestRunSkb } from '../../src/bpf/prog-test-run.js';
 import type { CounterName } from '../../src/datapath/counters-map.js';
 import { buildFrame, type Flow } from '../../src/lab/packet-frames.js';
 
-/** tc verdicts (linux/pkt_cls.h): TC_ACT_UNSPEC is socklb's "pass on" (tc_drop.h). */
-export const TC_ACT_UNSPEC = -1;
-export const TC_ACT_SHOT = 2;
-export const TC_ACT_REDIRECT = 7;
+import { TC_ACT_UNSPEC } from '../../src/bpf/prog-test-run.js';
+export { TC_ACT_REDIRECT, TC_ACT_SHOT, TC_ACT_UNSPEC } from '../../src/bpf/prog-test-run.js';
 
 export type Counters = () => Record<CounterName, bigint>;
 

@@ -8,7 +8,7 @@
 // their samples carry the test run's own per-call overhead, which the section measures on a pass
 // path and takes off (the note gives it).
 import { inNetns } from '../../bpf/netns.js';
-import { testRunPacket } from '../../bpf/prog-test-run.js';
+import { TC_ACT_REDIRECT, TC_ACT_UNSPEC, testRunPacket } from '../../bpf/prog-test-run.js';
 import { interfaceIndex } from '../../bpf/tc-attach.js';
 import { CT_DIRECTION, CT_STATE, CT_VERDICT, ctNow, type CtKey } from '../../datapath/ct-map.js';
 import { NodeTc, type NodeTcComponent } from '../../datapath/node-tc.js';
@@ -23,8 +23,6 @@ import type { SuiteProfile } from './profiles.js';
 import type { Problems } from './run-checks.js';
 import { sample } from './samples.js';
 
-const TC_ACT_UNSPEC = -1;
-const TC_ACT_REDIRECT = 7;
 /** Runs of a pass path in one test run call (its mean is the sample). */
 const PASS_REPEAT = 100_000;
 /** Calls of a once-a-call path per sample (its median is the sample); new flows of the remote
